@@ -1,0 +1,56 @@
+"""atomnb: an integration workbench that lives in Jupyter.
+
+The public contract, importable as ``import atomnb as ab``. Names load lazily on
+first use, so ``import atomnb`` stays cheap and never pulls in papermill, the
+Jupyter stack or a web server.
+"""
+
+import importlib as _importlib
+import typing as _typing
+
+__version__ = "0.1.0"
+
+if _typing.TYPE_CHECKING:
+    from atomnb.components import Workspace
+    from atomnb.documents import Documents, DocumentStream
+    from atomnb.errors import AtomnbError
+    from atomnb.formats import read, read_stream, write
+    from atomnb.process.context import ExecutionContext, context
+
+_LAZY: dict[str, str] = {
+    "AtomnbError": "atomnb.errors",
+    "DocumentStream": "atomnb.documents",
+    "Documents": "atomnb.documents",
+    "ExecutionContext": "atomnb.process.context",
+    "Workspace": "atomnb.components",
+    "context": "atomnb.process.context",
+    "read": "atomnb.formats",
+    "read_stream": "atomnb.formats",
+    "write": "atomnb.formats",
+}
+
+__all__ = [
+    "AtomnbError",
+    "DocumentStream",
+    "Documents",
+    "ExecutionContext",
+    "Workspace",
+    "__version__",
+    "context",
+    "read",
+    "read_stream",
+    "write",
+]
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'atomnb' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

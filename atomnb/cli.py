@@ -1,0 +1,265 @@
+"""The ``atomnb`` command: a thin shell over the library, one sub-command per task.
+
+Commands parse options and call into the layers below; they hold no logic of
+their own beyond presenting results. A user's mistake (an ``AtomnbError``) is
+printed as one paragraph with exit code 2; a failed process exits with 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from atomnb import __version__
+from atomnb.components import Workspace
+from atomnb.errors import AtomnbError, NotebookError
+from atomnb.store import ExecutionRecord, ExecutionStatus, ExecutionStore, Trigger
+
+__all__ = ["cli", "main"]
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+@dataclass
+class _Options:
+    workspace: Path | None
+    store: str | None
+
+    def open(self, start: Path | None = None) -> tuple[Workspace, ExecutionStore]:
+        workspace = Workspace.find(self.workspace or start)
+        return workspace, ExecutionStore.open(workspace.store_url(self.store))
+
+
+class _Cli(click.Group):
+    """Turns a user's mistake into one readable paragraph instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AtomnbError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            ctx.exit(EXIT_USAGE)
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="atomnb")
+@click.option(
+    "--workspace",
+    "-w",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Workspace root (default: the folder with atomnb.toml above the current one).",
+)
+@click.option("--store", metavar="URL", help="Execution store URL (default: SQLite in .atomnb/).")
+@click.pass_context
+def cli(ctx: click.Context, workspace: Path | None, store: str | None) -> None:
+    """atomnb: build, run and manage integrations as Jupyter notebooks."""
+    ctx.obj = _Options(workspace, store)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--name", help="Workspace name (default: the folder's name).")
+def init(path: Path, name: str | None) -> None:
+    """Create a workspace: atomnb.toml, components/, notebooks/, extensions/, .atomnb/."""
+    workspace = Workspace.init(path, name)
+    click.echo(f"workspace {workspace.name!r} ready at {workspace.root}")
+
+
+@cli.command()
+@click.argument("notebook", type=click.Path(path_type=Path))
+@click.option(
+    "-p",
+    "--parameter",
+    "parameters",
+    nargs=2,
+    multiple=True,
+    metavar="NAME VALUE",
+    help="Set a parameter; the value is typed by the notebook's default.",
+)
+@click.option(
+    "-s",
+    "--secret",
+    "secrets",
+    nargs=2,
+    multiple=True,
+    metavar="NAME REF",
+    help="Set a secret parameter from a reference (env:VAR or file:PATH); never recorded.",
+)
+@click.option("--env", "environment", default=None, help="Environment whose extensions apply.")
+@click.option("--cell-timeout", type=float, default=None, help="Fail a cell running longer (s).")
+@click.pass_obj
+def run(
+    options: _Options,
+    notebook: Path,
+    parameters: Sequence[tuple[str, str]],
+    secrets: Sequence[tuple[str, str]],
+    environment: str | None,
+    cell_timeout: float | None,
+) -> None:
+    """Run a process notebook now with papermill and record the execution."""
+    from atomnb.components import resolve_secret
+    from atomnb.runtime import PapermillExecutor, RunRequest
+
+    if not notebook.exists():
+        raise NotebookError(f"process notebook {notebook} does not exist")
+    workspace, store = options.open(notebook.resolve().parent)
+    request = RunRequest(
+        notebook=notebook.resolve(),
+        parameters=dict(parameters),
+        secrets={name: resolve_secret(ref, name=name) for name, ref in secrets},
+        environment=environment,
+        trigger=Trigger.MANUAL,
+        cell_timeout_s=cell_timeout,
+    )
+    record = PapermillExecutor(workspace, store).run(request)
+    _print_outcome(record)
+    if not record.status.ok:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command("run-all")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), required=False)
+@click.option("--env", "environment", default=None, help="Environment whose extensions apply.")
+@click.pass_obj
+def run_all(options: _Options, folder: Path | None, environment: str | None) -> None:
+    """Run every process notebook in a folder (default: notebooks/) and summarise."""
+    from atomnb.runtime import PapermillExecutor, RunRequest
+
+    workspace, store = options.open(folder)
+    folder = folder or workspace.notebooks_dir
+    notebooks = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith(("_", ".")))
+    if not notebooks:
+        raise NotebookError(f"no process notebooks (*.ipynb) in {folder}")
+    executor = PapermillExecutor(workspace, store)
+    records = []
+    for notebook in notebooks:
+        click.echo(f"running {workspace.relative(notebook)} …")
+        records.append(executor.run(RunRequest(notebook=notebook, environment=environment)))
+    click.echo()
+    click.echo(_table(records))
+    failed = [r for r in records if not r.status.ok]
+    click.echo(
+        f"\n{len(records) - len(failed)} of {len(records)} process(es) succeeded; "
+        f"store: {store.engine.url.render_as_string(hide_password=True)}"
+    )
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--limit", "-n", default=20, show_default=True, help="How many to list.")
+@click.option("--process", help="Only this process.")
+@click.option(
+    "--status", type=click.Choice([s.value for s in ExecutionStatus]), help="Only this status."
+)
+@click.pass_context
+def executions(ctx: click.Context, limit: int, process: str | None, status: str | None) -> None:
+    """List recent executions (newest first); `executions show ID` for one."""
+    if ctx.invoked_subcommand is not None:
+        return
+    _, store = ctx.obj.open()
+    records = store.list(
+        limit=limit, process=process, status=ExecutionStatus(status) if status else None
+    )
+    if not records:
+        click.echo("no executions recorded yet")
+        return
+    click.echo(_table(records))
+
+
+@executions.command("show")
+@click.argument("execution_id")
+@click.pass_obj
+def executions_show(options: _Options, execution_id: str) -> None:
+    """Show one execution (an id or a unique prefix of one)."""
+    _, store = options.open()
+    record = store.get(execution_id)
+    rows = [
+        ("id", record.id),
+        ("process", record.process),
+        ("notebook", record.notebook),
+        ("environment", record.environment),
+        ("trigger", record.trigger.value),
+        ("status", record.status.value),
+        ("parameters", _params(record.parameters) or "-"),
+        ("secret parameters", ", ".join(record.secret_parameters) or "-"),
+        ("started", _when(record.started_at)),
+        ("ended", _when(record.ended_at)),
+        ("duration", _seconds(record.duration_s)),
+        ("error", record.error_summary or "-"),
+        ("output notebook", record.output_path or "-"),
+        ("host", record.host or "-"),
+        ("attempt", str(record.attempt)),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        click.echo(f"{key:<{width}}  {value}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``atomnb`` console script."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="atomnb")
+
+
+# -- presentation ------------------------------------------------------------------------
+
+
+def _print_outcome(record: ExecutionRecord) -> None:
+    colour = "green" if record.status.ok else "red"
+    click.echo(
+        f"execution {record.id} "
+        + click.style(record.status.value, fg=colour, bold=True)
+        + f" in {_seconds(record.duration_s)}"
+    )
+    click.echo(f"  process: {record.process} (environment {record.environment})")
+    if record.output_path:
+        click.echo(f"  output:  {record.output_path}")
+    if record.error_summary:
+        click.echo(f"  error:   {record.error_summary}")
+
+
+def _table(records: Sequence[ExecutionRecord]) -> str:
+    header = ("ID", "PROCESS", "ENV", "TRIGGER", "STATUS", "STARTED", "DURATION", "ERROR")
+    rows = [
+        (
+            r.id,
+            r.process,
+            r.environment,
+            r.trigger.value,
+            r.status.value,
+            _when(r.started_at),
+            _seconds(r.duration_s),
+            _short(r.error_summary or ""),
+        )
+        for r in records
+    ]
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+    return "\n".join(lines)
+
+
+def _when(stamp: datetime | None) -> str:
+    return stamp.strftime("%Y-%m-%d %H:%M:%SZ") if stamp else "-"
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = text.splitlines()[0] if text else ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _params(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in values.items())

@@ -1,0 +1,11 @@
+"""Layer 1a, documents: the batch type every other layer passes along.
+
+Owns ``Documents`` (an Arrow table plus per-document properties), its HTML view,
+and ``DocumentStream`` (record-batch streaming for inputs larger than memory).
+Knows nothing of formats, profiles or processes.
+"""
+
+from atomnb.documents.batch import DEFAULT_BATCH_ROWS, Documents
+from atomnb.documents.stream import DocumentStream, StreamConsumedError
+
+__all__ = ["DEFAULT_BATCH_ROWS", "DocumentStream", "Documents", "StreamConsumedError"]

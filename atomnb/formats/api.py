@@ -1,0 +1,81 @@
+"""``read`` and ``write``: the public entry points from bytes to Documents and back."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+from atomnb.documents import DEFAULT_BATCH_ROWS, Documents, DocumentStream
+from atomnb.formats.base import Source
+from atomnb.formats.registry import default_registry
+
+__all__ = ["read", "read_stream", "write"]
+
+SourceLike = str | Path | bytes | bytearray | IO[bytes]
+
+
+def read_stream(
+    source: SourceLike,
+    format: str | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH_ROWS,
+    **options: Any,
+) -> DocumentStream:
+    """Read lazily, one batch of at most ``batch_size`` documents at a time (bounded memory)."""
+    src = Source.of(source)
+    fmt, implied = default_registry().resolve(format, src)
+    batches = fmt.read_batches(src, batch_size=batch_size, **{**implied, **options})
+    return DocumentStream(batches, source=src.name)
+
+
+def read(
+    source: SourceLike,
+    format: str | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH_ROWS,
+    **options: Any,
+) -> Documents:
+    """Read every document of ``source`` (a path, bytes or a binary file) into one batch.
+
+    >>> import atomnb as ab
+    >>> ab.read(b'[{"id": 1}, {"id": 2}]', format="json").to_pylist()
+    [{'id': 1}, {'id': 2}]
+    """
+    return read_stream(source, format, batch_size=batch_size, **options).collect()
+
+
+def write(
+    documents: Documents,
+    destination: str | Path | IO[bytes] | None = None,
+    format: str | None = None,
+    **options: Any,
+) -> bytes | None:
+    """Write documents; with no destination return the bytes. Files are replaced atomically."""
+    name = destination if isinstance(destination, (str, Path)) else None
+    probe = Source(str(name), path=Path(name)) if name is not None else Source("<bytes>")
+    if format is None and name is None:
+        format = "json"
+    fmt, implied = default_registry().resolve(format, probe)
+    merged = {**implied, **options}
+    if destination is None:
+        buffer = io.BytesIO()
+        fmt.write(documents, buffer, **merged)
+        return buffer.getvalue()
+    if name is None:
+        fmt.write(documents, destination, **merged)  # type: ignore[arg-type]
+        return None
+    target = Path(name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Temp file + rename: a crash or a full disk never leaves a half-written output behind.
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            fmt.write(documents, handle, **merged)
+        Path(temp).replace(target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return None

@@ -1,0 +1,172 @@
+"""JSON: one document, an array of documents, or JSON Lines.
+
+JSON Lines streams through pyarrow's block reader, so a file larger than memory
+is read a batch at a time. A single document or an array is parsed with the
+standard library (exact error positions, no silent coercion) and then batched.
+The layout read is kept in the table's schema metadata so ``write`` gives back
+the same shape.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from typing import IO, Any, Literal
+
+import pyarrow as pa
+import pyarrow.json as pa_json
+
+from atomnb.documents import Documents
+from atomnb.errors import FormatError
+from atomnb.formats.base import Source, with_file_property
+
+__all__ = ["JsonFormat"]
+
+Layout = Literal["auto", "single", "array", "lines"]
+LAYOUT_KEY = b"atomnb.json.layout"
+_BLOCK_BYTES = 1 << 20
+
+
+class JsonFormat:
+    name = "json"
+    extensions = (".json", ".jsonl", ".ndjson")
+
+    def read_batches(
+        self, source: Source, *, batch_size: int, layout: Layout = "auto", **options: Any
+    ) -> Iterator[Documents]:
+        _reject_unknown(options)
+        if layout == "auto":
+            layout = _sniff_layout(source)
+        if layout == "lines":
+            yield from _read_lines(source)
+            return
+        records = _load_whole(source)
+        if layout == "single" and isinstance(records, list):
+            records = [records]
+        if isinstance(records, dict):
+            records, layout = [records], "single"
+        elif not isinstance(records, list):
+            raise FormatError(
+                f"top-level JSON value is a {type(records).__name__}; expected an object or array",
+                where=source.name,
+            )
+        for start in range(0, max(len(records), 1), batch_size):
+            chunk = records[start : start + batch_size]
+            bad = next((i for i, r in enumerate(chunk) if not isinstance(r, dict)), None)
+            if bad is not None:
+                raise FormatError(
+                    f"array element is a {type(chunk[bad]).__name__}, not an object",
+                    where=f"{source.name}, document {start + bad}",
+                )
+            table = _table_from_records(chunk, source, start)
+            yield with_file_property(_tag_layout(table, layout), source)
+
+    def write(
+        self,
+        documents: Documents,
+        sink: IO[bytes],
+        *,
+        layout: Layout = "auto",
+        indent: int | None = None,
+        **options: Any,
+    ) -> None:
+        _reject_unknown(options)
+        if layout == "auto":
+            layout = (documents.schema.metadata or {}).get(LAYOUT_KEY, b"array").decode()  # type: ignore[assignment]
+            if layout == "single" and len(documents) != 1:
+                layout = "array"
+        writer = io.TextIOWrapper(sink, encoding="utf-8", newline="\n", write_through=True)
+        try:
+            if layout == "lines":
+                for record in documents:
+                    writer.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            elif layout == "single":
+                writer.write(
+                    json.dumps(documents[0], ensure_ascii=False, indent=indent, default=str)
+                )
+            else:
+                writer.write(
+                    json.dumps(list(documents), ensure_ascii=False, indent=indent, default=str)
+                )
+            writer.flush()
+        finally:
+            writer.detach()
+
+
+def _reject_unknown(options: dict[str, Any]) -> None:
+    if options:
+        raise FormatError(f"unknown JSON option(s): {', '.join(sorted(options))}")
+
+
+def _sniff_layout(source: Source) -> Layout:
+    if source.suffix in (".jsonl", ".ndjson"):
+        return "lines"
+    with source.open() as handle:
+        head = handle.read(_BLOCK_BYTES)
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"["):
+        return "array"
+    # An object followed by another object on a later line is JSON Lines.
+    first_line, _, rest = text.partition(b"\n")
+    if rest.strip() and first_line.strip().endswith(b"}") and rest.lstrip().startswith(b"{"):
+        try:
+            json.loads(first_line)
+            return "lines"
+        except ValueError:
+            pass
+    return "single"
+
+
+def _load_whole(source: Source) -> Any:
+    raw = source.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FormatError(
+            f"not valid UTF-8 at byte {exc.start}",
+            where=source.name,
+            hint="JSON must be UTF-8; re-encode the file or check what produced it",
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(
+            f"invalid JSON: {exc.msg}",
+            where=f"{source.name}, line {exc.lineno}, column {exc.colno} (char {exc.pos})",
+        ) from None
+    except RecursionError:
+        raise FormatError("JSON nesting is too deep to read", where=source.name) from None
+
+
+def _read_lines(source: Source) -> Iterator[Documents]:
+    options = pa_json.ReadOptions(block_size=_BLOCK_BYTES)
+    try:
+        reader = pa_json.open_json(source.open(), read_options=options)
+        for batch in reader:
+            yield with_file_property(_tag_layout(pa.Table.from_batches([batch]), "lines"), source)
+    except pa.ArrowInvalid as exc:
+        raise FormatError(f"invalid JSON Lines: {_arrow_message(exc)}", where=source.name) from None
+
+
+def _table_from_records(records: list[dict[str, Any]], source: Source, offset: int) -> pa.Table:
+    if not records:
+        return pa.table({})
+    try:
+        return pa.Table.from_struct_array(pa.array(records))
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise FormatError(
+            f"documents disagree on a field's type: {_arrow_message(exc)}",
+            where=f"{source.name}, documents {offset}-{offset + len(records) - 1}",
+            hint="give a profile that declares the field's type (e.g. string)",
+        ) from None
+
+
+def _tag_layout(table: pa.Table, layout: str) -> pa.Table:
+    metadata = dict(table.schema.metadata or {})
+    metadata[LAYOUT_KEY] = layout.encode()
+    return table.replace_schema_metadata(metadata)
+
+
+def _arrow_message(exc: Exception) -> str:
+    return str(exc).splitlines()[0]

@@ -1,0 +1,260 @@
+"""Run a process notebook with papermill in a real kernel and record the execution.
+
+``Executor.run`` is a template method: it records the execution as running
+*before* anything can fail, prepares the notebook (parameters typed and layered:
+notebook defaults < environment extension < runtime values), executes it, and
+always finishes the record, whatever happened. Secret values travel to the
+kernel only through its environment; the injected cell reads them from there, so
+papermill never writes them into the output notebook (neither its injected cell
+nor its metadata), and the record keeps only their names.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from papermill.exceptions import PapermillExecutionError
+from papermill.iorw import load_notebook_node
+from papermill.parameterize import parameterize_notebook
+
+from atomnb.components import Environment, Workspace, load_environment, resolve_secret
+from atomnb.errors import AtomnbError, NotebookError
+from atomnb.process import (
+    REDACTED,
+    ProcessNotebook,
+    filter_declared,
+    load_process,
+    resolve_parameters,
+)
+from atomnb.process.context import ExecutionContext, secret_env_name
+from atomnb.runtime.kernels import kernel_manager_with_env
+from atomnb.runtime.scrub import scrub_notebook
+from atomnb.store import (
+    ExecutionRecord,
+    ExecutionStatus,
+    ExecutionStore,
+    Trigger,
+    new_execution_id,
+    utcnow,
+)
+
+__all__ = ["PapermillExecutor", "RunRequest"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunRequest:
+    """What to run: a notebook, runtime parameter values, secrets, environment and trigger."""
+
+    notebook: Path
+    parameters: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+    environment: str | None = None
+    trigger: Trigger = Trigger.MANUAL
+    cell_timeout_s: float | None = None
+
+
+@dataclass
+class _Prepared:
+    process: ProcessNotebook
+    environment: Environment
+    public: dict[str, Any]
+    secrets: dict[str, str]
+
+
+class PapermillExecutor:
+    """Executes process notebooks one at a time with papermill, writing execution records."""
+
+    def __init__(
+        self, workspace: Workspace, store: ExecutionStore, *, start_timeout_s: float = 60
+    ) -> None:
+        self.workspace = workspace
+        self.store = store
+        self.start_timeout_s = start_timeout_s
+
+    def run(self, request: RunRequest) -> ExecutionRecord:
+        record = self._begin(request)
+        try:
+            prepared = self._prepare(request)
+            record.parameters = prepared.public | dict.fromkeys(prepared.secrets, REDACTED)
+            record.secret_parameters = sorted(prepared.secrets)
+            record.process = prepared.process.name
+            self.store.update(record)
+            self._execute(prepared, request, record)
+        except AtomnbError as exc:
+            self._finish(record, ExecutionStatus.FAILED, str(exc))
+        except KeyboardInterrupt:
+            self._finish(record, ExecutionStatus.INTERRUPTED, "interrupted (Ctrl-C)")
+            raise
+        except Exception as exc:
+            # A bug of ours: still end the record, then let the traceback through.
+            self._finish(
+                record, ExecutionStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}"
+            )
+            raise
+        return record
+
+    # -- steps ------------------------------------------------------------------------
+
+    def _begin(self, request: RunRequest) -> ExecutionRecord:
+        started = utcnow()
+        record = ExecutionRecord(
+            id=new_execution_id(),
+            process=Path(request.notebook).stem,
+            notebook=self.workspace.relative(request.notebook),
+            environment=request.environment or "default",
+            trigger=request.trigger,
+            status=ExecutionStatus.RUNNING,
+            parameters={},
+            secret_parameters=sorted(request.secrets),
+            created_at=started,
+            started_at=started,
+            host=platform.node(),
+        )
+        return self.store.insert(record)
+
+    def _prepare(self, request: RunRequest) -> _Prepared:
+        process = load_process(request.notebook)
+        environment = load_environment(self.workspace.extensions_dir, request.environment)
+        env_values = filter_declared(process, environment.parameters_for(process.name))
+        secret_values = {
+            name: resolve_secret(ref, name=name)
+            for name, ref in environment.secrets.items()
+            if name in process.parameters
+        }
+        runtime = dict(request.parameters)
+        for name in list(runtime):
+            if name in process.secret_names:
+                secret_values[name] = str(runtime.pop(name))
+        secret_values.update(request.secrets)
+        public = resolve_parameters(process, env_values, runtime)
+        unknown = sorted(set(request.secrets) - set(process.parameters))
+        if unknown:
+            resolve_parameters(process, dict.fromkeys(unknown, ""))  # raises, naming them
+        for name in secret_values:
+            public.pop(name, None)
+        return _Prepared(process, environment, public, secret_values)
+
+    def _execute(self, prepared: _Prepared, request: RunRequest, record: ExecutionRecord) -> None:
+        import papermill  # heavy; imported only when a run actually happens
+
+        out_dir = self.workspace.executions_dir / record.id
+        out_dir.mkdir(parents=True, exist_ok=True)
+        output_path = out_dir / f"{prepared.process.name}.ipynb"
+        record.output_path = self.workspace.relative(output_path)
+        context = ExecutionContext(
+            execution_id=record.id,
+            process=prepared.process.name,
+            environment=prepared.environment.name,
+            trigger=request.trigger.value,
+            output_dir=out_dir / "output",
+            workspace=self.workspace.root,
+        )
+        kernel_env = context.as_env() | {secret_env_name(n): v for n, v in prepared.secrets.items()}
+        node = _injected(prepared)
+        status, error, error_cell = ExecutionStatus.SUCCEEDED, None, None
+        try:
+            papermill.execute_notebook(
+                node,
+                str(output_path),
+                kernel_name=prepared.process.kernel_name,
+                progress_bar=False,
+                log_output=False,
+                start_timeout=int(self.start_timeout_s),
+                execution_timeout=request.cell_timeout_s,
+                cwd=str(prepared.process.path.parent.resolve()),
+                kernel_manager_class=kernel_manager_with_env(kernel_env, out_dir / "kernel.log"),
+            )
+        except PapermillExecutionError as exc:
+            status = ExecutionStatus.FAILED
+            error_cell = _source_cell_index(node, exc.cell_index)
+            error = f"{exc.ename}: {exc.evalue} (in cell {error_cell + 1})"
+        except DeadKernelError as exc:
+            status, error = ExecutionStatus.FAILED, f"the kernel died during the run: {exc}"
+        except CellTimeoutError:
+            status = ExecutionStatus.FAILED
+            error = f"a cell ran longer than the {request.cell_timeout_s} s cell timeout"
+        except Exception as exc:
+            status, error = ExecutionStatus.FAILED, f"{type(exc).__name__}: {exc}"
+            log.debug("execution %s failed in the engine", record.id, exc_info=True)
+        finally:
+            _keep_output(output_path, prepared, record)
+        record.error_cell = error_cell
+        self._finish(record, status, error)
+
+    def _finish(self, record: ExecutionRecord, status: ExecutionStatus, error: str | None) -> None:
+        record.status = status
+        record.error_summary = error
+        record.ended_at = utcnow()
+        started = record.started_at or record.ended_at
+        record.duration_s = round((record.ended_at - started).total_seconds(), 3)
+        self.store.update(record)
+
+
+def _injected(prepared: _Prepared) -> nbformat.NotebookNode:
+    """The notebook with an injected cell: public values as literals, secrets read from env."""
+    # papermill's own loader adds the metadata its parameterizer and engine rely on.
+    node = load_notebook_node(str(prepared.process.path))
+    if not prepared.public and not prepared.secrets:
+        return node
+    node = parameterize_notebook(
+        node,
+        prepared.public,
+        kernel_name=prepared.process.kernel_name,
+        language="python",
+    )
+    if prepared.secrets:
+        lines = ["import os as _atomnb_os"]
+        lines += [
+            f"{name} = _atomnb_os.environ.pop({secret_env_name(name)!r})"
+            for name in sorted(prepared.secrets)
+        ]
+        lines.append("del _atomnb_os")
+        for cell in node.cells:
+            if "injected-parameters" in cell.metadata.get("tags", []):
+                cell.source = (
+                    cell.source.rstrip("\n")
+                    + "\n# secret parameters (values come from the kernel's environment)\n"
+                    + "\n".join(lines)
+                    + "\n"
+                )
+    return node
+
+
+def _source_cell_index(node: nbformat.NotebookNode, executed_index: int) -> int:
+    """The failing cell's index in the user's notebook, not counting the injected cell."""
+    injected = sum(
+        1
+        for cell in node.cells[:executed_index]
+        if "injected-parameters" in cell.metadata.get("tags", [])
+    )
+    return executed_index - injected
+
+
+def _keep_output(output_path: Path, prepared: _Prepared, record: ExecutionRecord) -> None:
+    """Scrub secrets from the output notebook and stamp it with the execution's identity."""
+    if not output_path.exists():
+        record.output_path = None
+        return
+    try:
+        node = nbformat.read(output_path, as_version=4)
+    except Exception as exc:
+        raise NotebookError(f"the output notebook could not be read back: {exc}") from None
+    scrub_notebook(node, prepared.secrets.values())
+    node.metadata["atomnb"] = {
+        "execution_id": record.id,
+        "process": prepared.process.name,
+        "environment": prepared.environment.name,
+        "trigger": record.trigger.value,
+        "secret_parameters": sorted(prepared.secrets),
+    }
+    temp = output_path.with_suffix(".tmp")
+    nbformat.write(node, temp)
+    temp.replace(output_path)

@@ -1,0 +1,52 @@
+"""Kernel managers that start a kernel with extra environment variables and a log file.
+
+Secret parameter values reach the kernel only through its environment (never
+through notebook cells), and the execution context travels the same way. papermill
+takes a kernel manager *class*, so each run gets a small subclass that carries
+its own environment and log path — nothing is written to ``os.environ`` of the
+caller, which matters once several executions run side by side. The kernel's
+own stdout/stderr (warnings, crashes) go to the execution's log file instead of
+the caller's terminal.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from jupyter_client.manager import AsyncKernelManager
+
+__all__ = ["kernel_manager_with_env"]
+
+
+class _EnvKernelManager(AsyncKernelManager):
+    extra_env: Mapping[str, str] = {}
+    log_path: Path | None = None
+    _log_handle: IO[bytes] | None = None
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> Any:
+        kw["env"] = {**os.environ, **kw.get("env", {}), **self.extra_env}
+        if self.log_path is not None:
+            self._log_handle = self.log_path.open("ab")
+            kw.setdefault("stdout", self._log_handle)
+            kw.setdefault("stderr", self._log_handle)
+        return await super()._async_pre_start_kernel(**kw)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if self._log_handle is not None and not restart:
+            self._log_handle.close()
+            self._log_handle = None
+
+
+def kernel_manager_with_env(
+    env: Mapping[str, str], log_path: Path | None = None
+) -> type[AsyncKernelManager]:
+    """An ``AsyncKernelManager`` subclass whose kernels start with ``env`` added."""
+    return type(
+        "AtomnbKernelManager",
+        (_EnvKernelManager,),
+        {"extra_env": dict(env), "log_path": log_path},
+    )

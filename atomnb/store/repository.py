@@ -1,0 +1,231 @@
+"""The execution store: open (and migrate) a database, write and query execution records.
+
+Any SQLAlchemy URL works; SQLite runs in WAL mode so a killed writer never
+corrupts it and readers (dashboards) never block the atom. Opening the store
+upgrades its schema to the newest migration, so an older store keeps working.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from importlib.resources import files
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+
+from atomnb.errors import StoreError
+from atomnb.store.models import ExecutionRecord, ExecutionStatus, Trigger
+from atomnb.store.tables import executions
+
+__all__ = ["ExecutionStore", "new_execution_id", "utcnow"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_execution_id() -> str:
+    """Sortable by creation time (UTC timestamp prefix) and unique (random suffix)."""
+    return utcnow().strftime("%Y%m%d%H%M%S") + secrets.token_hex(6)
+
+
+class ExecutionStore:
+    """Execution records in a SQL database, behind a small set of functions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> ExecutionStore:
+        """Connect to ``url`` and bring its schema up to date; errors hide the password."""
+        shown = _safe_url(url)
+        try:
+            engine = sa.create_engine(url, **_engine_options(url))
+        except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+            raise StoreError(
+                f"not a usable store URL {shown}: {exc}",
+                hint="use a SQLAlchemy URL such as sqlite:///path/store.db or postgresql+psycopg://…",
+            ) from None
+        if engine.dialect.name == "sqlite":
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+        store = cls(engine)
+        if migrate:
+            try:
+                store.migrate()
+            except OperationalError as exc:
+                engine.dispose()
+                reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+                raise StoreError(
+                    f"cannot open the execution store at {shown}: {reason}",
+                    hint="check that the database server is running and the URL is right "
+                    "(or set ATOMNB_STORE_URL)",
+                ) from None
+        return store
+
+    def migrate(self) -> None:
+        """Upgrade the schema to the newest migration (a no-op when already there)."""
+        config = Config()
+        config.set_main_option("script_location", str(files("atomnb.store") / "migrations"))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def schema_version(self) -> str | None:
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    @staticmethod
+    def head_version() -> str | None:
+        config = Config()
+        config.set_main_option("script_location", str(files("atomnb.store") / "migrations"))
+        return ScriptDirectory.from_config(config).get_current_head()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writes -----------------------------------------------------------------------
+
+    def insert(self, record: ExecutionRecord) -> ExecutionRecord:
+        if record.created_at is None:
+            record.created_at = utcnow()
+        self._write(executions.insert().values(**_row(record)))
+        return record
+
+    def update(self, record: ExecutionRecord) -> ExecutionRecord:
+        values = _row(record)
+        values.pop("id")
+        self._write(executions.update().where(executions.c.id == record.id).values(**values))
+        return record
+
+    def _write(self, statement: sa.Executable) -> None:
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(statement)
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot write to the execution store: {exc.__class__.__name__}: {exc}"
+            ) from None
+
+    # -- reads ------------------------------------------------------------------------
+
+    def get(self, execution_id: str) -> ExecutionRecord:
+        """One record by id or by a unique id prefix (as git does with commits)."""
+        with self.engine.connect() as connection:
+            rows = (
+                connection.execute(
+                    sa.select(executions)
+                    .where(executions.c.id.startswith(execution_id, autoescape=True))
+                    .limit(2)
+                )
+                .mappings()
+                .all()
+            )
+        if not rows:
+            raise StoreError(f"no execution with id {execution_id!r}")
+        if len(rows) > 1:
+            raise StoreError(
+                f"execution id prefix {execution_id!r} is ambiguous; give more characters"
+            )
+        return _record(rows[0])
+
+    def list(
+        self,
+        *,
+        limit: int = 20,
+        process: str | None = None,
+        status: ExecutionStatus | None = None,
+    ) -> list[ExecutionRecord]:
+        """The most recent executions first."""
+        query = sa.select(executions).order_by(
+            executions.c.created_at.desc(), executions.c.id.desc()
+        )
+        if process:
+            query = query.where(executions.c.process == process)
+        if status:
+            query = query.where(executions.c.status == status.value)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query.limit(limit)).mappings().all()
+        return [_record(row) for row in rows]
+
+    def iter_unfinished(self) -> Iterator[ExecutionRecord]:
+        unfinished = [ExecutionStatus.QUEUED.value, ExecutionStatus.RUNNING.value]
+        with self.engine.connect() as connection:
+            rows = (
+                connection.execute(sa.select(executions).where(executions.c.status.in_(unfinished)))
+                .mappings()
+                .all()
+            )
+        for row in rows:
+            yield _record(row)
+
+    def count(self) -> int:
+        with self.engine.connect() as connection:
+            return int(
+                connection.execute(sa.select(sa.func.count()).select_from(executions)).scalar_one()
+            )
+
+
+def _row(record: ExecutionRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "process": record.process,
+        "notebook": record.notebook,
+        "environment": record.environment,
+        "trigger": Trigger(record.trigger).value,
+        "status": ExecutionStatus(record.status).value,
+        "parameters": record.parameters,
+        "secret_parameters": sorted(record.secret_parameters),
+        "created_at": record.created_at,
+        "started_at": record.started_at,
+        "ended_at": record.ended_at,
+        "duration_s": record.duration_s,
+        "error_summary": record.error_summary,
+        "error_cell": record.error_cell,
+        "output_path": record.output_path,
+        "host": record.host,
+        "attempt": record.attempt,
+    }
+
+
+def _record(row: sa.RowMapping) -> ExecutionRecord:
+    values = dict(row)
+    values["trigger"] = Trigger(values["trigger"])
+    values["status"] = ExecutionStatus(values["status"])
+    for key in ("created_at", "started_at", "ended_at"):
+        stamp = values[key]
+        if stamp is not None and stamp.tzinfo is None:
+            values[key] = stamp.replace(tzinfo=UTC)  # SQLite drops the zone; values are UTC
+    return ExecutionRecord(**values)
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "<unparseable URL>"
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True, "connect_args": _connect_timeout(url)}
+
+
+def _connect_timeout(url: str) -> dict[str, Any]:
+    return {"connect_timeout": 10} if url.startswith("postgresql") else {}
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

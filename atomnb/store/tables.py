@@ -1,0 +1,59 @@
+"""The store's tables as SQLAlchemy Core metadata: the one place the schema is spelled out.
+
+Migrations (``store/migrations``) create and change these tables; this module
+is what the repository queries against. Timestamps are stored as UTC.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from atomnb.store.models import ExecutionStatus, Trigger
+
+__all__ = ["executions", "metadata"]
+
+metadata = MetaData()
+
+
+def _in(column: str, values: type[ExecutionStatus] | type[Trigger]) -> str:
+    allowed = ", ".join(f"'{v.value}'" for v in values)
+    return f"{column} IN ({allowed})"
+
+
+executions = Table(
+    "executions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("process", String(200), nullable=False),
+    Column("notebook", Text, nullable=False),
+    Column("environment", String(100), nullable=False),
+    Column("trigger", String(20), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("parameters", JSON, nullable=False),
+    Column("secret_parameters", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("duration_s", Float),
+    Column("error_summary", Text),
+    Column("error_cell", Integer),
+    Column("output_path", Text),
+    Column("host", String(200)),
+    Column("attempt", Integer, nullable=False, server_default="1"),
+    CheckConstraint(_in("status", ExecutionStatus), name="ck_executions_status"),
+    CheckConstraint(_in("trigger", Trigger), name="ck_executions_trigger"),
+    Index("ix_executions_created_at", "created_at"),
+    Index("ix_executions_process_created", "process", "created_at"),
+)

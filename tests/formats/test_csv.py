@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import atomnb as ab
+from atomnb.errors import FormatError
+from tests.conftest import SAMPLES
+
+CURRENCIES = SAMPLES / "csv" / "iso4217_currency_codes.csv"
+
+
+def test_real_sample_reads_as_text_and_round_trips() -> None:
+    docs = ab.read(CURRENCIES)
+    assert docs.column_names == [
+        "Entity",
+        "Currency",
+        "AlphabeticCode",
+        "NumericCode",
+        "MinorUnit",
+        "WithdrawalDate",
+    ]
+    assert len(docs) == CURRENCIES.read_text(encoding="utf-8").count("\n") - 1
+    afghanistan = docs[0]
+    assert afghanistan["NumericCode"] == "971"  # text, so codes like "008" keep their zeros
+    again = ab.read(ab.write(docs, format="csv"), format="csv")
+    assert again.to_pylist() == docs.to_pylist()
+
+
+def test_leading_zeros_and_empty_cells_survive() -> None:
+    docs = ab.read(b'code,name\n008,"Lek"\n,""\n', format="csv")
+    assert docs.to_pylist() == [{"code": "008", "name": "Lek"}, {"code": "", "name": ""}]
+
+
+def test_infer_types_on_request() -> None:
+    docs = ab.read(b"n,x\n1,2.5\n", format="csv", infer_types=True)
+    assert docs[0] == {"n": 1, "x": 2.5}
+
+
+def test_tsv_and_pipe_by_extension(tmp_path: Path) -> None:
+    (tmp_path / "a.tsv").write_text("a\tb\n1\t2\n", encoding="utf-8")
+    (tmp_path / "a.psv").write_text("a|b\n1|2\n", encoding="utf-8")
+    assert ab.read(tmp_path / "a.tsv")[0] == {"a": "1", "b": "2"}
+    assert ab.read(tmp_path / "a.psv")[0] == {"a": "1", "b": "2"}
+
+
+def test_quoted_newlines_and_bom() -> None:
+    data = '\ufeffid,note\n1,"two\nlines"\n'.encode()
+    assert ab.read(data, format="csv").to_pylist() == [{"id": "1", "note": "two\nlines"}]
+
+
+def test_latin1_needs_its_encoding() -> None:
+    data = "name\nZoë\n".encode("latin-1")
+    with pytest.raises(FormatError, match="line 2: not valid utf-8 at byte 7") as info:
+        ab.read(data, format="csv")
+    assert "encoding=" in str(info.value)
+    assert ab.read(data, format="csv", encoding="latin-1")[0] == {"name": "Zoë"}
+
+
+def test_ragged_row_is_an_error_naming_the_row(tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b\n1,2\n3,4,5\n", encoding="utf-8")
+    with pytest.raises(FormatError) as info:
+        ab.read(path)
+    text = str(info.value)
+    assert str(path) in text and "expected 2 fields, found 3" in text
+
+
+def test_large_file_streams_in_batches(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("id,name\n")
+        for i in range(100_000):
+            handle.write(f"{i},name {i}\n")
+    stream = ab.read_stream(path, batch_size=8_192)
+    sizes = [len(batch) for batch in stream]
+    assert len(sizes) > 1 and max(sizes) <= 8_192
+    assert sum(sizes) == 100_000
+
+
+def test_nested_columns_cannot_be_written_as_csv() -> None:
+    docs = ab.Documents.from_records([{"a": {"b": 1}}])
+    with pytest.raises(FormatError, match="nested columns: a"):
+        ab.write(docs, format="csv")
+
+
+def test_write_to_file_is_atomic_and_creates_folders(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "x.csv"
+    ab.write(ab.Documents.from_records([{"a": "1"}]), target)
+    assert target.read_text(encoding="utf-8") == '"a"\n"1"\n'
+    assert [p.name for p in target.parent.iterdir()] == ["x.csv"]
+
+
+def test_unknown_extension_asks_for_a_format(tmp_path: Path) -> None:
+    path = tmp_path / "data.xyz"
+    path.write_text("x", encoding="utf-8")
+    with pytest.raises(FormatError, match="cannot tell the format") as info:
+        ab.read(path)
+    assert "format=" in str(info.value)
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(FormatError, match="does not exist"):
+        ab.read(tmp_path / "nope.csv")

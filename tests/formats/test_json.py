@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import atomnb as ab
+from atomnb.errors import FormatError
+from tests.conftest import SAMPLES
+
+
+@pytest.mark.parametrize("name", ["github_webhook_push.json", "php-edifact_D96ADESADV.json"])
+def test_real_samples_round_trip_to_equal_json(name: str) -> None:
+    path = SAMPLES / "json" / name
+    docs = ab.read(path)
+    assert len(docs) == 1
+    assert docs.properties_of(0) == {"file_name": str(path)}
+    rewritten = ab.write(docs, format="json")
+    assert json.loads(rewritten) == json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_array_of_documents_keeps_every_field() -> None:
+    data = b'[{"id": 1}, {"id": 2, "extra": {"x": [1, 2]}}]'
+    docs = ab.read(data, format="json")
+    assert docs.to_pylist() == [{"id": 1, "extra": None}, {"id": 2, "extra": {"x": [1, 2]}}]
+    assert json.loads(ab.write(docs, format="json"))[1] == {"id": 2, "extra": {"x": [1, 2]}}
+
+
+def test_json_lines_detected_in_a_json_file(tmp_path: Path) -> None:
+    path = tmp_path / "events.json"
+    path.write_text('{"n": 1}\n{"n": 2}\n', encoding="utf-8")
+    docs = ab.read(path)
+    assert [d["n"] for d in docs] == [1, 2]
+    assert ab.write(docs, format="json").decode() == '{"n": 1}\n{"n": 2}\n'
+
+
+def test_json_lines_stream_in_several_batches(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    with path.open("w", encoding="utf-8") as handle:
+        for i in range(60_000):
+            handle.write(json.dumps({"i": i, "name": f"n{i}"}) + "\n")
+    stream = ab.read_stream(path)
+    total, batches, last = 0, 0, -1
+    for batch in stream:
+        batches += 1
+        total += len(batch)
+        last = batch[-1]["i"]
+    assert batches > 1, "a 60k-line file should not arrive as one batch"
+    assert total == 60_000 and last == 59_999
+
+
+def test_array_streams_in_batches_of_the_asked_size() -> None:
+    data = json.dumps([{"i": i} for i in range(25)]).encode()
+    sizes = [len(b) for b in ab.read_stream(data, format="json", batch_size=10)]
+    assert sizes == [10, 10, 5]
+
+
+def test_truncated_json_names_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "cut.json"
+    path.write_text('[\n  {"id": 1},\n  {"id": ', encoding="utf-8")
+    with pytest.raises(FormatError) as info:
+        ab.read(path)
+    assert f"{path}, line 3, column" in str(info.value)
+
+
+def test_invalid_utf8_names_the_byte() -> None:
+    with pytest.raises(FormatError, match="not valid UTF-8 at byte 8"):
+        ab.read(b'[{"a": "\xff"}]', format="json")
+
+
+def test_non_object_documents_are_refused_with_their_index() -> None:
+    with pytest.raises(FormatError, match="document 1"):
+        ab.read(b'[{"a": 1}, 5]', format="json")
+
+
+def test_conflicting_types_get_a_hint_not_a_traceback() -> None:
+    with pytest.raises(FormatError, match="disagree on a field's type") as info:
+        ab.read(b'[{"a": 1}, {"a": "x"}]', format="json")
+    assert "profile" in str(info.value)
+
+
+def test_unknown_option_is_refused() -> None:
+    with pytest.raises(FormatError, match="unknown JSON option"):
+        ab.read(b"{}", format="json", delimiter=";")
