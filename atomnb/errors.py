@@ -148,7 +148,7 @@ class StoreError(AtomnbError):
     """The execution store cannot be opened, migrated or written."""
 
 
-class ValidationErrorGroup(ExceptionGroup[AtomnbError], AtomnbError):  # type: ignore[misc]
+class ValidationErrorGroup(ExceptionGroup[AtomnbError], AtomnbError):  # type: ignore[override]
     """All problems found in a batch, never just the first.
 
     An ``ExceptionGroup`` so ``except*`` works; also an ``AtomnbError`` so one

@@ -73,7 +73,7 @@ class JsonFormat:
     ) -> None:
         _reject_unknown(options)
         if layout == "auto":
-            layout = (documents.schema.metadata or {}).get(LAYOUT_KEY, b"array").decode()  # type: ignore[assignment]
+            layout = (documents.schema.metadata or {}).get(LAYOUT_KEY, b"array").decode()
             if layout == "single" and len(documents) != 1:
                 layout = "array"
         writer = io.TextIOWrapper(sink, encoding="utf-8", newline="\n", write_through=True)

@@ -52,7 +52,7 @@ def coerce(value: Any, type_name: str, *, name: str) -> Any:
 
 
 def _check_typed(value: Any, type_name: str, *, name: str) -> Any:
-    expected = {
+    expected: dict[str, type | tuple[type, ...]] = {
         "int": int,
         "float": (int, float),
         "bool": bool,
