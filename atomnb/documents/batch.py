@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from atomnb.documents.html import documents_html
+from atomnb.documents.rejections import Rejection
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,16 +39,20 @@ class Documents:
     (2, {'id': 2}, {'file': 'b'})
     """
 
-    __slots__ = ("_properties", "_table")
+    __slots__ = ("_properties", "_rejections", "_table")
 
     def __init__(
-        self, table: pa.Table | pa.RecordBatch, properties: PropertyColumns | None = None
+        self,
+        table: pa.Table | pa.RecordBatch,
+        properties: PropertyColumns | None = None,
+        rejections: Sequence[Rejection] = (),
     ) -> None:
         if isinstance(table, pa.RecordBatch):
             table = pa.Table.from_batches([table])
         if not isinstance(table, pa.Table):
             raise TypeError(f"Documents needs a pyarrow.Table, got {type(table).__name__}")
         self._table: pa.Table = table
+        self._rejections: tuple[Rejection, ...] = tuple(rejections)
         self._properties: dict[str, pa.ChunkedArray] = {}
         for name, values in (properties or {}).items():
             column = _as_chunked(values)
@@ -101,7 +106,7 @@ class Documents:
         for part in parts:
             names.update(dict.fromkeys(part._properties))
         properties = {name: _concat_property(parts, name) for name in names}
-        return cls(table, properties)
+        return cls(table, properties, [r for p in parts for r in p._rejections])
 
     # -- size and access ------------------------------------------------------------
 
@@ -124,6 +129,15 @@ class Documents:
             return self._slice(start, stop - start)
         index = _normalise_index(key, len(self))
         return self._table.slice(index, 1).to_pylist()[0]
+
+    @property
+    def rejections(self) -> tuple[Rejection, ...]:
+        """Documents refused while this batch was made (by a reader or a shape), with reasons."""
+        return self._rejections
+
+    def with_rejections(self, rejections: Sequence[Rejection]) -> Documents:
+        """The same documents, with ``rejections`` added to those already carried."""
+        return Documents(self._table, self._properties, (*self._rejections, *rejections))
 
     @property
     def schema(self) -> pa.Schema:
@@ -191,13 +205,13 @@ class Documents:
                 merged[name] = value
             else:
                 merged[name] = pa.array([value] * len(self))
-        return Documents(self._table, merged)
+        return Documents(self._table, merged, self._rejections)
 
     def with_table(self, table: pa.Table) -> Documents:
         """Same documents, new content (e.g. after a map); properties travel along."""
         if table.num_rows != len(self):
             raise ValueError(f"new table has {table.num_rows} rows for {len(self)} documents")
-        return Documents(table, self._properties)
+        return Documents(table, self._properties, self._rejections)
 
     def filter(self, mask: pa.Array | pa.ChunkedArray | Sequence[bool]) -> Documents:
         """Keep the documents where ``mask`` is true (nulls count as false)."""
@@ -208,15 +222,20 @@ class Documents:
         return Documents(
             self._table.filter(keep),
             {n: pc.filter(c, keep) for n, c in self._properties.items()},
+            self._rejections,
         )
 
     def take(self, indices: Sequence[int] | pa.Array) -> Documents:
         idx = pa.array(indices, type=pa.int64()) if not isinstance(indices, pa.Array) else indices
         return Documents(
-            self._table.take(idx), {n: c.take(idx) for n, c in self._properties.items()}
+            self._table.take(idx),
+            {n: c.take(idx) for n, c in self._properties.items()},
+            self._rejections,
         )
 
     def _slice(self, offset: int, length: int) -> Documents:
+        # A slice is a view of some documents; the batch's rejections stay with the batch,
+        # so iterating a batch in slices never reports the same rejection twice.
         return Documents(
             self._table.slice(offset, length),
             {n: c.slice(offset, length) for n, c in self._properties.items()},
@@ -227,10 +246,11 @@ class Documents:
     def __repr__(self) -> str:
         columns = ", ".join(f"{f.name}: {f.type}" for f in self._table.schema)
         props = f", properties=[{', '.join(self._properties)}]" if self._properties else ""
-        return f"<Documents n={len(self)} [{columns}]{props}>"
+        rejected = f", rejected={len(self._rejections)}" if self._rejections else ""
+        return f"<Documents n={len(self)} [{columns}]{props}{rejected}>"
 
     def _repr_html_(self) -> str:
-        return documents_html(self._table, self._properties)
+        return documents_html(self._table, self._properties, self._rejections)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Documents):

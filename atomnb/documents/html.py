@@ -7,10 +7,12 @@ without touching the data type.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
+
+from atomnb.documents.rejections import Rejection
 
 __all__ = ["documents_html"]
 
@@ -19,7 +21,10 @@ CELL_CHARS = 80
 
 
 def documents_html(
-    table: pa.Table, properties: Mapping[str, pa.ChunkedArray], rows: int = PREVIEW_ROWS
+    table: pa.Table,
+    properties: Mapping[str, pa.ChunkedArray],
+    rejections: Sequence[Rejection] = (),
+    rows: int = PREVIEW_ROWS,
 ) -> str:
     """Render the first ``rows`` documents; nested values are shown as compact JSON-like text."""
     head = table.slice(0, rows).to_pylist()
@@ -41,7 +46,18 @@ def documents_html(
     return (
         f"<div class='atomnb-documents'><p>{caption}</p>"
         f"<table><thead><tr><th></th>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-        f"{footer}</div>"
+        f"{footer}{_rejections_html(rejections, rows)}</div>"
+    )
+
+
+def _rejections_html(rejections: Sequence[Rejection], rows: int) -> str:
+    if not rejections:
+        return ""
+    items = "".join(f"<li>{html.escape(str(r))}</li>" for r in rejections[:rows])
+    more = f"<li>… {len(rejections) - rows} more</li>" if len(rejections) > rows else ""
+    return (
+        f"<p style='color:#b00'><b>{len(rejections)} document(s) rejected</b></p>"
+        f"<ul>{items}{more}</ul>"
     )
 
 

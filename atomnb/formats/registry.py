@@ -13,11 +13,15 @@ from importlib.metadata import entry_points
 from atomnb.errors import FormatError
 from atomnb.formats.base import Format, Source
 
-__all__ = ["FormatRegistry", "default_registry"]
+__all__ = ["FormatRegistry", "default_registry", "sniff"]
 
 _BUILTIN: dict[str, str] = {
     "json": "atomnb.formats.json:JsonFormat",
     "csv": "atomnb.formats.csv:CsvFormat",
+    "xml": "atomnb.formats.xml:XmlFormat",
+    "fixed": "atomnb.formats.fixed:FixedWidthFormat",
+    "x12": "atomnb.formats.x12:X12Format",
+    "edifact": "atomnb.formats.edifact:EdifactFormat",
 }
 _ALIASES: dict[str, tuple[str, dict[str, str]]] = {
     "jsonl": ("json", {"layout": "lines"}),
@@ -32,7 +36,22 @@ _EXTENSIONS: dict[str, str] = {
     ".csv": "csv",
     ".tsv": "tsv",
     ".psv": "psv",
+    ".xml": "xml",
+    ".x12": "x12",
+    ".edifact": "edifact",
+    ".edi": "edifact",
 }
+#: Extensions whose content decides the format (".edi" is X12 or EDIFACT; ".txt" anything).
+_SNIFFED = {".edi", ".txt", ".dat", ""}
+#: How content announces its format: first non-blank bytes.
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"ISA", "x12"),
+    (b"UNA", "edifact"),
+    (b"UNB", "edifact"),
+    (b"<", "xml"),
+    (b"{", "json"),
+    (b"[", "json"),
+)
 
 
 class FormatRegistry:
@@ -50,7 +69,7 @@ class FormatRegistry:
     def resolve(self, name: str | None, source: Source) -> tuple[Format, dict[str, str]]:
         """The format for ``name`` (or the source's extension) and the options an alias implies."""
         if name is None:
-            name = _EXTENSIONS.get(source.suffix)
+            name = sniff(source) if source.suffix in _SNIFFED else _EXTENSIONS.get(source.suffix)
             if name is None:
                 raise FormatError(
                     f"cannot tell the format of {source.name} from its name",
@@ -78,6 +97,16 @@ class FormatRegistry:
         self._plugins_read = True
         for entry in entry_points(group="atomnb.formats"):
             self._targets.setdefault(entry.name, entry.value)
+
+
+def sniff(source: Source) -> str | None:
+    """The format the first bytes announce (ISA for X12, UNA/UNB for EDIFACT, ...), if any."""
+    with source.open() as handle:
+        head = handle.read(512).lstrip(b"\xef\xbb\xbf \t\r\n")
+    for signature, name in _SIGNATURES:
+        if head.startswith(signature):
+            return name
+    return _EXTENSIONS.get(source.suffix)
 
 
 _DEFAULT: FormatRegistry | None = None

@@ -113,3 +113,27 @@ def test_html_view_escapes_and_truncates() -> None:
 def test_empty_batch() -> None:
     docs = Documents.from_records([])
     assert len(docs) == 0 and not docs and list(docs) == []
+
+
+def test_rejections_travel_with_the_batch_and_merge_on_concat() -> None:
+    from atomnb.documents import Rejection
+
+    bad = Rejection(
+        "SE01 says 5 segments, found 4",
+        where="in.edi, segment 9",
+        rule="x12.count",
+        index=1,
+        raw=b"ST*850*0001~",
+    )
+    docs = Documents.from_records([{"a": 1}]).with_rejections([bad])
+    assert docs.rejections == (bad,)
+    assert "rejected=1" in repr(docs)
+    assert "1 document(s) rejected" in docs._repr_html_()
+    assert docs.filter([True]).rejections == (bad,)
+    assert docs.with_properties(p=1).rejections == (bad,)
+    other = Documents.from_records([{"a": 2}]).with_rejections([bad])
+    assert len(Documents.concat([docs, other]).rejections) == 2
+    assert docs[0:1].rejections == ()
+    assert (
+        str(bad) == "in.edi, segment 9, document 1, rule x12.count: SE01 says 5 segments, found 4"
+    )
