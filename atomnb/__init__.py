@@ -12,13 +12,29 @@ __version__ = "0.1.0"
 
 if _typing.TYPE_CHECKING:
     from atomnb.components import Workspace
-    from atomnb.documents import Documents, DocumentStream
+    from atomnb.documents import Documents, DocumentStream, Rejection
     from atomnb.errors import AtomnbError
-    from atomnb.formats import read, read_stream, write
+    from atomnb.formats import infer_profile, read, read_stream, write
     from atomnb.process.context import ExecutionContext, context
+    from atomnb.profiles import (
+        Element,
+        ElementType,
+        Profile,
+        ValidationReport,
+        load_profile,
+        validate,
+    )
 
 _LAZY: dict[str, str] = {
     "AtomnbError": "atomnb.errors",
+    "Element": "atomnb.profiles",
+    "ElementType": "atomnb.profiles",
+    "Profile": "atomnb.profiles",
+    "Rejection": "atomnb.documents",
+    "ValidationReport": "atomnb.profiles",
+    "infer_profile": "atomnb.formats",
+    "load_profile": "atomnb.profiles",
+    "validate": "atomnb.profiles",
     "DocumentStream": "atomnb.documents",
     "Documents": "atomnb.documents",
     "ExecutionContext": "atomnb.process.context",
@@ -33,12 +49,20 @@ __all__ = [
     "AtomnbError",
     "DocumentStream",
     "Documents",
+    "Element",
+    "ElementType",
     "ExecutionContext",
+    "Profile",
+    "Rejection",
+    "ValidationReport",
     "Workspace",
     "__version__",
     "context",
+    "infer_profile",
+    "load_profile",
     "read",
     "read_stream",
+    "validate",
     "write",
 ]
 

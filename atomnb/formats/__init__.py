@@ -5,7 +5,7 @@ Owns the ``Format`` protocol, the lazy format registry and one module per format
 public entry points.
 """
 
-from atomnb.formats.api import read, read_stream, write
+from atomnb.formats.api import infer_profile, read, read_stream, write
 from atomnb.formats.base import FILE_PROPERTY, Format, Source
 from atomnb.formats.registry import FormatRegistry, default_registry
 
@@ -15,6 +15,7 @@ __all__ = [
     "FormatRegistry",
     "Source",
     "default_registry",
+    "infer_profile",
     "read",
     "read_stream",
     "write",

@@ -11,23 +11,34 @@ from typing import IO, Any
 from atomnb.documents import DEFAULT_BATCH_ROWS, Documents, DocumentStream
 from atomnb.formats.base import Source
 from atomnb.formats.registry import default_registry
+from atomnb.profiles import Profile, apply_profile, load_profile
+from atomnb.profiles import infer_profile as infer_from_documents
 
-__all__ = ["read", "read_stream", "write"]
+__all__ = ["infer_profile", "read", "read_stream", "write"]
 
-SourceLike = str | Path | bytes | bytearray | IO[bytes]
+SourceLike = str | Path | bytes | bytearray | IO[bytes] | Source
+ProfileLike = Profile | str
 
 
 def read_stream(
     source: SourceLike,
     format: str | None = None,
     *,
+    profile: ProfileLike | None = None,
     batch_size: int = DEFAULT_BATCH_ROWS,
     **options: Any,
 ) -> DocumentStream:
-    """Read lazily, one batch of at most ``batch_size`` documents at a time (bounded memory)."""
+    """Read lazily, one batch of at most ``batch_size`` documents at a time (bounded memory).
+
+    With a ``profile`` (a Profile or the name of a profile component) each batch is
+    validated and typed by it; documents that do not fit become the batch's rejections.
+    """
     src = Source.of(source)
     fmt, implied = default_registry().resolve(format, src)
     batches = fmt.read_batches(src, batch_size=batch_size, **{**implied, **options})
+    if profile is not None:
+        resolved = load_profile(profile) if isinstance(profile, str) else profile
+        batches = (apply_profile(batch, resolved, source=src.name) for batch in batches)
     return DocumentStream(batches, source=src.name)
 
 
@@ -35,6 +46,7 @@ def read(
     source: SourceLike,
     format: str | None = None,
     *,
+    profile: ProfileLike | None = None,
     batch_size: int = DEFAULT_BATCH_ROWS,
     **options: Any,
 ) -> Documents:
@@ -44,7 +56,32 @@ def read(
     >>> ab.read(b'[{"id": 1}, {"id": 2}]', format="json").to_pylist()
     [{'id': 1}, {'id': 2}]
     """
-    return read_stream(source, format, batch_size=batch_size, **options).collect()
+    stream = read_stream(source, format, profile=profile, batch_size=batch_size, **options)
+    return stream.collect()
+
+
+def infer_profile(
+    source: Documents | SourceLike,
+    format: str | None = None,
+    *,
+    name: str | None = None,
+    **options: Any,
+) -> Profile:
+    """Infer a profile from sample documents, or from a sample file or bytes (read first).
+
+    >>> import atomnb as ab
+    >>> print(ab.infer_profile(b'[{"id": "7", "on": "2026-03-04"}]', format="json", name="o"))
+    o (json)
+      id: integer mandatory  e.g. '7'
+      on: date mask=%Y-%m-%d mandatory  e.g. '2026-03-04'
+    """
+    if isinstance(source, Documents):
+        return infer_from_documents(source, name=name or "inferred", format=format)
+    src = Source.of(source)
+    fmt, _ = default_registry().resolve(format, src)
+    documents = read(src, format, **options)
+    default_name = src.path.stem if src.path is not None else "inferred"
+    return infer_from_documents(documents, name=name or default_name, format=fmt.name)
 
 
 def write(

@@ -1,6 +1,31 @@
 """Layer 2, profiles: the structure of documents (a typed element tree), as components.
 
-Will own the Profile/Element model, type detection, inference from Documents,
-validation with errors naming document, path and rule, and conversion to Arrow
-schema and JSON Schema. Sits below formats: formats read and write *with* a profile.
+Owns the Profile/Element model, type detection, inference from Documents,
+validation with errors naming document, path and rule, applying a profile's
+types to text, conversion to an Arrow schema and JSON Schema, and profile
+component files. Sits below formats: formats read and write *with* a profile.
 """
+
+from atomnb.profiles.apply import apply_profile
+from atomnb.profiles.component import load_profile, save_profile
+from atomnb.profiles.convert import arrow_type, to_arrow_schema, to_json_schema
+from atomnb.profiles.infer import infer_profile
+from atomnb.profiles.model import UNBOUNDED, Element, ElementType, Profile
+from atomnb.profiles.validate import ERRORS_PROPERTY, ValidationReport, validate
+
+__all__ = [
+    "ERRORS_PROPERTY",
+    "UNBOUNDED",
+    "Element",
+    "ElementType",
+    "Profile",
+    "ValidationReport",
+    "apply_profile",
+    "arrow_type",
+    "infer_profile",
+    "load_profile",
+    "save_profile",
+    "to_arrow_schema",
+    "to_json_schema",
+    "validate",
+]

@@ -1,0 +1,286 @@
+"""Validate documents against a profile: every problem, each naming document, path and rule.
+
+Checks run column by column over Arrow arrays (nested lists and records
+included), so a batch of a million documents is validated without a Python loop
+per value; Python only builds the messages of the values that failed. The valid
+documents come back separately from the invalid ones: a batch never fails for
+one bad document unless the caller asks (``report.raise_for_errors()``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from atomnb.documents import Documents
+from atomnb.errors import DocumentError, ValidationErrorGroup
+from atomnb.profiles.detect import DEFAULT_PARSE_MASKS
+from atomnb.profiles.model import Element, ElementType, Profile
+
+__all__ = ["ERRORS_PROPERTY", "ValidationReport", "validate"]
+
+#: Property set on each invalid document: its problems, one per line.
+ERRORS_PROPERTY = "validation_errors"
+
+_PATTERNS = {
+    ElementType.INTEGER: r"^\s*[+-]?\d{1,18}\s*$",
+    ElementType.DECIMAL: r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$",
+}
+_BOOLEAN_TEXT = ["true", "false", "1", "0", "yes", "no", "y", "n"]
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The outcome of ``validate``: valid and invalid documents, and every error found."""
+
+    valid: Documents
+    invalid: Documents
+    errors: tuple[DocumentError, ...] = field(default=())
+    invalid_indices: tuple[int, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def raise_for_errors(self) -> None:
+        """Raise one ``ValidationErrorGroup`` holding every error, if there are any."""
+        if self.errors:
+            raise ValidationErrorGroup(
+                f"{len(self.invalid)} of {len(self.valid) + len(self.invalid)} document(s) "
+                "do not fit the profile",
+                list(self.errors),
+            )
+
+    def __repr__(self) -> str:
+        counts = f"valid={len(self.valid)} invalid={len(self.invalid)} errors={len(self.errors)}"
+        return f"<ValidationReport {counts}>"
+
+
+@dataclass
+class _Context:
+    """Where the values being checked sit: their document and their index in each list."""
+
+    docs: np.ndarray  # document index per value
+    list_positions: list[np.ndarray]  # one array per enclosing list: the item index per value
+    template: str  # the path with "{}" where list indices go
+    errors: list[DocumentError]
+
+    def report(self, positions: np.ndarray, rule: str, message: Callable[[int], str]) -> None:
+        for pos in positions.tolist():
+            indices = [int(a[pos]) for a in self.list_positions]
+            self.errors.append(
+                DocumentError(
+                    message(pos),
+                    document=int(self.docs[pos]),
+                    path=self.template.format(*indices),
+                    rule=rule,
+                )
+            )
+
+    def child(self, name: str) -> _Context:
+        template = f"{self.template}.{name}" if self.template else name
+        return _Context(self.docs, self.list_positions, template, self.errors)
+
+
+def validate(documents: Documents, profile: Profile) -> ValidationReport:
+    """Check every document against ``profile``; never stops at the first problem."""
+    table = documents.to_arrow()
+    n = len(documents)
+    errors: list[DocumentError] = []
+    root = _Context(np.arange(n), [], "", errors)
+    present = np.ones(n, dtype=bool)
+    for element in profile.elements:
+        context = root.child(element.name)
+        if element.name not in table.column_names:
+            if element.mandatory or element.min_occurs:
+                context.report(np.arange(n), "mandatory", lambda _: "mandatory element is missing")
+            continue
+        _check(element, table.column(element.name).combine_chunks(), present, context)
+    bad_docs = sorted({e.document for e in errors if e.document is not None})
+    if not bad_docs:
+        return ValidationReport(documents, documents.take([]), ())
+    by_doc: dict[int, list[str]] = {}
+    for error in errors:
+        by_doc.setdefault(int(error.document or 0), []).append(str(error))
+    mask = np.zeros(n, dtype=bool)
+    mask[bad_docs] = True
+    invalid = documents.take(bad_docs).with_properties(
+        **{ERRORS_PROPERTY: ["\n".join(by_doc[d]) for d in bad_docs]}
+    )
+    return ValidationReport(
+        documents.filter(pa.array(~mask)), invalid, tuple(errors), tuple(bad_docs)
+    )
+
+
+def _check(element: Element, array: pa.Array, present: np.ndarray, ctx: _Context) -> None:
+    """Check one element's values; ``present`` marks values whose parent exists."""
+    filled = _filled(array)
+    if element.mandatory:
+        missing = np.flatnonzero(present & ~filled)
+        ctx.report(missing, "mandatory", lambda _: "mandatory value is missing")
+    here = present & filled
+    if pa.types.is_list(array.type) or pa.types.is_large_list(array.type):
+        _check_list(element, array, here, ctx)
+        return
+    if element.repeating:
+        return  # a single value where a list was declared: readers give lists; nothing to add
+    _check_value(element, array, here, ctx)
+
+
+def _check_list(element: Element, array: pa.Array, here: np.ndarray, ctx: _Context) -> None:
+    lengths = pc.fill_null(pc.list_value_length(array), 0).to_numpy(zero_copy_only=False)
+    if element.min_occurs:
+        few = np.flatnonzero(here & (lengths < element.min_occurs))
+        ctx.report(
+            few,
+            "min_occurs",
+            lambda p: f"{lengths[p]} item(s), at least {element.min_occurs} required",
+        )
+    if element.max_occurs is not None:
+        many = np.flatnonzero(here & (lengths > element.max_occurs))
+        ctx.report(
+            many,
+            "max_occurs",
+            lambda p: f"{lengths[p]} item(s), at most {element.max_occurs} allowed",
+        )
+    items = pc.list_flatten(array)
+    parents = pc.list_parent_indices(array).to_numpy(zero_copy_only=False)
+    offsets = array.offsets.to_numpy(zero_copy_only=False)
+    position = np.arange(len(parents)) - (offsets[parents] - offsets[0])
+    inner = _Context(
+        ctx.docs[parents],
+        [a[parents] for a in ctx.list_positions] + [position],
+        ctx.template + "[{}]",
+        ctx.errors,
+    )
+    single = Element(
+        element.name,
+        element.type,
+        mandatory=False,
+        min_length=element.min_length,
+        max_length=element.max_length,
+        mask=element.mask,
+        scale=element.scale,
+        enum=element.enum,
+        children=element.children,
+    )
+    _check_value(single, items, here[parents], inner)
+
+
+def _check_value(element: Element, array: pa.Array, here: np.ndarray, ctx: _Context) -> None:
+    if element.type is ElementType.RECORD:
+        if not pa.types.is_struct(array.type):
+            wrong = np.flatnonzero(here)
+            ctx.report(wrong, "type", lambda _: f"expected a record, found {array.type}")
+            return
+        names = {array.type.field(i).name: i for i in range(array.type.num_fields)}
+        for child in element.children:
+            child_ctx = ctx.child(child.name)
+            if child.name not in names:
+                if child.mandatory or child.min_occurs:
+                    child_ctx.report(
+                        np.flatnonzero(here), "mandatory", lambda _: "mandatory element is missing"
+                    )
+                continue
+            _check(child, pc.struct_field(array, [names[child.name]]), here, child_ctx)
+        return
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        _check_text(element, array, here, ctx)
+
+
+def _check_text(element: Element, array: pa.Array, here: np.ndarray, ctx: _Context) -> None:
+    values = array
+    if element.type is not ElementType.STRING:
+        ok = _parses(element, values)
+        bad = np.flatnonzero(here & ~ok)
+        ctx.report(bad, "type", lambda p: f"{_show(values, p)} is not {_describe(element)}")
+        here = here & ok
+    if element.min_length is not None or element.max_length is not None:
+        lengths = pc.fill_null(pc.utf8_length(values), 0).to_numpy(zero_copy_only=False)
+        if element.max_length is not None:
+            long = np.flatnonzero(here & (lengths > element.max_length))
+            ctx.report(
+                long,
+                "max_length",
+                lambda p: f"{lengths[p]} characters, at most {element.max_length} allowed",
+            )
+        if element.min_length is not None:
+            short = np.flatnonzero(here & (lengths < element.min_length))
+            ctx.report(
+                short,
+                "min_length",
+                lambda p: f"{lengths[p]} characters, at least {element.min_length} required",
+            )
+    if element.enum is not None:
+        allowed = pa.array(list(element.enum), type=pa.string())
+        inside = pc.fill_null(pc.is_in(values, value_set=allowed), False).to_numpy(
+            zero_copy_only=False
+        )
+        bad = np.flatnonzero(here & ~inside)
+        shown = ", ".join(element.enum[:10])
+        ctx.report(bad, "enum", lambda p: f"{_show(values, p)} is not one of: {shown}")
+
+
+def _parses(element: Element, values: pa.Array) -> np.ndarray:
+    """Per value: does the text parse as the element's type (empty text counts as absent)?"""
+    blank = pc.fill_null(pc.equal(values, ""), True).to_numpy(zero_copy_only=False)
+    kind = element.type
+    if kind is ElementType.DECIMAL and element.scale is not None:
+        digits = f"{{0,{element.scale}}}"
+        matched = pc.match_substring_regex(
+            values, rf"^\s*[+-]?(\d{{1,30}}\.?\d{digits}|\.\d{digits})\s*$"
+        )
+    elif kind in _PATTERNS:
+        matched = pc.match_substring_regex(values, _PATTERNS[kind])
+    elif kind is ElementType.BOOLEAN:
+        matched = pc.is_in(pc.utf8_lower(values), value_set=pa.array(_BOOLEAN_TEXT))
+    else:
+        matched = _parses_temporal(element, values)
+    return blank | pc.fill_null(matched, False).to_numpy(zero_copy_only=False)
+
+
+def _parses_temporal(element: Element, values: pa.Array) -> pa.Array:
+    """Dates and times by mask, parsed once per distinct value (dates repeat a lot)."""
+    masks = [element.mask] if element.mask else list(DEFAULT_PARSE_MASKS[element.type])
+    distinct = pc.unique(values)
+    good = []
+    for text in distinct.to_pylist():
+        good.append(text is not None and any(_strptime_ok(text, m) for m in masks))
+    lookup = pa.array(good, type=pa.bool_())
+    return pc.take(lookup, pc.index_in(values, value_set=distinct))
+
+
+def _strptime_ok(text: str, mask: str) -> bool:
+    try:
+        datetime.strptime(text.strip(), mask)
+    except ValueError:
+        return False
+    return True
+
+
+def _filled(array: pa.Array) -> np.ndarray:
+    valid = pc.is_valid(array)
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        valid = pc.and_(valid, pc.fill_null(pc.not_equal(array, ""), False))
+    return valid.to_numpy(zero_copy_only=False)
+
+
+def _show(values: pa.Array, position: int) -> str:
+    text = values[position].as_py()
+    return repr(text if len(text) <= 40 else text[:39] + "…")
+
+
+def _describe(element: Element) -> str:
+    article = {ElementType.INTEGER: "an integer", ElementType.DECIMAL: "a decimal number"}
+    if element.type is ElementType.DECIMAL and element.scale is not None:
+        return f"a decimal number with at most {element.scale} decimal places"
+    if element.type in article:
+        return article[element.type]
+    if element.mask:
+        return f"a {element.type.value} in the form {element.mask}"
+    return f"a {element.type.value}"
