@@ -1,8 +1,9 @@
 """JSON: one document, an array of documents, or JSON Lines.
 
-JSON Lines streams through pyarrow's block reader, so a file larger than memory
-is read a batch at a time. A single document or an array is parsed with the
-standard library (exact error positions, no silent coercion) and then batched.
+JSON Lines streams through pyarrow's block reader and a large array streams item
+by item through ijson, so a file larger than memory is read a batch at a time. A
+single document, or an array below ``STREAM_ARRAY_BYTES``, is parsed with the
+standard library (exact line and column in errors) and then batched.
 The layout read is kept in the table's schema metadata so ``write`` gives back
 the same shape.
 """
@@ -10,6 +11,7 @@ the same shape.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from collections.abc import Iterator
 from typing import IO, Any, Literal
@@ -26,6 +28,8 @@ __all__ = ["JsonFormat"]
 Layout = Literal["auto", "single", "array", "lines"]
 LAYOUT_KEY = b"atomnb.json.layout"
 _BLOCK_BYTES = 1 << 20
+#: Arrays larger than this are streamed item by item (exact error positions below it).
+STREAM_ARRAY_BYTES = 32 << 20
 
 
 class JsonFormat:
@@ -41,6 +45,9 @@ class JsonFormat:
         if layout == "lines":
             yield from _read_lines(source)
             return
+        if layout == "array" and source.size() > STREAM_ARRAY_BYTES:
+            yield from _batches(_stream_array(source), source, batch_size, layout)
+            return
         records = _load_whole(source)
         if layout == "single" and isinstance(records, list):
             records = [records]
@@ -51,16 +58,7 @@ class JsonFormat:
                 f"top-level JSON value is a {type(records).__name__}; expected an object or array",
                 where=source.name,
             )
-        for start in range(0, max(len(records), 1), batch_size):
-            chunk = records[start : start + batch_size]
-            bad = next((i for i, r in enumerate(chunk) if not isinstance(r, dict)), None)
-            if bad is not None:
-                raise FormatError(
-                    f"array element is a {type(chunk[bad]).__name__}, not an object",
-                    where=f"{source.name}, document {start + bad}",
-                )
-            table = _table_from_records(chunk, source, start)
-            yield with_file_property(_tag_layout(table, layout), source)
+        yield from _batches(iter(records), source, batch_size, layout)
 
     def write(
         self,
@@ -92,6 +90,46 @@ class JsonFormat:
             writer.flush()
         finally:
             writer.detach()
+
+
+def _batches(
+    records: Iterator[Any], source: Source, batch_size: int, layout: str
+) -> Iterator[Documents]:
+    """Group records into Documents batches; a non-object element is named by its index."""
+    start = 0
+    while True:
+        chunk = list(itertools.islice(records, batch_size))
+        if not chunk and start:
+            return
+        bad = next((i for i, r in enumerate(chunk) if not isinstance(r, dict)), None)
+        if bad is not None:
+            raise FormatError(
+                f"array element is a {type(chunk[bad]).__name__}, not an object",
+                where=f"{source.name}, document {start + bad}",
+            )
+        table = _table_from_records(chunk, source, start)
+        yield with_file_property(_tag_layout(table, layout), source)
+        if len(chunk) < batch_size:
+            return
+        start += len(chunk)
+
+
+def _stream_array(source: Source) -> Iterator[Any]:
+    """Array items one at a time (ijson's C parser), so a huge array never sits in memory."""
+    import ijson
+
+    count = 0
+    with source.open() as handle:
+        try:
+            for item in ijson.items(handle, "item", use_float=True):
+                yield item
+                count += 1
+        except ijson.JSONError as exc:
+            reason = str(exc).splitlines()[0]
+            raise FormatError(
+                f"invalid JSON after document {count - 1 if count else 0}: {reason}",
+                where=source.name,
+            ) from None
 
 
 def _reject_unknown(options: dict[str, Any]) -> None:

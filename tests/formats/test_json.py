@@ -83,3 +83,23 @@ def test_conflicting_types_get_a_hint_not_a_traceback() -> None:
 def test_unknown_option_is_refused() -> None:
     with pytest.raises(FormatError, match="unknown JSON option"):
         ab.read(b"{}", format="json", delimiter=";")
+
+
+def test_large_array_streams_item_by_item(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from atomnb.formats import json as json_format
+
+    monkeypatch.setattr(json_format, "STREAM_ARRAY_BYTES", 1_000)
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps([{"i": i, "v": i / 2} for i in range(5_000)]), encoding="utf-8")
+    sizes = [len(b) for b in ab.read_stream(path, batch_size=1_000)]
+    assert sizes == [1_000] * 5
+    docs = ab.read(path, batch_size=1_000)
+    assert docs[4_999] == {"i": 4_999, "v": 2_499.5}
+    path.write_text(json.dumps([{"i": i} for i in range(100)])[:-20], encoding="utf-8")
+    with pytest.raises(FormatError, match=r"big\.json: invalid JSON after document"):
+        ab.read(path)
+
+
+def test_pathological_nesting_is_a_clear_error() -> None:
+    with pytest.raises(FormatError, match="too deep"):
+        ab.read(b"[" * 100_000 + b"]" * 100_000, format="json")
