@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -18,6 +20,7 @@ __all__ = ["infer_profile", "read", "read_stream", "write"]
 
 SourceLike = str | Path | bytes | bytearray | IO[bytes] | Source
 ProfileLike = Profile | str
+log = logging.getLogger("atomnb.formats")
 
 
 def read_stream(
@@ -39,7 +42,17 @@ def read_stream(
     if profile is not None:
         resolved = load_profile(profile) if isinstance(profile, str) else profile
         batches = (apply_profile(batch, resolved, source=src.name) for batch in batches)
-    return DocumentStream(batches, source=src.name)
+    return DocumentStream(_warn_rejections(batches), source=src.name)
+
+
+def _warn_rejections(batches: Iterator[Documents]) -> Iterator[Documents]:
+    """Rejections never pass silently: each batch that carries some is logged as a warning."""
+    for batch in batches:
+        if batch.rejections:
+            log.warning(
+                "%d document(s) rejected, first: %s", len(batch.rejections), batch.rejections[0]
+            )
+        yield batch
 
 
 def read(

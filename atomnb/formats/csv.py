@@ -2,25 +2,29 @@
 
 Without a profile every column is read as text: "007" stays "007" and a round
 trip is exact. ``infer_types=True`` lets pyarrow type the columns instead.
-A ragged row stops the read with the row number, never a silent shift.
+A ragged row is never silently shifted: by default (``on_error="reject"``) it
+becomes a rejection naming its line, with its original text, and the good rows go
+on; ``on_error="raise"`` stops the read with that line instead.
 """
 
 from __future__ import annotations
 
 import codecs
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from atomnb.documents import Documents
+from atomnb.documents import Documents, Rejection
 from atomnb.errors import FormatError
 from atomnb.formats.base import Source, with_file_property
 
 __all__ = ["CsvFormat"]
 
 _BLOCK_BYTES = 1 << 20
+OnError = Literal["reject", "raise"]
 
 
 class CsvFormat:
@@ -39,15 +43,18 @@ class CsvFormat:
         column_names: list[str] | None = None,
         encoding: str = "utf-8",
         infer_types: bool = False,
+        on_error: OnError = "reject",
         **options: Any,
     ) -> Iterator[Documents]:
         if options:
             raise FormatError(f"unknown CSV option(s): {', '.join(sorted(options))}")
+        if on_error not in ("reject", "raise"):
+            raise FormatError(f"on_error must be 'reject' or 'raise', not {on_error!r}")
         bad_rows: list[pa_csv.InvalidRow] = []
 
         def on_invalid(row: pa_csv.InvalidRow) -> str:
             bad_rows.append(row)
-            return "error"
+            return "skip" if on_error == "reject" else "error"
 
         parse = pa_csv.ParseOptions(
             delimiter=delimiter,
@@ -66,12 +73,19 @@ class CsvFormat:
         )
         try:
             convert = self._convert_options(source, read, parse, infer_types)
+            bad_rows.clear()  # the look at the first block reported them already; read again
             reader = pa_csv.open_csv(
                 source.open(), read_options=read, parse_options=parse, convert_options=convert
             )
             for batch in reader:
-                for start in range(0, batch.num_rows, batch_size):
-                    yield with_file_property(batch.slice(start, batch_size), source)
+                rejected = [_rejection(row, source) for row in bad_rows]
+                bad_rows.clear()
+                for start in range(0, max(batch.num_rows, 1), batch_size):
+                    docs = with_file_property(batch.slice(start, batch_size), source)
+                    yield docs.with_rejections(rejected) if start == 0 else docs
+            if bad_rows:  # rows refused in the last block, after the final batch
+                empty = with_file_property(pa.Table.from_batches([], schema=reader.schema), source)
+                yield empty.with_rejections([_rejection(row, source) for row in bad_rows])
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise _translate(exc, source, bad_rows, encoding) from None
 
@@ -103,6 +117,7 @@ class CsvFormat:
         *,
         delimiter: str = ",",
         header: bool = True,
+        formula_escape: bool = False,
         **options: Any,
     ) -> None:
         if options:
@@ -114,20 +129,61 @@ class CsvFormat:
                 f"CSV cannot hold nested columns: {', '.join(nested)}",
                 hint="flatten them with a map first",
             )
+        if formula_escape:
+            table = _escape_formulas(table)
         options_out = pa_csv.WriteOptions(include_header=header, delimiter=delimiter)
         pa_csv.write_csv(table, sink, write_options=options_out)
+
+
+_FORMULA_START = r"^[=+\-@\t\r]"
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)$"
+
+
+def _escape_formulas(table: pa.Table) -> pa.Table:
+    """Prefix text a spreadsheet would run as a formula (=, +, -, @, tab, CR) with ``'``;
+    numbers such as ``-12.50`` are left alone."""
+    for index, field in enumerate(table.schema):
+        if not pa.types.is_string(field.type):
+            continue
+        column = table.column(index)
+        risky = pc.and_(
+            pc.match_substring_regex(column, _FORMULA_START),
+            pc.invert(pc.match_substring_regex(column, _NUMBER)),
+        )
+        escaped = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+        table = table.set_column(index, field, escaped)
+    return table
+
+
+def _rejection(row: pa_csv.InvalidRow, source: Source) -> Rejection:
+    line = row.number if row.number is not None else _locate(source, row.text)
+    return Rejection(
+        message=f"expected {row.expected_columns} fields, found {row.actual_columns}",
+        where=f"{source.name}, line {line}" if line else source.name,
+        rule="csv.field-count",
+        raw=row.text.encode("utf-8"),
+    )
+
+
+def _locate(source: Source, text: str) -> int | None:
+    """The line where a refused row starts (pyarrow cannot count lines when quoted
+    fields may hold newlines, so the file is scanned for the row, only on error)."""
+    first = text.split("\n", 1)[0].encode("utf-8")
+    with source.open() as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.rstrip(b"\r\n").lstrip(b"\xef\xbb\xbf") == first:
+                return number
+    return None
 
 
 def _translate(
     exc: Exception, source: Source, bad_rows: list[pa_csv.InvalidRow], encoding: str
 ) -> FormatError:
     if bad_rows:
-        row = bad_rows[0]
-        where = f"{source.name}, row {row.number}" if row.number is not None else source.name
+        rejection = _rejection(bad_rows[0], source)
         return FormatError(
-            f"expected {row.expected_columns} fields, found {row.actual_columns}: "
-            f"{row.text[:80]!r}",
-            where=where,
+            f"{rejection.message}: {bad_rows[0].text[:80]!r}",
+            where=rejection.where,
             hint="check the delimiter and quoting, or fix the row",
         )
     if isinstance(exc, UnicodeDecodeError) or "invalid UTF8" in str(exc):

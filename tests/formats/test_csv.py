@@ -58,13 +58,49 @@ def test_latin1_needs_its_encoding() -> None:
     assert ab.read(data, format="csv", encoding="latin-1")[0] == {"name": "Zoë"}
 
 
-def test_ragged_row_is_an_error_naming_the_row(tmp_path: Path) -> None:
+def test_ragged_rows_are_rejected_with_their_line_and_the_rest_read(tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text('a,b\n1,2\n3,4,5\n"multi\nline",6\n7\n8,9\n', encoding="utf-8")
+    docs = ab.read(path)
+    assert docs.to_pylist() == [
+        {"a": "1", "b": "2"},
+        {"a": "multi\nline", "b": "6"},
+        {"a": "8", "b": "9"},
+    ]
+    first, second = docs.rejections
+    assert first.where == f"{path}, line 3" and first.raw == b"3,4,5"
+    assert first.message == "expected 2 fields, found 3" and first.rule == "csv.field-count"
+    assert second.where == f"{path}, line 6" and second.raw == b"7"
+
+
+def test_ragged_row_raises_when_asked(tmp_path: Path) -> None:
     path = tmp_path / "ragged.csv"
     path.write_text("a,b\n1,2\n3,4,5\n", encoding="utf-8")
     with pytest.raises(FormatError) as info:
-        ab.read(path)
-    text = str(info.value)
-    assert str(path) in text and "expected 2 fields, found 3" in text
+        ab.read(path, on_error="raise")
+    assert str(info.value).startswith(f"{path}, line 3: expected 2 fields, found 3")
+
+
+def test_formula_payloads_are_escaped_on_request() -> None:
+    docs = ab.Documents.from_records(
+        [
+            {"v": '=HYPERLINK("http://x")'},
+            {"v": "@SUM(A1)"},
+            {"v": "-12.50"},
+            {"v": "\tcmd"},
+            {"v": "plain"},
+        ]
+    )
+    plain = ab.read(ab.write(docs, format="csv"), format="csv")
+    assert plain.to_pylist() == docs.to_pylist()  # off by default: exact round trip
+    escaped = ab.read(ab.write(docs, format="csv", formula_escape=True), format="csv")
+    assert [d["v"] for d in escaped] == [
+        '\'=HYPERLINK("http://x")',
+        "'@SUM(A1)",
+        "-12.50",
+        "'\tcmd",
+        "plain",
+    ]
 
 
 def test_large_file_streams_in_batches(tmp_path: Path) -> None:
@@ -103,3 +139,9 @@ def test_unknown_extension_asks_for_a_format(tmp_path: Path) -> None:
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="does not exist"):
         ab.read(tmp_path / "nope.csv")
+
+
+def test_rejections_are_logged_as_warnings(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="atomnb.formats"):
+        ab.read(b"a,b\n1,2\n3\n", format="csv")
+    assert "1 document(s) rejected" in caplog.text and "line 3" in caplog.text
