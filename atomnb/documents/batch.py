@@ -101,7 +101,12 @@ class Documents:
         parts = list(batches)
         if not parts:
             return cls(pa.table({}))
-        table = pa.concat_tables([p._table for p in parts], promote_options="permissive")
+        if all(p._table.num_columns == 0 for p in parts):
+            # Arrow cannot concatenate tables without columns and keep their row count.
+            rows = sum(len(p) for p in parts)
+            table = pa.table({"_": pa.nulls(rows)}).drop_columns(["_"])
+        else:
+            table = pa.concat_tables([p._table for p in parts], promote_options="permissive")
         names: dict[str, None] = {}
         for part in parts:
             names.update(dict.fromkeys(part._properties))

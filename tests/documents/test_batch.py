@@ -137,3 +137,9 @@ def test_rejections_travel_with_the_batch_and_merge_on_concat() -> None:
     assert (
         str(bad) == "in.edi, segment 9, document 1, rule x12.count: SE01 says 5 segments, found 4"
     )
+
+
+def test_concat_of_batches_without_columns_keeps_the_count() -> None:
+    empty_records = Documents.from_records([{}, {}])
+    assert len(empty_records) == 2
+    assert len(Documents.concat([empty_records, Documents.from_records([{}])])) == 3
