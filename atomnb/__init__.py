@@ -15,6 +15,7 @@ if _typing.TYPE_CHECKING:
     from atomnb.documents import Documents, DocumentStream, Rejection
     from atomnb.errors import AtomnbError
     from atomnb.formats import infer_profile, read, read_stream, write
+    from atomnb.maps import Map, Rule, Step, load_map
     from atomnb.process.context import ExecutionContext, context
     from atomnb.profiles import (
         Element,
@@ -28,6 +29,10 @@ if _typing.TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "AtomnbError": "atomnb.errors",
     "Element": "atomnb.profiles",
+    "Map": "atomnb.maps",
+    "Rule": "atomnb.maps",
+    "Step": "atomnb.maps",
+    "load_map": "atomnb.maps",
     "ElementType": "atomnb.profiles",
     "Profile": "atomnb.profiles",
     "Rejection": "atomnb.documents",
@@ -52,13 +57,17 @@ __all__ = [
     "Element",
     "ElementType",
     "ExecutionContext",
+    "Map",
     "Profile",
     "Rejection",
+    "Rule",
+    "Step",
     "ValidationReport",
     "Workspace",
     "__version__",
     "context",
     "infer_profile",
+    "load_map",
     "load_profile",
     "read",
     "read_stream",

@@ -43,7 +43,7 @@ class JsonFormat:
         if layout == "auto":
             layout = _sniff_layout(source)
         if layout == "lines":
-            yield from _read_lines(source)
+            yield from _read_lines(source, batch_size)
             return
         if layout == "array" and source.size() > STREAM_ARRAY_BYTES:
             yield from _batches(_stream_array(source), source, batch_size, layout)
@@ -177,12 +177,14 @@ def _load_whole(source: Source) -> Any:
         raise FormatError("JSON nesting is too deep to read", where=source.name) from None
 
 
-def _read_lines(source: Source) -> Iterator[Documents]:
+def _read_lines(source: Source, batch_size: int) -> Iterator[Documents]:
     options = pa_json.ReadOptions(block_size=_BLOCK_BYTES)
     try:
         reader = pa_json.open_json(source.open(), read_options=options)
-        for batch in reader:
-            yield with_file_property(_tag_layout(pa.Table.from_batches([batch]), "lines"), source)
+        for block in reader:
+            table = _tag_layout(pa.Table.from_batches([block]), "lines")
+            for start in range(0, max(table.num_rows, 1), batch_size):
+                yield with_file_property(table.slice(start, batch_size), source)
     except pa.ArrowInvalid as exc:
         raise FormatError(f"invalid JSON Lines: {_arrow_message(exc)}", where=source.name) from None
 

@@ -1,0 +1,1 @@
+"""The map function library, one module per group; ``registry`` holds the contract."""
