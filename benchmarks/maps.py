@@ -159,7 +159,7 @@ def _two_decimals(expr: pl.Expr) -> pl.Expr:
 
 
 def order_map() -> Map:
-    S, I, D, B, R = (
+    S, INT, D, B, R = (
         ElementType.STRING,
         ElementType.INTEGER,
         ElementType.DECIMAL,
@@ -185,7 +185,7 @@ def order_map() -> Map:
                 "lines",
                 R,
                 max_occurs=None,
-                children=(Element("sku", S), Element("qty", I), Element("unitPrice", D)),
+                children=(Element("sku", S), Element("qty", INT), Element("unitPrice", D)),
             ),
             Element("status", S),
             Element("notes", S),
@@ -201,7 +201,7 @@ def order_map() -> Map:
             Element("email", S),
             Element("country_code", S),
             Element("status", S),
-            Element("line_count", I),
+            Element("line_count", INT),
             Element("order_total", D),
             Element("has_notes", B),
             Element("priority", S),
@@ -358,7 +358,8 @@ def main() -> None:
         f"per_record_rps={rates['per_record']:.0f} columnar_rps={rates['columnar']:.0f} "
         f"vs_per_record={rates['atomnb'] / rates['per_record']:.1f} "
         f"vs_columnar={rates['atomnb'] / rates['columnar']:.2f} "
-        f"file_to_file_n={args.file_n} file_to_file_rps={f2f_rate:.0f} file_to_file_peak_rss_mb={f2f_peak:.0f}"
+        f"file_to_file_n={args.file_n} file_to_file_rps={f2f_rate:.0f} "
+        f"file_to_file_peak_rss_mb={f2f_peak:.0f}"
     )
 
 
