@@ -45,6 +45,14 @@ def read_stream(
     return DocumentStream(_warn_rejections(batches), source=src.name)
 
 
+def _format_from_properties(documents: Documents) -> str | None:
+    """EDI documents say what they are: their envelope properties are ``x12.*`` or ``edifact.*``."""
+    for prefix in ("x12", "edifact"):
+        if any(p.startswith(prefix + ".") for p in documents.property_names):
+            return prefix
+    return None
+
+
 def _warn_rejections(batches: Iterator[Documents]) -> Iterator[Documents]:
     """Rejections never pass silently: each batch that carries some is logged as a warning."""
     for batch in batches:
@@ -106,8 +114,8 @@ def write(
     """Write documents; with no destination return the bytes. Files are replaced atomically."""
     name = destination if isinstance(destination, (str, Path)) else None
     probe = Source(str(name), path=Path(name)) if name is not None else Source("<bytes>")
-    if format is None and name is None:
-        format = "json"
+    if format is None:
+        format = _format_from_properties(documents) or ("json" if name is None else None)
     fmt, implied = default_registry().resolve(format, probe)
     merged = {**implied, **options}
     if destination is None:

@@ -69,7 +69,9 @@ class FormatRegistry:
     def resolve(self, name: str | None, source: Source) -> tuple[Format, dict[str, str]]:
         """The format for ``name`` (or the source's extension) and the options an alias implies."""
         if name is None:
-            name = sniff(source) if source.suffix in _SNIFFED else _EXTENSIONS.get(source.suffix)
+            readable = source.data is not None or (source.path is not None and source.path.exists())
+            sniffable = source.suffix in _SNIFFED and readable
+            name = sniff(source) if sniffable else _EXTENSIONS.get(source.suffix)
             if name is None:
                 raise FormatError(
                     f"cannot tell the format of {source.name} from its name",

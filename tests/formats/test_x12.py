@@ -551,3 +551,10 @@ def test_generated_values_round_trip(
     expected_refs[-1] |= {"REF02": "", "REF03": ""}  # the gap before REF04 is written empty
     assert [present(r) for r in doc["REF"]] == expected_refs
     assert ab.write(back, format="x12") == written
+
+
+def test_write_to_a_new_edi_file_picks_x12_from_the_envelope(tmp_path: Path) -> None:
+    source = SAMPLES / "x12" / "node-x12_850.edi"
+    target = tmp_path / "out.edi"
+    ab.write(ab.read(source), target)
+    assert target.read_bytes() == source.read_bytes()
