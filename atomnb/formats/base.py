@@ -17,7 +17,17 @@ import pyarrow as pa
 from atomnb.documents import Documents
 from atomnb.errors import FormatError
 
-__all__ = ["FILE_PROPERTY", "Format", "Source", "with_file_property"]
+__all__ = [
+    "DEFAULT_BLOCK_BYTES",
+    "FILE_PROPERTY",
+    "Format",
+    "Source",
+    "block_size_error",
+    "with_file_property",
+]
+
+#: Bytes a block reader (CSV, JSON Lines) parses at a time; one record must fit in a block.
+DEFAULT_BLOCK_BYTES = 4 << 20
 
 #: The document property every reader sets: the name of the file (or "<bytes>") read.
 FILE_PROPERTY = "file_name"
@@ -77,6 +87,17 @@ class Format(Protocol):
     ) -> Iterator[Documents]: ...
 
     def write(self, documents: Documents, sink: IO[bytes], **options: Any) -> None: ...
+
+
+def block_size_error(exc: Exception, source: Source, block_bytes: int) -> FormatError | None:
+    """pyarrow's "straddling object" error, said so a user knows what to do; else None."""
+    if "straddl" not in str(exc):
+        return None
+    return FormatError(
+        f"a single record is longer than the {block_bytes:,} byte read block",
+        where=source.name,
+        hint=f"pass block_bytes= larger than the longest record (e.g. {block_bytes * 8:,})",
+    )
 
 
 def with_file_property(table: pa.Table | pa.RecordBatch, source: Source) -> Documents:

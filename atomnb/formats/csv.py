@@ -19,7 +19,7 @@ import pyarrow.csv as pa_csv
 
 from atomnb.documents import Documents, Rejection
 from atomnb.errors import FormatError
-from atomnb.formats.base import Source, with_file_property
+from atomnb.formats.base import DEFAULT_BLOCK_BYTES, Source, block_size_error, with_file_property
 
 __all__ = ["CsvFormat"]
 
@@ -44,6 +44,7 @@ class CsvFormat:
         encoding: str = "utf-8",
         infer_types: bool = False,
         on_error: OnError = "reject",
+        block_bytes: int = DEFAULT_BLOCK_BYTES,
         **options: Any,
     ) -> Iterator[Documents]:
         if options:
@@ -65,7 +66,7 @@ class CsvFormat:
         )
         names = column_names
         read = pa_csv.ReadOptions(
-            block_size=_BLOCK_BYTES,
+            block_size=block_bytes,
             encoding=encoding,
             column_names=names,
             autogenerate_column_names=not header and not column_names,
@@ -87,7 +88,8 @@ class CsvFormat:
                 empty = with_file_property(pa.Table.from_batches([], schema=reader.schema), source)
                 yield empty.with_rejections([_rejection(row, source) for row in bad_rows])
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            raise _translate(exc, source, bad_rows, encoding) from None
+            too_long = block_size_error(exc, source, block_bytes)
+            raise (too_long or _translate(exc, source, bad_rows, encoding)) from None
 
     @staticmethod
     def _convert_options(

@@ -21,7 +21,7 @@ import pyarrow.json as pa_json
 
 from atomnb.documents import Documents
 from atomnb.errors import FormatError
-from atomnb.formats.base import Source, with_file_property
+from atomnb.formats.base import DEFAULT_BLOCK_BYTES, Source, block_size_error, with_file_property
 
 __all__ = ["JsonFormat"]
 
@@ -37,13 +37,19 @@ class JsonFormat:
     extensions = (".json", ".jsonl", ".ndjson")
 
     def read_batches(
-        self, source: Source, *, batch_size: int, layout: Layout = "auto", **options: Any
+        self,
+        source: Source,
+        *,
+        batch_size: int,
+        layout: Layout = "auto",
+        block_bytes: int = DEFAULT_BLOCK_BYTES,
+        **options: Any,
     ) -> Iterator[Documents]:
         _reject_unknown(options)
         if layout == "auto":
             layout = _sniff_layout(source)
         if layout == "lines":
-            yield from _read_lines(source, batch_size)
+            yield from _read_lines(source, batch_size, block_bytes)
             return
         if layout == "array" and source.size() > STREAM_ARRAY_BYTES:
             yield from _batches(_stream_array(source), source, batch_size, layout)
@@ -177,8 +183,8 @@ def _load_whole(source: Source) -> Any:
         raise FormatError("JSON nesting is too deep to read", where=source.name) from None
 
 
-def _read_lines(source: Source, batch_size: int) -> Iterator[Documents]:
-    options = pa_json.ReadOptions(block_size=_BLOCK_BYTES)
+def _read_lines(source: Source, batch_size: int, block_bytes: int) -> Iterator[Documents]:
+    options = pa_json.ReadOptions(block_size=block_bytes)
     try:
         reader = pa_json.open_json(source.open(), read_options=options)
         for block in reader:
@@ -186,7 +192,9 @@ def _read_lines(source: Source, batch_size: int) -> Iterator[Documents]:
             for start in range(0, max(table.num_rows, 1), batch_size):
                 yield with_file_property(table.slice(start, batch_size), source)
     except pa.ArrowInvalid as exc:
-        raise FormatError(f"invalid JSON Lines: {_arrow_message(exc)}", where=source.name) from None
+        too_long = block_size_error(exc, source, block_bytes)
+        message = f"invalid JSON Lines: {_arrow_message(exc)}"
+        raise (too_long or FormatError(message, where=source.name)) from None
 
 
 def _table_from_records(records: list[dict[str, Any]], source: Source, offset: int) -> pa.Table:

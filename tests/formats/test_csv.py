@@ -3,6 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import atomnb as ab
 from atomnb.errors import FormatError
@@ -145,3 +147,27 @@ def test_rejections_are_logged_as_warnings(caplog: pytest.LogCaptureFixture) -> 
     with caplog.at_level("WARNING", logger="atomnb.formats"):
         ab.read(b"a,b\n1,2\n3\n", format="csv")
     assert "1 document(s) rejected" in caplog.text and "line 3" in caplog.text
+
+
+def test_a_record_longer_than_the_block_says_what_to_do() -> None:
+    data = b"a,b\n" + b"x" * 300_000 + b",1\n"
+    with pytest.raises(FormatError, match="longer than the 100,000 byte read block") as info:
+        ab.read(data, format="csv", block_bytes=100_000)
+    assert "block_bytes=" in str(info.value)
+    assert len(ab.read(data, format="csv", block_bytes=1_000_000)[0]["a"]) == 300_000
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {"name": st.text(max_size=12), "code": st.text("0123456789", max_size=4)}
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_csv_round_trip_property(rows: list[dict[str, str]]) -> None:
+    docs = ab.Documents.from_records(rows)
+    again = ab.read(ab.write(docs, format="csv"), format="csv")
+    assert again.to_pylist() == rows

@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import atomnb as ab
 from atomnb.errors import FormatError
@@ -40,13 +42,14 @@ def test_json_lines_stream_in_several_batches(tmp_path: Path) -> None:
     with path.open("w", encoding="utf-8") as handle:
         for i in range(60_000):
             handle.write(json.dumps({"i": i, "name": f"n{i}"}) + "\n")
-    stream = ab.read_stream(path)
+    stream = ab.read_stream(path, batch_size=10_000, block_bytes=256_000)
     total, batches, last = 0, 0, -1
     for batch in stream:
         batches += 1
         total += len(batch)
+        assert len(batch) <= 10_000
         last = batch[-1]["i"]
-    assert batches > 1, "a 60k-line file should not arrive as one batch"
+    assert batches >= 6, "a 60k-line file should not arrive as one batch"
     assert total == 60_000 and last == 59_999
 
 
@@ -103,3 +106,24 @@ def test_large_array_streams_item_by_item(tmp_path: Path, monkeypatch: pytest.Mo
 def test_pathological_nesting_is_a_clear_error() -> None:
     with pytest.raises(FormatError, match="too deep"):
         ab.read(b"[" * 100_000 + b"]" * 100_000, format="json")
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "id": st.integers(0, 10**6),
+                "name": st.text(max_size=10),
+                "tags": st.lists(st.text(max_size=5), max_size=3),
+            }
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_json_round_trip_property(rows: list[dict]) -> None:
+    docs = ab.Documents.from_records(rows)
+    for layout in ("array", "lines"):
+        again = ab.read(ab.write(docs, format="json", layout=layout), format="json")
+        assert again.to_pylist() == rows
