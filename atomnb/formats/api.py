@@ -28,17 +28,21 @@ def read_stream(
     format: str | None = None,
     *,
     profile: ProfileLike | None = None,
-    batch_size: int = DEFAULT_BATCH_ROWS,
+    batch_size: int | None = None,
     **options: Any,
 ) -> DocumentStream:
     """Read lazily, one batch of at most ``batch_size`` documents at a time (bounded memory).
+
+    Without ``batch_size`` each format picks its own (65,536 rows for flat formats,
+    1,000 documents for nested EDI and XML trees).
 
     With a ``profile`` (a Profile or the name of a profile component) each batch is
     validated and typed by it; documents that do not fit become the batch's rejections.
     """
     src = Source.of(source)
     fmt, implied = default_registry().resolve(format, src)
-    batches = fmt.read_batches(src, batch_size=batch_size, **{**implied, **options})
+    size = batch_size or getattr(fmt, "default_batch_size", DEFAULT_BATCH_ROWS)
+    batches = fmt.read_batches(src, batch_size=size, **{**implied, **options})
     if profile is not None:
         resolved = load_profile(profile) if isinstance(profile, str) else profile
         batches = (apply_profile(batch, resolved, source=src.name) for batch in batches)
@@ -68,7 +72,7 @@ def read(
     format: str | None = None,
     *,
     profile: ProfileLike | None = None,
-    batch_size: int = DEFAULT_BATCH_ROWS,
+    batch_size: int | None = None,
     **options: Any,
 ) -> Documents:
     """Read every document of ``source`` (a path, bytes or a binary file) into one batch.

@@ -81,6 +81,7 @@ class Format(Protocol):
 
     name: str
     extensions: tuple[str, ...]
+    # Optional: ``default_batch_size`` (documents per batch when the caller gives none).
 
     def read_batches(
         self, source: Source, *, batch_size: int, **options: Any

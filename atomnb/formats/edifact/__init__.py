@@ -65,6 +65,9 @@ _WRITE_OPTIONS = frozenset({"syntax", "sender", "recipient", "interchange_ref", 
 class EdifactFormat:
     name = "edifact"
     extensions = (".edi", ".edifact")
+    #: Documents per batch when the caller gives no batch_size: EDI and XML documents are
+    #: large nested trees, so a batch of 65k of them would not keep memory bounded.
+    default_batch_size = 1_000
 
     def read_batches(
         self, source: Source, *, batch_size: int, **options: Any

@@ -25,6 +25,9 @@ class X12Format:
 
     name = "x12"
     extensions = (".x12", ".edi")
+    #: Documents per batch when the caller gives no batch_size: EDI and XML documents are
+    #: large nested trees, so a batch of 65k of them would not keep memory bounded.
+    default_batch_size = 1_000
 
     def read_batches(
         self,

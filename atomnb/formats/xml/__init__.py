@@ -78,6 +78,9 @@ __all__ = ["XmlFormat"]
 class XmlFormat:
     name = "xml"
     extensions = (".xml",)
+    #: Documents per batch when the caller gives no batch_size: EDI and XML documents are
+    #: large nested trees, so a batch of 65k of them would not keep memory bounded.
+    default_batch_size = 1_000
 
     def read_batches(
         self,
