@@ -41,7 +41,8 @@ def read_stream(
     """
     src = Source.of(source)
     fmt, implied = default_registry().resolve(format, src)
-    size: int = batch_size or getattr(fmt, "default_batch_size", DEFAULT_BATCH_ROWS)
+    default_size: int = getattr(fmt, "default_batch_size", DEFAULT_BATCH_ROWS)
+    size = batch_size if batch_size is not None else default_size
     batches = fmt.read_batches(src, batch_size=size, **{**implied, **options})
     if profile is not None:
         resolved = load_profile(profile) if isinstance(profile, str) else profile
