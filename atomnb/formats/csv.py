@@ -106,6 +106,7 @@ class CsvFormat:
                     names = []
                 else:
                     raise
+        _check_delimiter(names, parse.delimiter, source)
         return pa_csv.ConvertOptions(
             column_types=dict.fromkeys(names, pa.string()),
             strings_can_be_null=False,
@@ -155,6 +156,19 @@ def _escape_formulas(table: pa.Table) -> pa.Table:
         escaped = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
         table = table.set_column(index, field, escaped)
     return table
+
+
+def _check_delimiter(names: list[str], delimiter: str, source: Source) -> None:
+    """One column whose name holds another common delimiter: the delimiter is surely wrong."""
+    if len(names) != 1:
+        return
+    for other in (",", ";", "\t", "|"):
+        if other != delimiter and names[0].count(other) >= 1:
+            raise FormatError(
+                f"found a single column {names[0][:60]!r} that contains {other!r}",
+                where=f"{source.name}, line 1",
+                hint=f"the file looks delimited by {other!r}: pass delimiter={other!r}",
+            )
 
 
 def _rejection(row: pa_csv.InvalidRow, source: Source) -> Rejection:

@@ -30,6 +30,8 @@ LAYOUT_KEY = b"atomnb.json.layout"
 _BLOCK_BYTES = 1 << 20
 #: Arrays larger than this are streamed item by item (exact error positions below it).
 STREAM_ARRAY_BYTES = 32 << 20
+#: A single JSON document (not an array, not lines) must be read whole: refuse huge ones.
+MAX_DOCUMENT_BYTES = 512 << 20
 
 
 class JsonFormat:
@@ -43,6 +45,7 @@ class JsonFormat:
         batch_size: int,
         layout: Layout = "auto",
         block_bytes: int = DEFAULT_BLOCK_BYTES,
+        max_document_bytes: int = MAX_DOCUMENT_BYTES,
         **options: Any,
     ) -> Iterator[Documents]:
         _reject_unknown(options)
@@ -54,6 +57,14 @@ class JsonFormat:
         if layout == "array" and source.size() > STREAM_ARRAY_BYTES:
             yield from _batches(_stream_array(source), source, batch_size, layout)
             return
+        if source.size() > max_document_bytes:
+            raise FormatError(
+                f"file too large to read as one JSON document "
+                f"({source.size():,} > {max_document_bytes:,} bytes)",
+                where=source.name,
+                hint="write it as JSON Lines or an array (both stream), "
+                "or raise max_document_bytes=",
+            )
         records = _load_whole(source)
         if layout == "single" and isinstance(records, list):
             records = [records]

@@ -171,3 +171,15 @@ def test_csv_round_trip_property(rows: list[dict[str, str]]) -> None:
     docs = ab.Documents.from_records(rows)
     again = ab.read(ab.write(docs, format="csv"), format="csv")
     assert again.to_pylist() == rows
+
+
+def test_wrong_delimiter_is_named() -> None:
+    with pytest.raises(FormatError, match=r"line 1: found a single column 'a;b;c'") as info:
+        ab.read(b"a;b;c\n1;2;3\n", format="csv")
+    assert "delimiter=';'" in str(info.value)
+    assert ab.read(b"a;b;c\n1;2;3\n", format="csv", delimiter=";")[0] == {
+        "a": "1",
+        "b": "2",
+        "c": "3",
+    }
+    assert ab.read(b"only\nx\n", format="csv")[0] == {"only": "x"}

@@ -127,3 +127,13 @@ def test_json_round_trip_property(rows: list[dict]) -> None:
     for layout in ("array", "lines"):
         again = ab.read(ab.write(docs, format="json", layout=layout), format="json")
         assert again.to_pylist() == rows
+
+
+def test_huge_single_document_is_refused_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "one.json"
+    path.write_text('{"a": "' + "x" * 5_000 + '"}', encoding="utf-8")
+    with pytest.raises(
+        FormatError, match=r"file too large to read as one JSON document \(5,010 > 1,000"
+    ):
+        ab.read(path, max_document_bytes=1_000)
+    assert len(ab.read(path)) == 1
