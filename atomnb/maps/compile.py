@@ -292,7 +292,9 @@ class _Compiler:
             errors = tuple(
                 (value.outer.list.eval(e).list.any().fill_null(False), m) for e, m in value.errors
             )
-            return _Value(built.value, fn.output_type([value.type]), (*errors, *_errors(built)))
+            return _Value(
+                built.value, fn.output_type([value.type], args), (*errors, *_errors(built))
+            )
         if listed and len(listed) != len(inputs):
             raise MapError(
                 f"rule {where}: mixes values of the repeating element {listed[0].outer_path} with "
@@ -300,7 +302,7 @@ class _Compiler:
             )
         built = fn.build([v.expr for v in inputs], args, self.ctx)
         errors = tuple(e for v in inputs for e in v.errors) + _errors(built)
-        out_type = fn.output_type([v.type for v in inputs])
+        out_type = fn.output_type([v.type for v in inputs], args)
         if listed:
             return _Value(
                 built.value, out_type, errors, True, listed[0].outer, listed[0].outer_path
