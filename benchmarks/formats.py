@@ -294,10 +294,12 @@ def write_big(path: Path, case: Case, target_mb: float) -> None:
 def peak_rss_streaming(path: Path, case: Case) -> float:
     """Peak RSS (MB) of a child process that streams ``path`` batch by batch."""
     code = (
-        "import logging, resource, sys, atomnb as ab\n"
+        "import logging, atomnb as ab\n"
         "logging.disable(logging.WARNING)\n"
         f"n = sum(len(b) for b in ab.read_stream({str(path)!r}, format={case.fmt!r}, **{case.options!r}))\n"
-        "print(n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        # VmHWM: this address space's peak; ru_maxrss would include the parent's pages
+        "hwm = next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]\n"
+        "print(n, int(hwm) / 1024)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.split()[1])

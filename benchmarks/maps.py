@@ -285,7 +285,7 @@ def file_to_file(workspace: Path, n: int, batch: int) -> tuple[float, float]:
             for doc in generate(min(100_000, n - start), seed=start):
                 handle.write(json.dumps(doc, ensure_ascii=False) + "\n")
     code = f"""
-import json, resource, time, atomnb as ab
+import json, time, atomnb as ab
 from benchmarks.maps import TABLES
 m = ab.load_map("bench_order_map", workspace=ab.Workspace.find({str(workspace)!r}))
 start = time.perf_counter()
@@ -295,7 +295,9 @@ with open({str(workspace / "out.jsonl")!r}, "wb") as out:
         ab.write(batch, out, format="jsonl")
         n += len(batch) + len(batch.rejections)
 elapsed = time.perf_counter() - start
-print(n / elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM belongs to this address space; ru_maxrss would count the parent's pages from before exec
+hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]
+print(n / elapsed, int(hwm) / 1024)
 """
     root = Path(__file__).resolve().parent.parent
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)

@@ -71,6 +71,11 @@ class Source:
             return self.path.read_bytes()
         return self.data or b""
 
+    def read_head(self, count: int) -> bytes:
+        """The first ``count`` bytes, without reading the rest."""
+        with self.open() as handle:
+            return handle.read(count)
+
     def size(self) -> int:
         return self.path.stat().st_size if self.path is not None else len(self.data or b"")
 

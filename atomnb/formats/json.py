@@ -91,6 +91,12 @@ class JsonFormat:
             layout = (documents.schema.metadata or {}).get(LAYOUT_KEY, b"array").decode()
             if layout == "single" and len(documents) != 1:
                 layout = "array"
+        if (
+            layout in ("lines", "array")
+            and indent is None
+            and _write_columnar(documents, sink, layout)
+        ):
+            return
         writer = io.TextIOWrapper(sink, encoding="utf-8", newline="\n", write_through=True)
         try:
             if layout == "lines":
@@ -107,6 +113,28 @@ class JsonFormat:
             writer.flush()
         finally:
             writer.detach()
+
+
+def _write_columnar(documents: Documents, sink: IO[bytes], layout: str) -> bool:
+    """Write with polars' Rust JSON writer (about 10x json.dumps per record); False when
+    the columns hold something it cannot write, so the caller falls back to the stdlib."""
+    table = documents.to_arrow()
+    if table.num_columns == 0:
+        return False
+    import polars as pl  # the map engine; loaded only when there is JSON to write
+
+    try:
+        frame = pl.from_arrow(table.replace_schema_metadata(None))
+        assert isinstance(frame, pl.DataFrame)
+        buffer = io.BytesIO()
+        if layout == "lines":
+            frame.write_ndjson(buffer)
+        else:
+            frame.write_json(buffer)
+    except (pl.exceptions.PolarsError, pa.ArrowException, TypeError, ValueError):
+        return False
+    sink.write(buffer.getvalue())
+    return True
 
 
 def _batches(
@@ -197,7 +225,19 @@ def _load_whole(source: Source) -> Any:
 def _read_lines(source: Source, batch_size: int, block_bytes: int) -> Iterator[Documents]:
     options = pa_json.ReadOptions(block_size=block_bytes)
     try:
-        reader = pa_json.open_json(source.open(), read_options=options)
+        if not source.read_head(4096).strip():
+            return
+        with source.open() as probe:
+            inferred = pa_json.open_json(probe, read_options=options).schema
+        # pyarrow turns ISO-looking strings into timestamps; a reader must give back the
+        # text as written ("...Z" stays "...Z"), so those fields are read as strings.
+        as_text = _timestamps_as_text(inferred)
+        parse = (
+            pa_json.ParseOptions(explicit_schema=as_text, unexpected_field_behavior="infer")
+            if as_text != inferred
+            else None
+        )
+        reader = pa_json.open_json(source.open(), read_options=options, parse_options=parse)
         for block in reader:
             table = _tag_layout(pa.Table.from_batches([block]), "lines")
             for start in range(0, max(table.num_rows, 1), batch_size):
@@ -206,6 +246,20 @@ def _read_lines(source: Source, batch_size: int, block_bytes: int) -> Iterator[D
         too_long = block_size_error(exc, source, block_bytes)
         message = f"invalid JSON Lines: {_arrow_message(exc)}"
         raise (too_long or FormatError(message, where=source.name)) from None
+
+
+def _timestamps_as_text(schema: pa.Schema) -> pa.Schema:
+    return pa.schema([field.with_type(_text_type(field.type)) for field in schema])
+
+
+def _text_type(kind: pa.DataType) -> pa.DataType:
+    if pa.types.is_timestamp(kind):
+        return pa.string()
+    if pa.types.is_struct(kind):
+        return pa.struct([f.with_type(_text_type(f.type)) for f in kind])
+    if pa.types.is_list(kind):
+        return pa.list_(kind.value_field.with_type(_text_type(kind.value_type)))
+    return kind
 
 
 def _table_from_records(records: list[dict[str, Any]], source: Source, offset: int) -> pa.Table:

@@ -34,7 +34,8 @@ def test_json_lines_detected_in_a_json_file(tmp_path: Path) -> None:
     path.write_text('{"n": 1}\n{"n": 2}\n', encoding="utf-8")
     docs = ab.read(path)
     assert [d["n"] for d in docs] == [1, 2]
-    assert ab.write(docs, format="json").decode() == '{"n": 1}\n{"n": 2}\n'
+    written = ab.write(docs, format="json")
+    assert [json.loads(line) for line in written.splitlines()] == [{"n": 1}, {"n": 2}]
 
 
 def test_json_lines_stream_in_several_batches(tmp_path: Path) -> None:
@@ -137,3 +138,15 @@ def test_huge_single_document_is_refused_before_reading(tmp_path: Path) -> None:
     ):
         ab.read(path, max_document_bytes=1_000)
     assert len(ab.read(path)) == 1
+
+
+def test_json_lines_keep_timestamps_as_written() -> None:
+    data = b'{"at": "2026-03-04T10:22:33Z", "n": {"when": "2026-01-01T00:00:00"}}\n'
+    docs = ab.read(data, format="jsonl")
+    assert docs[0] == {"at": "2026-03-04T10:22:33Z", "n": {"when": "2026-01-01T00:00:00"}}
+    assert ab.write(docs, format="jsonl") == data.replace(b": ", b":").replace(b", ", b",")
+
+
+def test_empty_json_lines_give_no_documents() -> None:
+    assert len(ab.read(b"", format="jsonl")) == 0
+    assert len(ab.read(b"\n\n", format="jsonl")) == 0
