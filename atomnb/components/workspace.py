@@ -22,7 +22,7 @@ __all__ = ["MARKER", "STORE_URL_ENV", "Workspace"]
 
 MARKER = "atomnb.toml"
 STORE_URL_ENV = "ATOMNB_STORE_URL"
-COMPONENT_KINDS = ("connections", "profiles", "maps", "xref", "partners")
+COMPONENT_KINDS = ("connections", "profiles", "maps", "xrefs", "partners")
 
 _MARKER_TEMPLATE = """\
 # atomnb workspace. This file marks the project root; atomnb finds it from any sub-folder.

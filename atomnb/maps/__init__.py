@@ -11,16 +11,20 @@ from atomnb.maps.compile import check_map, compile_map
 from atomnb.maps.component import load_map, save_map
 from atomnb.maps.functions.registry import MapFunction, function_library
 from atomnb.maps.model import Map, Rule, Step
+from atomnb.maps.xref import XrefTable, load_xref, save_xref
 
 __all__ = [
     "Map",
     "MapFunction",
     "Rule",
     "Step",
+    "XrefTable",
     "apply_map",
     "check_map",
     "compile_map",
     "function_library",
     "load_map",
+    "load_xref",
     "save_map",
+    "save_xref",
 ]

@@ -23,6 +23,7 @@ from atomnb.documents import Documents, DocumentStream, Rejection
 from atomnb.maps.compile import compile_map
 from atomnb.maps.functions.registry import BuildContext
 from atomnb.maps.model import Map
+from atomnb.maps.xref import tables_for
 from atomnb.profiles import apply_profile, to_arrow_schema
 
 __all__ = ["apply_map"]
@@ -39,14 +40,19 @@ def apply_map(
     tables: Mapping[str, Mapping[str, Any]] | None = None,
     udfs: Mapping[str, Callable[..., Any]] | None = None,
 ) -> Documents | DocumentStream:
-    """Map ``documents`` to ``mapping.target``; a stream is mapped lazily, batch by batch."""
+    """Map ``documents`` to ``mapping.target``; a stream is mapped lazily, batch by batch.
+
+    Cross-reference tables come from ``tables`` or, by default, from the workspace's
+    ``components/xrefs/`` (those the map's lookups name), loaded once per call.
+    """
     ctx_properties = {"now": datetime.now(UTC), **(properties or {})}
+    loaded = tables if tables is not None else tables_for(mapping)
     if isinstance(documents, DocumentStream):
         return DocumentStream(
-            _stream(mapping, documents, ctx_properties, tables or {}, udfs or {}),
+            _stream(mapping, documents, ctx_properties, loaded, udfs or {}),
             source=documents.source,
         )
-    return _apply_batch(mapping, documents, ctx_properties, tables or {}, udfs or {})
+    return _apply_batch(mapping, documents, ctx_properties, loaded, udfs or {})
 
 
 def _stream(
