@@ -11,11 +11,13 @@ from atomnb.maps.compile import check_map, compile_map
 from atomnb.maps.component import load_map, save_map
 from atomnb.maps.functions.registry import MapFunction, function_library
 from atomnb.maps.model import Map, Rule, Step
+from atomnb.maps.record import RecordContext, map_record
 from atomnb.maps.xref import XrefTable, load_xref, save_xref
 
 __all__ = [
     "Map",
     "MapFunction",
+    "RecordContext",
     "Rule",
     "Step",
     "XrefTable",
@@ -25,6 +27,7 @@ __all__ = [
     "function_library",
     "load_map",
     "load_xref",
+    "map_record",
     "save_map",
     "save_xref",
 ]
