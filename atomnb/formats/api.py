@@ -7,6 +7,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,6 +21,8 @@ __all__ = ["infer_profile", "read", "read_stream", "write"]
 
 SourceLike = str | Path | bytes | bytearray | IO[bytes] | Source
 ProfileLike = Profile | str
+#: The key under which a profile keeps the options its files are read with.
+READ_OPTIONS = "read"
 log = logging.getLogger("atomnb.formats")
 
 
@@ -40,13 +43,18 @@ def read_stream(
     validated and typed by it; documents that do not fit become the batch's rejections.
     """
     src = Source.of(source)
+    resolved = (load_profile(profile) if isinstance(profile, str) else profile) if profile else None
+    if resolved is not None:
+        # A profile carries how its files are read (format, layout, delimiter, record path …).
+        format = format or resolved.format
+        options = {**resolved.options.get(READ_OPTIONS, {}), **options}
     fmt, implied = default_registry().resolve(format, src)
     default_size: int = getattr(fmt, "default_batch_size", DEFAULT_BATCH_ROWS)
     size = batch_size if batch_size is not None else default_size
     batches = fmt.read_batches(src, batch_size=size, **{**implied, **options})
-    if profile is not None:
-        resolved = load_profile(profile) if isinstance(profile, str) else profile
-        batches = (apply_profile(batch, resolved, source=src.name) for batch in batches)
+    if resolved is not None:
+        typed = resolved
+        batches = (apply_profile(batch, typed, source=src.name) for batch in batches)
     return DocumentStream(_warn_rejections(batches), source=src.name)
 
 
@@ -107,7 +115,15 @@ def infer_profile(
     fmt, _ = default_registry().resolve(format, src)
     documents = read(src, format, **options)
     default_name = src.path.stem if src.path is not None else "inferred"
-    return infer_from_documents(documents, name=name or default_name, format=fmt.name)
+    inferred = infer_from_documents(documents, name=name or default_name, format=fmt.name)
+    if options:  # remembered, so reading with the profile needs nothing more
+        inferred = replace(inferred, options={**inferred.options, READ_OPTIONS: _plain(options)})
+    return inferred
+
+
+def _plain(options: dict[str, Any]) -> dict[str, Any]:
+    """Read options as they can be saved in a component file (layouts as dicts)."""
+    return {k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in options.items()}
 
 
 def write(

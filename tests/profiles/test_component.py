@@ -90,3 +90,44 @@ def test_missing_component_lists_known_ones(ws: ab.Workspace) -> None:
 def test_unsafe_component_names_are_refused(ws: ab.Workspace) -> None:
     with pytest.raises(ComponentError, match="not allowed"):
         save_component(ws.components_dir, ComponentFile("profile", "../escape", {}))
+
+
+def test_a_profile_remembers_how_its_files_are_read(
+    ws: ab.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import SAMPLES
+
+    data = b"id;amount\n1;2.50\n2;3.75\n"
+    profile = ab.infer_profile(data, format="csv", delimiter=";", name="semi")
+    assert profile.options["read"] == {"delimiter": ";"}
+    profile.save(workspace=ws)
+    loaded = ab.load_profile("semi", workspace=ws)
+    monkeypatch.chdir(ws.root)
+    docs = ab.read(data, profile="semi")  # no format, no delimiter: the profile knows
+    assert docs.to_pylist() == [{"id": 1, "amount": 2.5}, {"id": 2, "amount": 3.75}]
+    assert loaded.format == "csv"
+
+    layout = {
+        "record_length": 55,
+        "fields": [
+            {"name": "employee_id", "width": 6, "type": "integer"},
+            {"name": "name", "width": 20},
+            {"name": "dept", "width": 4, "align": "right"},
+            {"name": "salary", "width": 9, "type": "decimal", "implied_decimals": 2},
+            {"name": "hired", "width": 8, "type": "date", "format": "%Y%m%d"},
+            {"name": "active", "width": 1, "type": "boolean", "format": "Y/N"},
+            {
+                "name": "bonus",
+                "width": 7,
+                "type": "decimal",
+                "scale": 2,
+                "pad": " ",
+                "optional": True,
+            },
+        ],
+    }
+    payroll = SAMPLES / "fixedwidth" / "atomnb_payroll.txt"
+    fixed = ab.infer_profile(payroll, format="fixed", layout=layout, name="payroll")
+    fixed.save(workspace=ws)
+    again = ab.read(payroll, profile="payroll")
+    assert again.to_pylist() == ab.read(payroll, format="fixed", layout=layout).to_pylist()
