@@ -291,7 +291,7 @@ m = ab.load_map("bench_order_map", workspace=ab.Workspace.find({str(workspace)!r
 start = time.perf_counter()
 n = 0
 with open({str(workspace / "out.jsonl")!r}, "wb") as out:
-    for batch in m(ab.read_stream({str(source)!r}, batch_size={batch}), tables=TABLES):
+    for batch in m(ab.read_stream({str(source)!r}, batch_size={batch}), tables=TABLES).prefetch(1):
         ab.write(batch, out, format="jsonl")
         n += len(batch) + len(batch.rejections)
 elapsed = time.perf_counter() - start
@@ -312,7 +312,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--file-n", type=int, default=1_000_000, help="documents for file to file")
-    parser.add_argument("--batch", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=50_000)
     args = parser.parse_args()
 
     docs = generate(args.n)

@@ -8,7 +8,10 @@ twice and silently seeing zero documents.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import pyarrow as pa
 
@@ -62,6 +65,19 @@ class DocumentStream:
             return Documents(self.schema.empty_table())
         return Documents.concat(batches)
 
+    def prefetch(self, batches: int = 1) -> DocumentStream:
+        """Read up to ``batches`` ahead in a background thread while the caller works.
+
+        Parsing (pyarrow) and mapping or writing (polars) release the GIL, so reading the
+        next batch overlaps with processing this one; memory grows by ``batches``
+        batches at most. An error in the reader is raised where the batch would be.
+        """
+        if batches < 1:
+            raise ValueError("prefetch needs at least one batch")
+        return DocumentStream(
+            _prefetched(iter(self), batches), source=self.source, schema=self.schema
+        )
+
     def map(self, function: Callable[[Documents], Documents]) -> DocumentStream:
         """Apply ``function`` to each batch lazily; the result is itself a stream."""
         return DocumentStream((function(batch) for batch in self), source=self.source, schema=None)
@@ -69,3 +85,41 @@ class DocumentStream:
     def __repr__(self) -> str:
         state = "spent" if self._started else "unread"
         return f"<DocumentStream from {self.source or '?'} ({state}, {self.documents_read} read)>"
+
+
+_DONE = object()
+
+
+def _prefetched(source: Iterator[Documents], depth: int) -> Iterator[Documents]:
+    """Yield ``source``'s batches, produced by a worker thread ``depth`` batches ahead."""
+    slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for batch in source:
+                while not stop.is_set():
+                    try:
+                        slots.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            slots.put(exc)
+
+    worker = threading.Thread(target=work, name="atomnb-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)

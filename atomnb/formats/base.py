@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 #: Bytes a block reader (CSV, JSON Lines) parses at a time; one record must fit in a block.
-DEFAULT_BLOCK_BYTES = 4 << 20
+DEFAULT_BLOCK_BYTES = 1 << 20
 
 #: The document property every reader sets: the name of the file (or "<bytes>") read.
 FILE_PROPERTY = "file_name"

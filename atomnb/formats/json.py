@@ -133,7 +133,7 @@ def _write_columnar(documents: Documents, sink: IO[bytes], layout: str) -> bool:
             frame.write_json(buffer)
     except (pl.exceptions.PolarsError, pa.ArrowException, TypeError, ValueError):
         return False
-    sink.write(buffer.getvalue())
+    sink.write(buffer.getbuffer())  # no copy of the encoded batch
     return True
 
 
@@ -238,10 +238,23 @@ def _read_lines(source: Source, batch_size: int, block_bytes: int) -> Iterator[D
             else None
         )
         reader = pa_json.open_json(source.open(), read_options=options, parse_options=parse)
+        # Blocks are a few MB; gather them into batches of ``batch_size`` rows so the
+        # stages after the reader (maps, writers) pay their per-batch costs rarely.
+        pending: list[pa.RecordBatch] = []
+        rows = 0
+        sent = False
         for block in reader:
-            table = _tag_layout(pa.Table.from_batches([block]), "lines")
-            for start in range(0, max(table.num_rows, 1), batch_size):
-                yield with_file_property(table.slice(start, batch_size), source)
+            pending.append(block)
+            rows += block.num_rows
+            while rows >= batch_size:
+                table = pa.Table.from_batches(pending)
+                yield with_file_property(_tag_layout(table.slice(0, batch_size), "lines"), source)
+                sent = True
+                rest = table.slice(batch_size)
+                pending, rows = rest.to_batches(), rest.num_rows
+        if rows or not sent:
+            table = pa.Table.from_batches(pending, schema=reader.schema)
+            yield with_file_property(_tag_layout(table, "lines"), source)
     except pa.ArrowInvalid as exc:
         too_long = block_size_error(exc, source, block_bytes)
         message = f"invalid JSON Lines: {_arrow_message(exc)}"

@@ -48,8 +48,9 @@ def apply_map(
     ctx_properties = {"now": datetime.now(UTC), **(properties or {})}
     loaded = tables if tables is not None else tables_for(mapping)
     if isinstance(documents, DocumentStream):
+        # The next batch is read while this one is mapped (both release the GIL).
         return DocumentStream(
-            _stream(mapping, documents, ctx_properties, loaded, udfs or {}),
+            _stream(mapping, documents.prefetch(1), ctx_properties, loaded, udfs or {}),
             source=documents.source,
         )
     return _apply_batch(mapping, documents, ctx_properties, loaded, udfs or {})
