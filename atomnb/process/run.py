@@ -1,0 +1,173 @@
+"""The current process run inside a kernel: its trace, properties, caches and persisted values.
+
+Shapes are plain functions, so they need somewhere to record what they did; that
+is the ``ProcessRun`` of the kernel, made on first use from the execution context
+the executor passed in (or an interactive one). When run by the executor, the
+trace is written to the execution folder after every shape, and persisted
+process properties are read from and written to files there, so the kernel never
+needs the store; the executor loads both into the store when the run ends.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from atomnb.documents import Documents
+from atomnb.process.context import ExecutionContext, context
+from atomnb.process.trace import ShapeRecord, Trace
+
+__all__ = [
+    "PERSISTED_IN",
+    "PERSISTED_OUT",
+    "TRACE_FILE",
+    "ProcessRun",
+    "ShapeCall",
+    "current_run",
+    "new_run",
+    "persist_property",
+    "persisted_property",
+]
+
+TRACE_FILE = "trace.json"
+PERSISTED_IN = "persisted.json"  # written by the executor: values from earlier runs
+PERSISTED_OUT = "persisted_out.json"  # written by the kernel: values to keep
+
+
+@dataclass
+class ShapeCall:
+    """What a shape reports while it runs; the run turns it into a ``ShapeRecord``."""
+
+    outputs: dict[str, Documents] = field(default_factory=dict)
+    errors: int = 0
+
+    def out(self, label: str, documents: Documents) -> Documents:
+        self.outputs[label] = documents
+        return documents
+
+
+class ProcessRun:
+    """One execution (or interactive session) of a process, seen from inside the kernel."""
+
+    def __init__(self, ctx: ExecutionContext) -> None:
+        self.context = ctx
+        self.trace = Trace()
+        self.properties: dict[str, Any] = {}
+        self.caches: dict[str, Any] = {}
+        self.returned: dict[str, list[Documents]] = {}
+        self._persisted = _read_json(self._file(PERSISTED_IN)) if self._dir else {}
+        self._persist_changes: dict[str, Any] = {}
+
+    @property
+    def _dir(self) -> Path | None:
+        """The execution folder (``output/``'s parent) when run by the executor."""
+        return None if self.context.interactive else self.context.output_dir.parent
+
+    def _file(self, name: str) -> Path:
+        assert self._dir is not None
+        return self._dir / name
+
+    # -- shapes -------------------------------------------------------------------------
+
+    @contextmanager
+    def shape(
+        self, kind: str, name: str | None, documents_in: Documents | None
+    ) -> Iterator[ShapeCall]:
+        """Time a shape and record its documents in and out, also when it fails."""
+        call = ShapeCall()
+        started = datetime.now(UTC).isoformat(timespec="milliseconds")
+        clock = time.perf_counter()
+        record = ShapeRecord(
+            index=0,
+            name=name or kind,
+            kind=kind,
+            documents_in=len(documents_in) if documents_in is not None else 0,
+            bytes_in=documents_in.nbytes if documents_in is not None else 0,
+            started_at=started,
+        )
+        try:
+            yield call
+        except BaseException as exc:
+            record.error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            record.duration_s = round(time.perf_counter() - clock, 6)
+            record.documents_out = {k: len(v) for k, v in call.outputs.items()}
+            record.bytes_out = sum(v.nbytes for v in call.outputs.values())
+            record.errors = call.errors
+            self.trace.add(record)
+            self.flush()
+
+    def log(self, level: str, message: str, shape: str | None = None) -> None:
+        self.trace.log(level, message, shape)
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the trace (and persisted changes) where the executor will look for them."""
+        if self._dir is None:
+            return
+        self.trace.write(self._file(TRACE_FILE))
+        if self._persist_changes:
+            _write_json(self._file(PERSISTED_OUT), self._persist_changes)
+
+    # -- persisted process properties ---------------------------------------------------
+
+    def persisted(self, name: str, default: Any = None) -> Any:
+        """A value kept from an earlier successful run (e.g. the last run time)."""
+        if name in self._persist_changes:
+            return self._persist_changes[name]
+        return self._persisted.get(name, default)
+
+    def persist(self, name: str, value: Any) -> None:
+        """Keep ``value`` for later runs; saved only if this run succeeds."""
+        json.dumps(value, default=str)  # refuse what cannot be stored, now, not at the end
+        self._persist_changes[name] = value
+        self.flush()
+
+
+def persisted_property(name: str, default: Any = None) -> Any:
+    """A process property kept from the last successful execution (e.g. a high-water mark)."""
+    return current_run().persisted(name, default)
+
+
+def persist_property(name: str, value: Any) -> None:
+    """Keep ``value`` for the next executions; stored only if this execution succeeds."""
+    current_run().persist(name, value)
+
+
+_CURRENT: ProcessRun | None = None
+
+
+def current_run() -> ProcessRun:
+    """The run of this kernel, made on first use from the executor's context."""
+    global _CURRENT
+    if _CURRENT is None:
+        _CURRENT = ProcessRun(context())
+    return _CURRENT
+
+
+def new_run(ctx: ExecutionContext | None = None) -> ProcessRun:
+    """Start a fresh run (tests, or a new interactive session in the same kernel)."""
+    global _CURRENT
+    _CURRENT = ProcessRun(ctx or context())
+    return _CURRENT
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    temp = path.with_suffix(".tmp")
+    temp.write_text(json.dumps(dict(data), default=str), encoding="utf-8")
+    temp.replace(path)
