@@ -165,7 +165,7 @@ def executions(ctx: click.Context, limit: int, process: str | None, status: str 
     if ctx.invoked_subcommand is not None:
         return
     _, store = ctx.obj.open()
-    records = store.list(
+    records = store.recent(
         limit=limit, process=process, status=ExecutionStatus(status) if status else None
     )
     if not records:
@@ -201,6 +201,28 @@ def executions_show(options: _Options, execution_id: str) -> None:
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         click.echo(f"{key:<{width}}  {value}")
+    shapes = store.shapes(record.id)
+    if shapes:
+        click.echo("\nshapes")
+        header = ("#", "KIND", "SHAPE", "IN", "OUT", "ERRORS", "TIME")
+        table = [
+            (
+                str(s.index + 1),
+                s.kind,
+                s.name,
+                str(s.documents_in),
+                ", ".join(f"{k} {v}" for k, v in s.documents_out.items()) or "-",
+                str(s.errors),
+                f"{s.duration_s * 1000:.1f} ms",
+            )
+            for s in shapes
+        ]
+        click.echo(_grid([header, *table]))
+    logs = store.logs(record.id)
+    if logs:
+        click.echo("\nlog")
+        for entry in logs:
+            click.echo(f"  {entry.level:<7} {entry.shape or '-'}: {entry.message}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -240,10 +262,14 @@ def _table(records: Sequence[ExecutionRecord]) -> str:
         )
         for r in records
     ]
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    return _grid([header, *rows])
+
+
+def _grid(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
+        for row in rows
     ]
     return "\n".join(lines)
 

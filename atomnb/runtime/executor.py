@@ -11,6 +11,7 @@ nor its metadata), and the record keeps only their names.
 
 from __future__ import annotations
 
+import json
 import logging
 import platform
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from atomnb.process import (
     resolve_parameters,
 )
 from atomnb.process.context import ExecutionContext, secret_env_name
+from atomnb.process.run import PERSISTED_IN, PERSISTED_OUT, TRACE_FILE
+from atomnb.process.trace import Trace
 from atomnb.runtime.kernels import kernel_manager_with_env
 from atomnb.runtime.scrub import scrub_notebook
 from atomnb.store import (
@@ -47,6 +50,9 @@ from atomnb.store import (
 __all__ = ["PapermillExecutor", "RunRequest"]
 
 log = logging.getLogger(__name__)
+
+#: The exception name the stop shape raises; a run that ends with it succeeded.
+STOP_SIGNAL = "StopProcess"
 
 
 @dataclass
@@ -159,6 +165,8 @@ class PapermillExecutor:
         )
         kernel_env = context.as_env() | {secret_env_name(n): v for n, v in prepared.secrets.items()}
         node = _injected(prepared)
+        persisted = self.store.persisted(prepared.process.name, prepared.environment.name)
+        (out_dir / PERSISTED_IN).write_text(json.dumps(persisted, default=str), encoding="utf-8")
         status, error, error_cell = ExecutionStatus.SUCCEEDED, None, None
         try:
             papermill.execute_notebook(
@@ -173,9 +181,10 @@ class PapermillExecutor:
                 kernel_manager_class=kernel_manager_with_env(kernel_env, out_dir / "kernel.log"),
             )
         except PapermillExecutionError as exc:
-            status = ExecutionStatus.FAILED
-            error_cell = _source_cell_index(node, exc.cell_index)
-            error = f"{exc.ename}: {exc.evalue} (in cell {error_cell + 1})"
+            if exc.ename != STOP_SIGNAL:  # the stop shape ends a process successfully
+                status = ExecutionStatus.FAILED
+                error_cell = _source_cell_index(node, exc.cell_index)
+                error = f"{exc.ename}: {exc.evalue} (in cell {error_cell + 1})"
         except DeadKernelError as exc:
             status, error = ExecutionStatus.FAILED, f"the kernel died during the run: {exc}"
         except CellTimeoutError:
@@ -186,8 +195,30 @@ class PapermillExecutor:
             log.debug("execution %s failed in the engine", record.id, exc_info=True)
         finally:
             _keep_output(output_path, prepared, record)
+        status = self._collect_trace(out_dir, record, prepared, status)
         record.error_cell = error_cell
         self._finish(record, status, error)
+
+    def _collect_trace(
+        self, out_dir: Path, record: ExecutionRecord, prepared: _Prepared, status: ExecutionStatus
+    ) -> ExecutionStatus:
+        """Load the kernel's trace into the store; caught failures downgrade a success."""
+        trace = Trace.read(out_dir / TRACE_FILE)
+        if trace is not None:
+            self.store.save_trace(record.id, trace)
+            if status is ExecutionStatus.SUCCEEDED and trace.has_warnings:
+                status = ExecutionStatus.SUCCEEDED_WITH_WARNINGS
+        kept = out_dir / PERSISTED_OUT
+        if status.ok and kept.exists():
+            try:
+                values = json.loads(kept.read_text(encoding="utf-8"))
+            except ValueError:
+                values = {}
+            if isinstance(values, dict):
+                self.store.save_persisted(
+                    prepared.process.name, prepared.environment.name, values, record.id
+                )
+        return status
 
     def _finish(self, record: ExecutionRecord, status: ExecutionStatus, error: str | None) -> None:
         record.status = status

@@ -22,8 +22,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from atomnb.errors import StoreError
+from atomnb.process.trace import LogEntry, ShapeRecord, Trace
 from atomnb.store.models import ExecutionRecord, ExecutionStatus, Trigger
-from atomnb.store.tables import executions
+from atomnb.store.tables import execution_logs, execution_shapes, executions, process_properties
 
 __all__ = ["ExecutionStore", "new_execution_id", "utcnow"]
 
@@ -136,7 +137,7 @@ class ExecutionStore:
             )
         return _record(rows[0])
 
-    def list(
+    def recent(
         self,
         *,
         limit: int = 20,
@@ -165,6 +166,127 @@ class ExecutionStore:
             )
         for row in rows:
             yield _record(row)
+
+    # -- trace, logs and persisted properties ------------------------------------------
+
+    def save_trace(self, execution_id: str, trace: Trace) -> None:
+        """Per-shape rows and log lines of one execution (metadata only), replacing any."""
+        shape_rows = [
+            {
+                "execution_id": execution_id,
+                "position": s.index,
+                "name": s.name[:200],
+                "kind": s.kind[:50],
+                "documents_in": s.documents_in,
+                "documents_out": s.documents_out,
+                "bytes_in": s.bytes_in,
+                "bytes_out": s.bytes_out,
+                "duration_s": s.duration_s,
+                "errors": s.errors,
+                "error": s.error,
+                "started_at": s.started_at,
+            }
+            for s in trace.shapes
+        ]
+        log_rows = [
+            {
+                "execution_id": execution_id,
+                "position": n,
+                "level": e.level,
+                "message": e.message,
+                "shape": e.shape,
+                "at": e.at,
+            }
+            for n, e in enumerate(trace.logs)
+        ]
+        try:
+            with self.engine.begin() as connection:
+                for table in (execution_shapes, execution_logs):
+                    connection.execute(table.delete().where(table.c.execution_id == execution_id))
+                if shape_rows:
+                    connection.execute(execution_shapes.insert(), shape_rows)
+                if log_rows:
+                    connection.execute(execution_logs.insert(), log_rows)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot write the trace of {execution_id}: {exc}") from None
+
+    def shapes(self, execution_id: str) -> list[ShapeRecord]:
+        query = (
+            sa.select(execution_shapes)
+            .where(execution_shapes.c.execution_id == execution_id)
+            .order_by(execution_shapes.c.position)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [
+            ShapeRecord(
+                index=r["position"],
+                name=r["name"],
+                kind=r["kind"],
+                documents_in=r["documents_in"],
+                documents_out=dict(r["documents_out"]),
+                bytes_in=r["bytes_in"],
+                bytes_out=r["bytes_out"],
+                duration_s=r["duration_s"],
+                errors=r["errors"],
+                error=r["error"],
+                started_at=r["started_at"] or "",
+            )
+            for r in rows
+        ]
+
+    def logs(self, execution_id: str) -> list[LogEntry]:
+        query = (
+            sa.select(execution_logs)
+            .where(execution_logs.c.execution_id == execution_id)
+            .order_by(execution_logs.c.position)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [LogEntry(r["level"], r["message"], r["shape"], r["at"] or "") for r in rows]
+
+    def persisted(self, process: str, environment: str) -> dict[str, Any]:
+        """Process properties kept by earlier successful executions."""
+        query = sa.select(process_properties.c.name, process_properties.c.value).where(
+            process_properties.c.process == process,
+            process_properties.c.environment == environment,
+        )
+        with self.engine.connect() as connection:
+            return {r.name: r.value for r in connection.execute(query)}
+
+    def save_persisted(
+        self, process: str, environment: str, values: dict[str, Any], execution_id: str
+    ) -> None:
+        """Keep ``values`` (replacing those of the same names) in one transaction."""
+        if not values:
+            return
+        now = utcnow()
+        key = (process_properties.c.process == process) & (
+            process_properties.c.environment == environment
+        )
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    process_properties.delete().where(
+                        key & process_properties.c.name.in_(list(values))
+                    )
+                )
+                connection.execute(
+                    process_properties.insert(),
+                    [
+                        {
+                            "process": process,
+                            "environment": environment,
+                            "name": name,
+                            "value": value,
+                            "execution_id": execution_id,
+                            "updated_at": now,
+                        }
+                        for name, value in values.items()
+                    ],
+                )
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot keep the persisted properties of {process}: {exc}") from None
 
     def count(self) -> int:
         with self.engine.connect() as connection:

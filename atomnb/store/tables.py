@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Column,
     DateTime,
     Float,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -22,7 +24,7 @@ from sqlalchemy import (
 
 from atomnb.store.models import ExecutionStatus, Trigger
 
-__all__ = ["executions", "metadata"]
+__all__ = ["execution_logs", "execution_shapes", "executions", "metadata", "process_properties"]
 
 metadata = MetaData()
 
@@ -56,4 +58,57 @@ executions = Table(
     CheckConstraint(_in("trigger", Trigger), name="ck_executions_trigger"),
     Index("ix_executions_created_at", "created_at"),
     Index("ix_executions_process_created", "process", "created_at"),
+)
+
+
+execution_shapes = Table(
+    "execution_shapes",
+    metadata,
+    Column(
+        "execution_id",
+        String(32),
+        ForeignKey("executions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(50), nullable=False),
+    Column("documents_in", Integer, nullable=False),
+    Column("documents_out", JSON, nullable=False),
+    Column("bytes_in", BigInteger, nullable=False),
+    Column("bytes_out", BigInteger, nullable=False),
+    Column("duration_s", Float, nullable=False),
+    Column("errors", Integer, nullable=False),
+    Column("error", Text),
+    Column("started_at", String(40)),
+)
+
+execution_logs = Table(
+    "execution_logs",
+    metadata,
+    Column(
+        "execution_id",
+        String(32),
+        ForeignKey("executions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer, primary_key=True),
+    Column("level", String(10), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("shape", String(200)),
+    Column("at", String(40)),
+    CheckConstraint(
+        "level IN ('debug', 'info', 'warning', 'error')", name="ck_execution_logs_level"
+    ),
+)
+
+process_properties = Table(
+    "process_properties",
+    metadata,
+    Column("process", String(200), primary_key=True),
+    Column("environment", String(100), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("value", JSON),
+    Column("execution_id", String(32)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

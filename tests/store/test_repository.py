@@ -93,11 +93,11 @@ def test_list_newest_first_with_filters(any_store: ExecutionStore) -> None:
                 status=ExecutionStatus.SUCCEEDED if i < 3 else ExecutionStatus.FAILED,
             )
         )
-    listed = any_store.list(limit=10)
+    listed = any_store.recent(limit=10)
     assert [r.created_at for r in listed] == sorted((r.created_at for r in listed), reverse=True)
-    assert {r.process for r in any_store.list(process="a")} == {"a"}
-    assert len(any_store.list(status=ExecutionStatus.FAILED)) == 2
-    assert len(any_store.list(limit=2)) == 2
+    assert {r.process for r in any_store.recent(process="a")} == {"a"}
+    assert len(any_store.recent(status=ExecutionStatus.FAILED)) == 2
+    assert len(any_store.recent(limit=2)) == 2
     assert any_store.count() == 5
 
 
