@@ -16,9 +16,10 @@ pytestmark = pytest.mark.notebook
 
 SHAPES = """\
 import atomnb as ab
-docs = ab.start(ab.Documents.from_records(
-    [{"id": "A-1", "total": 50, "secret": "card-4111-1111"}, {"id": "A-2", "total": 5000, "secret": "card-5500-0000"}]
-))
+docs = ab.start(ab.Documents.from_records([
+    {"id": "A-1", "total": 50, "secret": "card-4111-1111"},
+    {"id": "A-2", "total": 5000, "secret": "card-5500-0000"},
+]))
 big, small = ab.decision(docs, "total > 1000", name="big orders")
 ab.notify("{count} big order(s)", big)
 """
@@ -52,7 +53,9 @@ def test_caught_documents_make_a_success_with_warnings(
 ) -> None:
     body = (
         SHAPES
-        + 'ok, caught = ab.try_catch(docs, lambda d: d.filter([x["total"] < 100 or 1/0 for x in d]))\n'
+        + "ok, caught = ab.try_catch(\n"
+        + '    docs, lambda d: d.filter([x["total"] < 100 or 1/0 for x in d])\n'
+        + ")\n"
     )
     nb = make_notebook(workspace.notebooks_dir / "orders.ipynb", body)
     record = executor.run(RunRequest(notebook=nb))
