@@ -103,6 +103,7 @@ def test_run_all_runs_the_example_processes(tmp_path: Path) -> None:
     copy = tmp_path / "ws"
     shutil.copytree(ROOT / "notebooks", copy / "notebooks", ignore=shutil.ignore_patterns("output"))
     shutil.copytree(ROOT / "extensions", copy / "extensions")
+    shutil.copytree(ROOT / "components", copy / "components")
     shutil.copy(ROOT / "atomnb.toml", copy / "atomnb.toml")
     result = run_cli("run-all", "--env", "dev", cwd=copy)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -130,12 +130,10 @@ def _rejections(
     out = []
     for row in failed.select(_ROW, *error_names).iter_rows(named=True):
         index = int(row[_ROW])
-        problems = [
-            f"rule {error.rule}: {error.message}"
-            for error, name in zip(plan.errors, error_names, strict=True)
-            if row[name]
-        ]
-        first = next(e for e, n in zip(plan.errors, error_names, strict=True) if row[n])
+        failing = [e for e, n in zip(plan.errors, error_names, strict=True) if row[n]]
+        first = failing[0]
+        # the rejection names the first rule itself; others that failed too are named here
+        problems = [first.message] + [f"rule {e.rule}: {e.message}" for e in failing[1:]]
         source = json.dumps(documents[index], default=str, ensure_ascii=False).encode("utf-8")
         out.append(
             Rejection(
