@@ -1,5 +1,6 @@
 """Shapes: the vocabulary of a process, as functions over Documents that record a trace."""
 
+from atomnb.process.shapes.archive import unzip_documents, zip_documents
 from atomnb.process.shapes.cache import DocumentCache, document_cache
 from atomnb.process.shapes.control import (
     ERROR_MESSAGE,
@@ -16,27 +17,61 @@ from atomnb.process.shapes.control import (
     stop,
     try_catch,
 )
+from atomnb.process.shapes.data import (
+    CONTENT,
+    combine,
+    custom,
+    message,
+    parse_documents,
+    raw_documents,
+    search_replace,
+    split,
+)
 from atomnb.process.shapes.mapping import map
+from atomnb.process.shapes.quality import (
+    CLEANSE_ERRORS,
+    CLEANSE_REPAIRED,
+    RULES_FAILED,
+    business_rules,
+    cleanse,
+    find_changes,
+)
 from atomnb.process.shapes.routing import branch, decision, route
 
 __all__ = [
+    "CLEANSE_ERRORS",
+    "CLEANSE_REPAIRED",
+    "CONTENT",
     "ERROR_MESSAGE",
     "ERROR_TYPE",
+    "RULES_FAILED",
     "DocumentCache",
     "ProcessException",
     "StopProcess",
     "branch",
+    "business_rules",
+    "cleanse",
+    "combine",
+    "custom",
     "decision",
     "document_cache",
     "exception",
+    "find_changes",
     "get_property",
     "map",
+    "message",
     "notify",
+    "parse_documents",
+    "raw_documents",
     "return_documents",
     "route",
+    "search_replace",
     "set_document_properties",
     "set_process_properties",
+    "split",
     "start",
     "stop",
     "try_catch",
+    "unzip_documents",
+    "zip_documents",
 ]

@@ -53,7 +53,7 @@ def route(
     """
     shape = name or "route"
     with current_run().shape("route", name, documents) as call:
-        taken = pa.array([False] * len(documents))
+        taken = pa.array([False] * len(documents), type=pa.bool_())
         result: dict[str, Documents] = {}
         named: dict[str, Any] = (
             dict(routes) if isinstance(routes, Mapping) else {r: [r] for r in routes}
@@ -64,6 +64,9 @@ def route(
             )
         values = None if isinstance(by, bool) else evaluate(documents, by, shape=shape)
         for route_name, rule in named.items():
+            if not len(documents):
+                result[route_name] = call.out(route_name, documents)
+                continue
             if values is None:
                 hit = pc.fill_null(evaluate(documents, rule, shape=shape).cast(pa.bool_()), False)
             else:
