@@ -45,6 +45,7 @@ if _typing.TYPE_CHECKING:
         split,
         start,
         stop,
+        track,
         try_catch,
         unzip_documents,
         zip_documents,
@@ -59,6 +60,7 @@ if _typing.TYPE_CHECKING:
     )
 
 _LAZY: dict[str, str] = {
+    "track": "atomnb.process.shapes",
     "business_rules": "atomnb.process.shapes",
     "cleanse": "atomnb.process.shapes",
     "combine": "atomnb.process.shapes",
@@ -164,6 +166,7 @@ __all__ = [
     "split",
     "start",
     "stop",
+    "track",
     "try_catch",
     "unzip_documents",
     "validate",

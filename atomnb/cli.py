@@ -225,6 +225,32 @@ def executions_show(options: _Options, execution_id: str) -> None:
             click.echo(f"  {entry.level:<7} {entry.shape or '-'}: {entry.message}")
 
 
+@executions.command("find")
+@click.argument("field")
+@click.argument("value")
+@click.pass_obj
+def executions_find(options: _Options, field: str, value: str) -> None:
+    """Executions where a process tracked FIELD = VALUE (e.g. orderId SO-123)."""
+    _, store = options.open()
+    found = store.find_tracked(field, value)
+    if not found:
+        click.echo(f"no execution tracked {field} = {value!r}")
+        return
+    rows = [("ID", "PROCESS", "STATUS", "STARTED", "SHAPE", "DOCUMENT")]
+    rows += [
+        (
+            r.id,
+            r.process,
+            r.status.value,
+            _when(r.started_at),
+            shape,
+            "-" if doc is None else str(doc),
+        )
+        for r, shape, doc in found
+    ]
+    click.echo(_grid(rows))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``atomnb`` console script."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="atomnb")

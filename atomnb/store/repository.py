@@ -8,7 +8,7 @@ upgrades its schema to the newest migration, so an older store keeps working.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Any
@@ -24,7 +24,13 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 from atomnb.errors import StoreError
 from atomnb.process.trace import LogEntry, ShapeRecord, Trace
 from atomnb.store.models import ExecutionRecord, ExecutionStatus, Trigger
-from atomnb.store.tables import execution_logs, execution_shapes, executions, process_properties
+from atomnb.store.tables import (
+    execution_logs,
+    execution_shapes,
+    executions,
+    process_properties,
+    tracked_values,
+)
 
 __all__ = ["ExecutionStore", "new_execution_id", "utcnow"]
 
@@ -188,6 +194,17 @@ class ExecutionStore:
             }
             for s in trace.shapes
         ]
+        tracked_rows = [
+            {
+                "execution_id": execution_id,
+                "position": n,
+                "shape": str(t.get("shape", ""))[:200],
+                "field": str(t.get("field", ""))[:200],
+                "value": str(t.get("value", ""))[:500],
+                "document": t.get("document"),
+            }
+            for n, t in enumerate(trace.tracked)
+        ]
         log_rows = [
             {
                 "execution_id": execution_id,
@@ -201,12 +218,14 @@ class ExecutionStore:
         ]
         try:
             with self.engine.begin() as connection:
-                for table in (execution_shapes, execution_logs):
+                for table in (execution_shapes, execution_logs, tracked_values):
                     connection.execute(table.delete().where(table.c.execution_id == execution_id))
                 if shape_rows:
                     connection.execute(execution_shapes.insert(), shape_rows)
                 if log_rows:
                     connection.execute(execution_logs.insert(), log_rows)
+                if tracked_rows:
+                    connection.execute(tracked_values.insert(), tracked_rows)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot write the trace of {execution_id}: {exc}") from None
 
@@ -244,6 +263,25 @@ class ExecutionStore:
         with self.engine.connect() as connection:
             rows = connection.execute(query).mappings().all()
         return [LogEntry(r["level"], r["message"], r["shape"], r["at"] or "") for r in rows]
+
+    def find_tracked(
+        self, field: str, value: str, *, limit: int = 100
+    ) -> list[tuple[ExecutionRecord, str, int | None]]:
+        """Executions where a process tracked ``field`` = ``value``: (record, shape, document)."""
+        query = (
+            sa.select(executions, tracked_values.c.shape, tracked_values.c.document)
+            .join(tracked_values, tracked_values.c.execution_id == executions.c.id)
+            .where(tracked_values.c.field == field, tracked_values.c.value == str(value))
+            .order_by(executions.c.created_at.desc(), tracked_values.c.position)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        found = []
+        for row in rows:
+            values = {k: v for k, v in row.items() if k not in ("shape", "document")}
+            found.append((_record(values), str(row["shape"]), row["document"]))
+        return found
 
     def persisted(self, process: str, environment: str) -> dict[str, Any]:
         """Process properties kept by earlier successful executions."""
@@ -317,7 +355,7 @@ def _row(record: ExecutionRecord) -> dict[str, Any]:
     }
 
 
-def _record(row: sa.RowMapping) -> ExecutionRecord:
+def _record(row: Mapping[Any, Any]) -> ExecutionRecord:
     values = dict(row)
     values["trigger"] = Trigger(values["trigger"])
     values["status"] = ExecutionStatus(values["status"])

@@ -24,7 +24,14 @@ from sqlalchemy import (
 
 from atomnb.store.models import ExecutionStatus, Trigger
 
-__all__ = ["execution_logs", "execution_shapes", "executions", "metadata", "process_properties"]
+__all__ = [
+    "execution_logs",
+    "execution_shapes",
+    "executions",
+    "metadata",
+    "process_properties",
+    "tracked_values",
+]
 
 metadata = MetaData()
 
@@ -111,4 +118,21 @@ process_properties = Table(
     Column("value", JSON),
     Column("execution_id", String(32)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+tracked_values = Table(
+    "tracked_values",
+    metadata,
+    Column(
+        "execution_id",
+        String(32),
+        ForeignKey("executions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer, primary_key=True),
+    Column("shape", String(200), nullable=False),
+    Column("field", String(200), nullable=False),
+    Column("value", String(500), nullable=False),
+    Column("document", Integer),
+    Index("ix_tracked_field_value", "field", "value"),
 )

@@ -437,3 +437,24 @@ def test_trace_holds_counts_never_contents() -> None:
     text = json.dumps(current_run().trace.to_dict(), default=str)
     assert SECRET not in text
     assert len(records()) == 9
+
+
+def test_track_records_only_the_named_fields() -> None:
+    from atomnb.errors import ProcessError
+    from atomnb.process.run import current_run
+    from atomnb.process.shapes import track
+
+    docs = Documents.from_records(
+        [
+            {"id": "A", "party": {"gln": "4000001"}, "card": "4111"},
+            {"id": None, "party": None, "card": "5500"},
+        ]
+    )
+    assert track(docs, "id", "party.gln", name="ids") is docs
+    assert current_run().trace.tracked == [
+        {"shape": "ids", "field": "id", "value": "A", "document": 0},
+        {"shape": "ids", "field": "party.gln", "value": "4000001", "document": 0},
+    ]
+    assert "4111" not in str(current_run().trace.to_dict())
+    with pytest.raises(ProcessError, match="no field 'nope' to track"):
+        track(docs, "nope")

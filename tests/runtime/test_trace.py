@@ -10,7 +10,7 @@ import pytest
 from atomnb.components import Workspace
 from atomnb.runtime import PapermillExecutor, RunRequest
 from atomnb.store import ExecutionStatus, ExecutionStore
-from tests.conftest import make_notebook
+from tests.conftest import make_notebook, run_cli
 
 pytestmark = pytest.mark.notebook
 
@@ -112,3 +112,18 @@ def test_persisted_properties_survive_between_successful_executions(
     failed = executor.run(RunRequest(notebook=nb, parameters={"fail": "true"}))
     assert failed.status is ExecutionStatus.FAILED
     assert store.persisted("counter", "default") == {"runs": 2}  # a failed run keeps nothing
+
+
+def test_tracked_fields_answer_what_happened_to_an_order(
+    executor: PapermillExecutor, workspace: Workspace, store: ExecutionStore
+) -> None:
+    body = SHAPES + 'ab.track(big, "id", name="big order numbers")\n'
+    record = executor.run(
+        RunRequest(notebook=make_notebook(workspace.notebooks_dir / "p.ipynb", body))
+    )
+    assert record.status.ok, record.error_summary
+    found = store.find_tracked("id", "A-2")
+    assert [(r.id, shape, doc) for r, shape, doc in found] == [(record.id, "big order numbers", 0)]
+    assert store.find_tracked("id", "A-1") == []  # only the documents that reached the shape
+    shown = run_cli("executions", "find", "id", "A-2", cwd=workspace.root)
+    assert record.id in shown.stdout and "big order numbers" in shown.stdout

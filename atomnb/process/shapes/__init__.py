@@ -37,6 +37,7 @@ from atomnb.process.shapes.quality import (
     find_changes,
 )
 from atomnb.process.shapes.routing import branch, decision, route
+from atomnb.process.shapes.tracking import track
 
 __all__ = [
     "CLEANSE_ERRORS",
@@ -71,6 +72,7 @@ __all__ = [
     "split",
     "start",
     "stop",
+    "track",
     "try_catch",
     "unzip_documents",
     "zip_documents",
