@@ -203,7 +203,7 @@ class SegmentReader:
         where = self.where(line=line)
         delimiters = read_delimiters(self._peek(ISA_LENGTH + 2), where)
         self._delimiters = delimiters
-        text = self._decode(self._peek(ISA_LENGTH - 1), where)
+        text = self._decode(self._peek(ISA_LENGTH - 1), line)
         raw = self._consume(ISA_LENGTH)
         raw += self._skip_blank(delimiters.segment.encode("latin-1"))
         parts = text.split(delimiters.element)
@@ -220,19 +220,19 @@ class SegmentReader:
                     where=self.where(line=line),
                     hint="the file may be truncated",
                 )
-        where = self.where(line=line)
         length = end - self._pos
-        text = self._decode(self._peek(length), where)
+        text = self._decode(self._peek(length), line)
         raw = self._consume(length + 1) + self._skip_blank(terminator)
         parts = text.split(self._delimiters.element)
         return Segment(parts[0], parts[1:], self._number, line, raw, self._delimiters)
 
-    def _decode(self, data: bytes, where: str) -> str:
+    def _decode(self, data: bytes, line: int) -> str:
         try:
             return data.decode(self._encoding)
         except UnicodeDecodeError as exc:
+            # the position is built only on error: this runs once per segment
             raise FormatError(
                 f"not valid {self._encoding} at byte {self._offset + self._pos + exc.start}",
-                where=where,
+                where=self.where(line=line),
                 hint="pass encoding= (e.g. 'latin-1') matching the file",
             ) from None
