@@ -36,6 +36,7 @@ if _typing.TYPE_CHECKING:
         message,
         notify,
         parse_documents,
+        process_call,
         raw_documents,
         return_documents,
         route,
@@ -60,6 +61,7 @@ if _typing.TYPE_CHECKING:
     )
 
 _LAZY: dict[str, str] = {
+    "process_call": "atomnb.process.shapes",
     "track": "atomnb.process.shapes",
     "business_rules": "atomnb.process.shapes",
     "cleanse": "atomnb.process.shapes",
@@ -155,6 +157,7 @@ __all__ = [
     "parse_documents",
     "persist_property",
     "persisted_property",
+    "process_call",
     "raw_documents",
     "read",
     "read_stream",

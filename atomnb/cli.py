@@ -94,6 +94,13 @@ def init(path: Path, name: str | None) -> None:
 )
 @click.option("--env", "environment", default=None, help="Environment whose extensions apply.")
 @click.option("--cell-timeout", type=float, default=None, help="Fail a cell running longer (s).")
+@click.option(
+    "--trigger",
+    type=click.Choice([t.value for t in Trigger]),
+    default=Trigger.MANUAL.value,
+    show_default=True,
+    help="What started this run (recorded).",
+)
 @click.pass_obj
 def run(
     options: _Options,
@@ -102,6 +109,7 @@ def run(
     secrets: Sequence[tuple[str, str]],
     environment: str | None,
     cell_timeout: float | None,
+    trigger: str,
 ) -> None:
     """Run a process notebook now with papermill and record the execution."""
     from atomnb.components import resolve_secret
@@ -115,7 +123,7 @@ def run(
         parameters=dict(parameters),
         secrets={name: resolve_secret(ref, name=name) for name, ref in secrets},
         environment=environment,
-        trigger=Trigger.MANUAL,
+        trigger=Trigger(trigger),
         cell_timeout_s=cell_timeout,
     )
     record = PapermillExecutor(workspace, store).run(request)

@@ -7,6 +7,7 @@ Knows nothing of formats, profiles or processes.
 """
 
 from atomnb.documents.batch import DEFAULT_BATCH_ROWS, Documents
+from atomnb.documents.exchange import read_ipc, write_ipc
 from atomnb.documents.rejections import Rejection
 from atomnb.documents.stream import DocumentStream, StreamConsumedError
 
@@ -16,4 +17,6 @@ __all__ = [
     "Documents",
     "Rejection",
     "StreamConsumedError",
+    "read_ipc",
+    "write_ipc",
 ]

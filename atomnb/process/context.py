@@ -12,10 +12,22 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ENV_PREFIX", "SECRET_ENV_PREFIX", "ExecutionContext", "context", "secret_env_name"]
+__all__ = [
+    "ENV_PREFIX",
+    "INCOMING_ENV",
+    "RETURN_DIR_ENV",
+    "SECRET_ENV_PREFIX",
+    "ExecutionContext",
+    "context",
+    "secret_env_name",
+]
 
 ENV_PREFIX = "ATOMNB_"
 SECRET_ENV_PREFIX = "ATOMNB_SECRET__"
+#: An Arrow IPC file of documents handed to this execution (a caller's or a listener's).
+INCOMING_ENV = "ATOMNB_INCOMING"
+#: A folder where this execution leaves the documents it returns, one file per label.
+RETURN_DIR_ENV = "ATOMNB_RETURN_DIR"
 _KEYS = ("EXECUTION_ID", "ENVIRONMENT", "OUTPUT_DIR", "WORKSPACE", "PROCESS", "TRIGGER")
 
 

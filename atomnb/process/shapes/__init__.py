@@ -2,6 +2,7 @@
 
 from atomnb.process.shapes.archive import unzip_documents, zip_documents
 from atomnb.process.shapes.cache import DocumentCache, document_cache
+from atomnb.process.shapes.call import process_call
 from atomnb.process.shapes.control import (
     ERROR_MESSAGE,
     ERROR_TYPE,
@@ -63,6 +64,7 @@ __all__ = [
     "message",
     "notify",
     "parse_documents",
+    "process_call",
     "raw_documents",
     "return_documents",
     "route",

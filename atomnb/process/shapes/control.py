@@ -9,12 +9,15 @@
 
 from __future__ import annotations
 
+import os
 import string
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
-from atomnb.documents import Documents
+from atomnb.documents import Documents, read_ipc, write_ipc
 from atomnb.errors import ProcessError
+from atomnb.process.context import INCOMING_ENV, RETURN_DIR_ENV
 from atomnb.process.run import current_run
 
 __all__ = [
@@ -59,9 +62,11 @@ def start(documents: Documents | None = None, *, name: str | None = None) -> Doc
     a caller's documents) take their place when the process runs unattended.
     """
     run = current_run()
-    handed = run.properties.get("__incoming__")
-    chosen = handed if isinstance(handed, Documents) else documents
-    chosen = chosen if chosen is not None else Documents.from_records([])
+    incoming = os.environ.get(INCOMING_ENV)
+    if incoming:
+        chosen = read_ipc(Path(incoming))
+    else:
+        chosen = documents if documents is not None else Documents.from_records([])
     with run.shape("start", name, None) as call:
         call.out("out", chosen)
     return chosen
@@ -180,7 +185,14 @@ def return_documents(
     with run.shape("return", name, documents) as call:
         run.returned.setdefault(label, []).append(documents)
         call.out(label, documents)
+        folder = os.environ.get(RETURN_DIR_ENV)
+        if folder:  # a calling process waits for them there
+            write_ipc(Documents.concat(run.returned[label]), Path(folder) / f"{_safe(label)}.arrow")
     return documents
+
+
+def _safe(label: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in label) or "default"
 
 
 def get_property(name: str, default: Any = None) -> Any:

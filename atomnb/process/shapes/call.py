@@ -1,0 +1,102 @@
+"""Process call: run another process notebook as its own execution, with documents.
+
+The called process runs in a separate kernel through the ``atomnb`` command, so it
+gets its own execution record (trigger ``process_call``), its own trace and its own
+output notebook — exactly as if it had been run alone — while the caller's kernel
+stays untouched. Documents go in and come back as Arrow files in a folder of the
+caller's execution: ``ab.start()`` in the called notebook reads what was handed in,
+``ab.return_documents(docs, label)`` hands results back.
+
+>>> # returned = ab.process_call("enrich_orders.ipynb", docs, parameters={"limit": 10})
+>>> # returned["default"]  # what the called process returned under the default label
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from atomnb.documents import Documents, read_ipc, write_ipc
+from atomnb.errors import ProcessError
+from atomnb.process.context import (
+    INCOMING_ENV,
+    RETURN_DIR_ENV,
+    SECRET_ENV_PREFIX,
+    ExecutionContext,
+)
+from atomnb.process.run import current_run
+
+__all__ = ["process_call"]
+
+_OWN = {*ExecutionContext(None, None, "", "", Path(), None).as_env(), INCOMING_ENV, RETURN_DIR_ENV}
+
+
+def process_call(
+    notebook: str | Path,
+    documents: Documents | None = None,
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    environment: str | None = None,
+    timeout_s: float | None = None,
+    name: str | None = None,
+) -> dict[str, Documents]:
+    """Run ``notebook`` as its own execution; the documents it returned, by label.
+
+    A failed called process fails this shape with the called execution's error, so a
+    try/catch around it can decide what to do.
+    """
+    path = Path(notebook).resolve()
+    if not path.is_file():
+        raise ProcessError(f"process call: notebook {path} does not exist")
+    run = current_run()
+    base = run.context.output_dir.parent if not run.context.interactive else None
+    with run.shape("process_call", name or path.stem, documents) as call:
+        folder = Path(tempfile.mkdtemp(prefix="call-", dir=base))
+        # The called run gets its own context; this run's context and secrets stay here.
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in _OWN and not k.startswith(SECRET_ENV_PREFIX)
+        }
+        env[RETURN_DIR_ENV] = str(folder / "returned")
+        if documents is not None:
+            env[INCOMING_ENV] = str(write_ipc(documents, folder / "incoming.arrow"))
+        command = [sys.executable, "-m", "atomnb", "run", str(path), "--trigger", "process_call"]
+        for key, value in (parameters or {}).items():
+            command += ["-p", key, value if isinstance(value, str) else json.dumps(value)]
+        if environment or run.context.environment != "default":
+            command += ["--env", environment or run.context.environment]
+        try:
+            done = subprocess.run(
+                command, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise ProcessError(f"process call: {path.stem} ran longer than {timeout_s} s") from None
+        if done.returncode != 0:
+            reason = _reason(done.stdout, done.stderr)
+            raise ProcessError(f"process call: {path.stem} failed: {reason}")
+        returned = {
+            file.stem: read_ipc(file) for file in sorted((folder / "returned").glob("*.arrow"))
+        }
+        for label, docs in returned.items():
+            call.out(label, docs)
+        run.trace.log("info", f"called {path.stem}: {_first_line(done.stdout)}", name or path.stem)
+    return returned
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _reason(stdout: str, stderr: str) -> str:
+    for line in stdout.splitlines():
+        if line.strip().startswith("error:"):
+            return line.strip().removeprefix("error:").strip()
+    lines = (stderr.strip() or stdout.strip()).splitlines()
+    return lines[-1] if lines else "no output"
