@@ -92,10 +92,16 @@ def test_start_with_sample_documents_or_none() -> None:
     assert last().documents_out == {"out": 0}
 
 
-def test_start_prefers_the_documents_the_runtime_hands_in() -> None:
-    handed = Documents.from_records([{"id": "real"}])
-    current_run().properties["__incoming__"] = handed
-    assert ids(start(ORDERS, name="listener")) == ["real"]
+def test_start_prefers_the_documents_the_runtime_hands_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from atomnb.documents import write_ipc
+    from atomnb.process.context import INCOMING_ENV
+
+    handed = Documents.from_records([{"id": "real"}], properties={"partner": ["P9"]})
+    monkeypatch.setenv(INCOMING_ENV, str(write_ipc(handed, tmp_path / "in.arrow")))
+    started = start(ORDERS, name="listener")
+    assert ids(started) == ["real"] and started.properties_of(0) == {"partner": "P9"}
     assert last().name == "listener"
 
 

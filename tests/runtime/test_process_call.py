@@ -14,7 +14,8 @@ pytestmark = pytest.mark.notebook
 CHILD = """\
 import atomnb as ab
 docs = ab.start(ab.Documents.from_records([{"n": 0}]))
-doubled = ab.custom(docs, lambda d: d.with_table(__import__("pyarrow").table({"n": [x["n"] * factor for x in d]})))
+import pyarrow as pa
+doubled = ab.custom(docs, lambda d: d.with_table(pa.table({"n": [x["n"] * factor for x in d]})))
 ab.return_documents(doubled, "doubled")
 if fail:
     raise RuntimeError("child says no")
@@ -47,7 +48,7 @@ def test_documents_go_in_and_come_back_from_a_called_process(
     runs = {r.process: r for r in store.recent()}
     assert runs["child"].trigger is Trigger.PROCESS_CALL and runs["child"].status.ok
     assert runs["child"].parameters == {"factor": 10, "fail": False}
-    call = [s for s in store.shapes(record.id) if s.kind == "process_call"][0]
+    call = next(s for s in store.shapes(record.id) if s.kind == "process_call")
     assert (call.name, call.documents_in, call.documents_out) == ("child", 2, {"doubled": 2})
     child_start = store.shapes(runs["child"].id)[0]
     assert (child_start.kind, child_start.documents_out) == ("start", {"out": 2})
