@@ -153,9 +153,12 @@ def run_all(options: _Options, folder: Path | None, environment: str | None) -> 
     click.echo()
     click.echo(_table(records))
     failed = [r for r in records if not r.status.ok]
+    warned = sum(r.status is ExecutionStatus.SUCCEEDED_WITH_WARNINGS for r in records)
+    note = f" ({warned} with warnings)" if warned else ""
+    store_url = store.engine.url.render_as_string(hide_password=True)
     click.echo(
-        f"\n{len(records) - len(failed)} of {len(records)} process(es) succeeded; "
-        f"store: {store.engine.url.render_as_string(hide_password=True)}"
+        f"\n{len(records) - len(failed)} of {len(records)} process(es) succeeded{note}; "
+        f"store: {store_url}"
     )
     if failed:
         sys.exit(EXIT_FAILED)
