@@ -149,6 +149,7 @@ __all__ = [
     "find_changes",
     "get_property",
     "infer_profile",
+    "load_ipython_extension",
     "load_map",
     "load_profile",
     "map",
@@ -171,11 +172,25 @@ __all__ = [
     "stop",
     "track",
     "try_catch",
+    "unload_ipython_extension",
     "unzip_documents",
     "validate",
     "write",
     "zip_documents",
 ]
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext atomnb`` (the notebook front end loads only when asked for)."""
+    from atomnb.nb.extension import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: object) -> None:
+    from atomnb.nb.extension import unload_ipython_extension as unload
+
+    unload(ipython)
 
 
 def __getattr__(name: str) -> object:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,6 +63,10 @@ class ProcessRun:
         self.returned: dict[str, list[Documents]] = {}
         self._persisted = _read_json(self._file(PERSISTED_IN)) if self._dir else {}
         self._persist_changes: dict[str, Any] = {}
+        # Called after every shape with its record and outputs; the notebook front end
+        # registers one to show each shape's summary (test mode). Never called with data
+        # beyond what the shape returned.
+        self.listeners: list[Callable[[ShapeRecord, Mapping[str, Documents]], None]] = []
 
     @property
     def _dir(self) -> Path | None:
@@ -103,6 +107,8 @@ class ProcessRun:
             record.errors = call.errors
             self.trace.add(record)
             self.flush()
+            for listener in list(self.listeners):
+                listener(record, call.outputs)
 
     def log(self, level: str, message: str, shape: str | None = None) -> None:
         self.trace.log(level, message, shape)
