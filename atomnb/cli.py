@@ -95,6 +95,11 @@ def init(path: Path, name: str | None) -> None:
 @click.option("--env", "environment", default=None, help="Environment whose extensions apply.")
 @click.option("--cell-timeout", type=float, default=None, help="Fail a cell running longer (s).")
 @click.option(
+    "--capture",
+    is_flag=True,
+    help="Debugging run: keep the first documents of every shape in capture.jsonl.",
+)
+@click.option(
     "--trigger",
     type=click.Choice([t.value for t in Trigger]),
     default=Trigger.MANUAL.value,
@@ -109,6 +114,7 @@ def run(
     secrets: Sequence[tuple[str, str]],
     environment: str | None,
     cell_timeout: float | None,
+    capture: bool,
     trigger: str,
 ) -> None:
     """Run a process notebook now with papermill and record the execution."""
@@ -125,6 +131,7 @@ def run(
         environment=environment,
         trigger=Trigger(trigger),
         cell_timeout_s=cell_timeout,
+        capture=capture,
     )
     record = PapermillExecutor(workspace, store).run(request)
     _print_outcome(record)

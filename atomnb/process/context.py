@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "CAPTURE_ENV",
     "ENV_PREFIX",
     "INCOMING_ENV",
     "RETURN_DIR_ENV",
@@ -28,6 +29,8 @@ SECRET_ENV_PREFIX = "ATOMNB_SECRET__"
 INCOMING_ENV = "ATOMNB_INCOMING"
 #: A folder where this execution leaves the documents it returns, one file per label.
 RETURN_DIR_ENV = "ATOMNB_RETURN_DIR"
+#: Set to 1 for a debugging run: shapes keep the first documents of every path.
+CAPTURE_ENV = "ATOMNB_CAPTURE"
 _KEYS = ("EXECUTION_ID", "ENVIRONMENT", "OUTPUT_DIR", "WORKSPACE", "PROCESS", "TRIGGER")
 
 

@@ -11,6 +11,7 @@ needs the store; the executor loads both into the store when the run ends.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from atomnb.documents import Documents
-from atomnb.process.context import ExecutionContext, context
+from atomnb.process.context import CAPTURE_ENV, ExecutionContext, context
 from atomnb.process.trace import ShapeRecord, Trace
 
 __all__ = [
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 TRACE_FILE = "trace.json"
+CAPTURE_FILE = "capture.jsonl"  # debugging runs only: first documents of every shape's paths
+CAPTURE_ROWS = 5
 PERSISTED_IN = "persisted.json"  # written by the executor: values from earlier runs
 PERSISTED_OUT = "persisted_out.json"  # written by the kernel: values to keep
 
@@ -67,6 +70,8 @@ class ProcessRun:
         # registers one to show each shape's summary (test mode). Never called with data
         # beyond what the shape returned.
         self.listeners: list[Callable[[ShapeRecord, Mapping[str, Documents]], None]] = []
+        if os.environ.get(CAPTURE_ENV) == "1" and self._dir is not None:
+            self.listeners.append(self._capture)
 
     @property
     def _dir(self) -> Path | None:
@@ -109,6 +114,25 @@ class ProcessRun:
             self.flush()
             for listener in list(self.listeners):
                 listener(record, call.outputs)
+
+    def _capture(self, record: ShapeRecord, outputs: Mapping[str, Documents]) -> None:
+        """Document capture for a debugging run: kept next to the output notebook, never
+        in the store, and only when the run was started with capture on."""
+        lines = [
+            json.dumps(
+                {
+                    "shape": record.index,
+                    "name": record.name,
+                    "path": label,
+                    "documents": docs[:CAPTURE_ROWS].to_pylist(),
+                },
+                default=str,
+                ensure_ascii=False,
+            )
+            for label, docs in outputs.items()
+        ]
+        with self._file(CAPTURE_FILE).open("a", encoding="utf-8") as handle:
+            handle.writelines(line + "\n" for line in lines)
 
     def log(self, level: str, message: str, shape: str | None = None) -> None:
         self.trace.log(level, message, shape)

@@ -33,7 +33,7 @@ from atomnb.process import (
     load_process,
     resolve_parameters,
 )
-from atomnb.process.context import ExecutionContext, secret_env_name
+from atomnb.process.context import CAPTURE_ENV, ExecutionContext, secret_env_name
 from atomnb.process.run import PERSISTED_IN, PERSISTED_OUT, TRACE_FILE
 from atomnb.process.trace import Trace
 from atomnb.runtime.kernels import kernel_manager_with_env
@@ -65,6 +65,7 @@ class RunRequest:
     environment: str | None = None
     trigger: Trigger = Trigger.MANUAL
     cell_timeout_s: float | None = None
+    capture: bool = False  # debugging run: keep the first documents of every shape's paths
 
 
 @dataclass
@@ -163,7 +164,11 @@ class PapermillExecutor:
             output_dir=out_dir / "output",
             workspace=self.workspace.root,
         )
-        kernel_env = context.as_env() | {secret_env_name(n): v for n, v in prepared.secrets.items()}
+        kernel_env = (
+            context.as_env()
+            | {CAPTURE_ENV: "1" if request.capture else "0"}
+            | {secret_env_name(n): v for n, v in prepared.secrets.items()}
+        )
         node = _injected(prepared)
         persisted = self.store.persisted(prepared.process.name, prepared.environment.name)
         (out_dir / PERSISTED_IN).write_text(json.dumps(persisted, default=str), encoding="utf-8")

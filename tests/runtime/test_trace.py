@@ -3,6 +3,7 @@ persisted properties survive between executions, and document contents never rea
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,24 @@ def test_tracked_fields_answer_what_happened_to_an_order(
     assert store.find_tracked("id", "A-1") == []  # only the documents that reached the shape
     shown = run_cli("executions", "find", "id", "A-2", cwd=workspace.root)
     assert record.id in shown.stdout and "big order numbers" in shown.stdout
+
+
+def test_document_capture_only_for_debugging_runs_and_never_in_the_store(
+    executor: PapermillExecutor, workspace: Workspace
+) -> None:
+    nb = make_notebook(workspace.notebooks_dir / "orders.ipynb", SHAPES)
+    plain = executor.run(RunRequest(notebook=nb))
+    assert not (workspace.executions_dir / plain.id / "capture.jsonl").exists()
+    debug = executor.run(RunRequest(notebook=nb, capture=True))
+    assert debug.status.ok, debug.error_summary
+    lines = [
+        json.loads(line)
+        for line in (workspace.executions_dir / debug.id / "capture.jsonl").read_text().splitlines()
+    ]
+    big = next(
+        entry for entry in lines if entry["name"] == "big orders" and entry["path"] == "true"
+    )
+    assert big["documents"] == [{"id": "A-2", "total": 5000, "secret": "card-5500-0000"}]
+    db = Path(workspace.store_url().removeprefix("sqlite:///"))
+    for path in [db, *db.parent.glob("store.db-*")]:
+        assert b"card-5500" not in path.read_bytes()
