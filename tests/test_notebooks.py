@@ -111,3 +111,21 @@ def test_orders_to_invoices_loses_nothing(example_workspace: Workspace) -> None:
     assert sorted(written) == sorted(expected)  # every other order was invoiced exactly once
     kinds = [s.kind for s in store.shapes(record.id)]
     assert kinds == ["start", "map", "try_catch", "decision", "route", "notify"]
+
+
+def test_edi_850_example_writes_one_line_per_po1_segment(example_workspace: Workspace) -> None:
+    store = ExecutionStore.open(example_workspace.store_url())
+    record = PapermillExecutor(example_workspace, store).run(
+        RunRequest(notebook=example_workspace.notebooks_dir / "edi_850_to_warehouse.ipynb")
+    )
+    assert record.status is ExecutionStatus.SUCCEEDED, record.error_summary
+    out = example_workspace.executions_dir / record.id / "output" / "warehouse_lines.csv"
+    with out.open(encoding="utf-8") as f:
+        written = [
+            (r["line"], r["quantity"], r["unit_price"], r["product_id"]) for r in csv.DictReader(f)
+        ]
+    # independent reading of the same file: every PO1 segment, split by hand
+    text = (ROOT / "notebooks" / "data" / "purchase_order_850.edi").read_text(encoding="utf-8")
+    po1 = [s.strip().split("*") for s in text.split("~") if s.strip().startswith("PO1*")]
+    assert written == [(e[1], e[2], e[4], e[7]) for e in po1]
+    assert [r.id for r, _, _ in store.find_tracked("po_number", "08292233294")][:1] == [record.id]

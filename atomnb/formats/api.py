@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from atomnb.documents import DEFAULT_BATCH_ROWS, Documents, DocumentStream
 from atomnb.formats.base import Source
-from atomnb.formats.registry import default_registry
+from atomnb.formats.registry import AMBIGUOUS_SUFFIXES, default_registry
 from atomnb.profiles import Profile, apply_profile, load_profile
 from atomnb.profiles import infer_profile as infer_from_documents
 
@@ -135,7 +135,9 @@ def write(
     """Write documents; with no destination return the bytes. Files are replaced atomically."""
     name = destination if isinstance(destination, (str, Path)) else None
     probe = Source(str(name), path=Path(name)) if name is not None else Source("<bytes>")
-    if format is None:
+    if format is None and (name is None or Path(name).suffix.lower() in AMBIGUOUS_SUFFIXES):
+        # No destination, or one whose name does not say (".edi"): EDI documents know
+        # what they are from their envelope properties.
         format = _format_from_properties(documents) or ("json" if name is None else None)
     fmt, implied = default_registry().resolve(format, probe)
     merged = {**implied, **options}

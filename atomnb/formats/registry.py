@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 from atomnb.errors import FormatError
 from atomnb.formats.base import Format, Source
 
-__all__ = ["FormatRegistry", "default_registry", "sniff"]
+__all__ = ["AMBIGUOUS_SUFFIXES", "FormatRegistry", "default_registry", "sniff"]
 
 _BUILTIN: dict[str, str] = {
     "json": "atomnb.formats.json:JsonFormat",
@@ -42,7 +42,8 @@ _EXTENSIONS: dict[str, str] = {
     ".edi": "edifact",
 }
 #: Extensions whose content decides the format (".edi" is X12 or EDIFACT; ".txt" anything).
-_SNIFFED = {".edi", ".txt", ".dat", ""}
+AMBIGUOUS_SUFFIXES = frozenset({".edi", ".txt", ".dat", ""})
+_SNIFFED = AMBIGUOUS_SUFFIXES
 #: How content announces its format: first non-blank bytes.
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"ISA", "x12"),

@@ -558,3 +558,15 @@ def test_write_to_a_new_edi_file_picks_x12_from_the_envelope(tmp_path: Path) -> 
     target = tmp_path / "out.edi"
     ab.write(ab.read(source), target)
     assert target.read_bytes() == source.read_bytes()
+
+
+def test_a_named_extension_beats_the_envelope_properties(tmp_path: Path) -> None:
+    docs = ab.read(SAMPLES / "x12" / "node-x12_850.edi")
+    flat = ab.Documents(
+        docs.to_arrow().select(["transaction_set"]),
+        {n: docs.property(n) for n in docs.property_names},
+    )
+    ab.write(flat, tmp_path / "lines.csv")  # x12.* properties, but the name says CSV
+    assert (tmp_path / "lines.csv").read_text(encoding="utf-8").splitlines()[
+        0
+    ] == '"transaction_set"'
