@@ -64,6 +64,8 @@ class ProcessRun:
         self.properties: dict[str, Any] = {}
         self.caches: dict[str, Any] = {}
         self.returned: dict[str, list[Documents]] = {}
+        # In-process calls: what each called process was handed, and what it returns.
+        self.call_stack: list[tuple[Documents | None, dict[str, list[Documents]]]] = []
         self._persisted = _read_json(self._file(PERSISTED_IN)) if self._dir else {}
         self._persist_changes: dict[str, Any] = {}
         # Called after every shape with its record and outputs; the notebook front end

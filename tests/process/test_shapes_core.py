@@ -464,3 +464,28 @@ def test_track_records_only_the_named_fields() -> None:
     assert "4111" not in str(current_run().trace.to_dict())
     with pytest.raises(ProcessError, match="no field 'nope' to track"):
         track(docs, "nope")
+
+
+def test_process_call_in_process_shares_the_trace(tmp_path: Path) -> None:
+    from atomnb.errors import ProcessError
+    from atomnb.process.shapes import process_call
+    from tests.conftest import make_notebook
+
+    child = make_notebook(
+        tmp_path / "child.ipynb",
+        "%load_ext atomnb\nimport atomnb as ab\nimport pyarrow as pa\n"
+        "docs = ab.start(ab.Documents.from_records([{'n': 0}]))\n"
+        "out = docs.with_table(pa.table({'n': [d['n'] * factor for d in docs]}))\n"
+        "ab.return_documents(out, 'scaled')\n"
+        "if fail:\n    raise ValueError('no scaling today')\n",
+        parameters="factor = 2\nfail = False",
+    )
+    docs = Documents.from_records([{"n": 1}, {"n": 2}])
+    returned = process_call(child, docs, parameters={"factor": "10"}, in_process=True)
+    assert [d["n"] for d in returned["scaled"]] == [10, 20]
+    kinds = [(s.kind, s.name) for s in current_run().trace.shapes]
+    assert kinds[-3:] == [("start", "start"), ("return", "return"), ("process_call", "child")]
+    assert current_run().trace.shapes[-1].documents_out == {"scaled": 2}
+    with pytest.raises(ProcessError, match=r"child failed in cell 2: ValueError: no scaling today"):
+        process_call(child, docs, parameters={"fail": True}, in_process=True)
+    assert current_run().call_stack == []

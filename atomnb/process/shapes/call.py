@@ -30,7 +30,10 @@ from atomnb.process.context import (
     SECRET_ENV_PREFIX,
     ExecutionContext,
 )
+from atomnb.process.notebook import load_process
+from atomnb.process.parameters import resolve_parameters
 from atomnb.process.run import current_run
+from atomnb.process.shapes.control import StopProcess
 
 __all__ = ["process_call"]
 
@@ -44,16 +47,21 @@ def process_call(
     parameters: Mapping[str, Any] | None = None,
     environment: str | None = None,
     timeout_s: float | None = None,
+    in_process: bool = False,
     name: str | None = None,
 ) -> dict[str, Documents]:
-    """Run ``notebook`` as its own execution; the documents it returned, by label.
+    """Run ``notebook``; the documents it returned, by label.
 
-    A failed called process fails this shape with the called execution's error, so a
-    try/catch around it can decide what to do.
+    By default as its own execution (own kernel, own record). With ``in_process=True``
+    its code cells run in this kernel, in a namespace of their own, and its shapes
+    join this execution's trace — cheaper, for small sub-processes. A failed called
+    process fails this shape with its error, so a try/catch around it can decide.
     """
     path = Path(notebook).resolve()
     if not path.is_file():
         raise ProcessError(f"process call: notebook {path} does not exist")
+    if in_process:
+        return _call_in_process(path, documents, parameters or {}, name)
     run = current_run()
     base = run.context.output_dir.parent if not run.context.interactive else None
     with run.shape("process_call", name or path.stem, documents) as call:
@@ -100,3 +108,44 @@ def _reason(stdout: str, stderr: str) -> str:
             return line.strip().removeprefix("error:").strip()
     lines = (stderr.strip() or stdout.strip()).splitlines()
     return lines[-1] if lines else "no output"
+
+
+def _call_in_process(
+    path: Path, documents: Documents | None, parameters: Mapping[str, Any], name: str | None
+) -> dict[str, Documents]:
+    process = load_process(path)
+    values = resolve_parameters(process, dict(parameters))
+    namespace: dict[str, Any] = {"__name__": f"atomnb_call_{path.stem}"}
+    run = current_run()
+    returned: dict[str, list[Documents]] = {}
+    with run.shape("process_call", name or path.stem, documents) as call:
+        run.call_stack.append((documents, returned))
+        previous = Path.cwd()
+        try:
+            os.chdir(path.parent)  # as a notebook runs: next to its files
+            for index, cell in enumerate(process.node.cells):
+                if cell.cell_type != "code":
+                    continue
+                source = "\n".join(
+                    line
+                    for line in cell.source.splitlines()
+                    if not line.lstrip().startswith(("%", "!"))
+                )
+                try:
+                    exec(compile(source, f"{path.name} cell {index + 1}", "exec"), namespace)
+                except StopProcess:
+                    break
+                except Exception as exc:
+                    raise ProcessError(
+                        f"process call: {path.stem} failed in cell {index + 1}: "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from exc
+                if "parameters" in cell.metadata.get("tags", []):
+                    namespace.update(values)  # runtime values override the cell's defaults
+        finally:
+            os.chdir(previous)
+            run.call_stack.pop()
+        result = {label: Documents.concat(parts) for label, parts in returned.items()}
+        for label, docs in result.items():
+            call.out(label, docs)
+    return result

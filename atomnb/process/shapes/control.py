@@ -63,7 +63,9 @@ def start(documents: Documents | None = None, *, name: str | None = None) -> Doc
     """
     run = current_run()
     incoming = os.environ.get(INCOMING_ENV)
-    if incoming:
+    if run.call_stack and run.call_stack[-1][0] is not None:  # called in-process
+        chosen = run.call_stack[-1][0]
+    elif incoming and not run.call_stack:
         chosen = read_ipc(Path(incoming))
     else:
         chosen = documents if documents is not None else Documents.from_records([])
@@ -183,10 +185,11 @@ def return_documents(
     """Hand documents back to a calling process or a listener's response, under ``label``."""
     run = current_run()
     with run.shape("return", name, documents) as call:
-        run.returned.setdefault(label, []).append(documents)
+        returned = run.call_stack[-1][1] if run.call_stack else run.returned
+        returned.setdefault(label, []).append(documents)
         call.out(label, documents)
         folder = os.environ.get(RETURN_DIR_ENV)
-        if folder:  # a calling process waits for them there
+        if folder and not run.call_stack:  # a calling process waits for them there
             write_ipc(Documents.concat(run.returned[label]), Path(folder) / f"{_safe(label)}.arrow")
     return documents
 
