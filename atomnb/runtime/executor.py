@@ -37,7 +37,7 @@ from atomnb.process.context import CAPTURE_ENV, ExecutionContext, secret_env_nam
 from atomnb.process.run import PERSISTED_IN, PERSISTED_OUT, TRACE_FILE
 from atomnb.process.trace import Trace
 from atomnb.runtime.kernels import kernel_manager_with_env
-from atomnb.runtime.scrub import scrub_notebook
+from atomnb.runtime.scrub import scrub_notebook, scrub_text
 from atomnb.store import (
     ExecutionRecord,
     ExecutionStatus,
@@ -210,6 +210,12 @@ class PapermillExecutor:
         """Load the kernel's trace into the store; caught failures downgrade a success."""
         trace = Trace.read(out_dir / TRACE_FILE)
         if trace is not None:
+            secrets = prepared.secrets.values()
+            for entry in trace.logs:  # a process may notify with a secret in the text
+                entry.message = scrub_text(entry.message, secrets)
+            for shape in trace.shapes:
+                shape.error = scrub_text(shape.error, secrets) if shape.error else shape.error
+            trace.write(out_dir / TRACE_FILE)  # the copy kept beside the output notebook too
             self.store.save_trace(record.id, trace)
             if status is ExecutionStatus.SUCCEEDED and trace.has_warnings:
                 status = ExecutionStatus.SUCCEEDED_WITH_WARNINGS

@@ -170,3 +170,19 @@ def test_failing_cell_is_counted_in_the_users_notebook_not_the_injected_one(
     record = executor.run(RunRequest(notebook=nb, parameters={"limit": "9"}))
     assert record.status is ExecutionStatus.FAILED
     assert record.error_summary == "AssertionError: limit too high (in cell 2)"
+
+
+def test_secrets_never_reach_the_execution_log_in_the_store(
+    executor: PapermillExecutor, workspace: Workspace, store: ExecutionStore
+) -> None:
+    nb = make_notebook(
+        workspace.notebooks_dir / "leaky.ipynb",
+        "import atomnb as ab\nab.notify(f'calling the shop with {api_token}', level='warning')",
+        parameters='api_token = ""  # secret',
+    )
+    record = executor.run(RunRequest(notebook=nb, parameters={"api_token": "tok-SECRET-123"}))
+    assert record.status.ok, record.error_summary
+    (entry,) = store.logs(record.id)
+    assert entry.message == "calling the shop with ***"
+    kept = (workspace.executions_dir / record.id / "trace.json").read_text(encoding="utf-8")
+    assert "tok-SECRET-123" not in kept and "calling the shop with ***" in kept
