@@ -1,0 +1,266 @@
+"""The database connector: query, insert, update, upsert and delete Documents with SQLAlchemy.
+
+A connection is a SQLAlchemy URL plus a password *reference* (never a literal in a
+component file); engines are pooled per connection. Writes go in batches, each
+in a transaction: when a batch fails on data (a constraint, a bad value) it is
+retried row by row, each row in its own savepoint, so only the rows that really
+fail become rejections carrying the database's message, and the others are
+committed — or, with ``on_error="rollback"``, the whole batch is rolled back and
+rejected. Connection failures are transient (``RetriableConnectorError``).
+Table and column names come from the reflected schema only: a document field that
+is not a column of the table is refused, never spliced into SQL; values are
+always bound.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, NoSuchTableError, OperationalError, SQLAlchemyError
+
+from atomnb.components import resolve_secret
+from atomnb.documents import Documents, DocumentStream, Rejection
+from atomnb.errors import FatalConnectorError, RetriableConnectorError
+from atomnb.formats.database import read_query
+from atomnb.profiles import Profile
+
+__all__ = ["SqlConnection", "WriteResult"]
+
+OnError = Literal["reject", "rollback"]
+_ENGINES: dict[tuple[str, str | None], Engine] = {}
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write did: rows written, and the documents refused (with the database's reason)."""
+
+    written: int
+    rejected: tuple[Rejection, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+
+@dataclass(frozen=True)
+class SqlConnection:
+    """Where a database is; the password is a reference (``env:VAR``/``file:PATH``)."""
+
+    url: str
+    password: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        shown = make_url(self.url).render_as_string(hide_password=True)
+        return f"SqlConnection({shown!r}, password={'<reference>' if self.password else None})"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SqlConnection:
+        return cls(str(data["url"]), data.get("password"), dict(data.get("options") or {}))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"url": self.url, "password": self.password, "options": dict(self.options)}
+
+    @property
+    def engine(self) -> Engine:
+        """A pooled engine, made once per connection (the password resolved only here)."""
+        key = (self.url, self.password)
+        if key not in _ENGINES:
+            url = make_url(self.url)
+            if self.password:
+                url = url.set(password=resolve_secret(self.password, name="database password"))
+            _ENGINES[key] = sa.create_engine(url, pool_pre_ping=True, **self.options)
+        return _ENGINES[key]
+
+    # -- reading ------------------------------------------------------------------------
+
+    def query(
+        self,
+        sql: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        profile: Profile | None = None,
+        batch_size: int = 10_000,
+    ) -> DocumentStream:
+        """Rows of a query (values bound), streamed in batches."""
+        return read_query(self.engine, sql, params, profile=profile, batch_size=batch_size)
+
+    # -- writing ------------------------------------------------------------------------
+
+    def insert(self, table: str, documents: Documents, **options: Any) -> WriteResult:
+        return self._write("insert", table, documents, (), **options)
+
+    def upsert(
+        self, table: str, documents: Documents, key: Sequence[str], **options: Any
+    ) -> WriteResult:
+        """Insert, or update the row with the same ``key`` (SQLite and PostgreSQL)."""
+        return self._write("upsert", table, documents, tuple(key), **options)
+
+    def update(
+        self, table: str, documents: Documents, key: Sequence[str], **options: Any
+    ) -> WriteResult:
+        return self._write("update", table, documents, tuple(key), **options)
+
+    def delete(
+        self, table: str, documents: Documents, key: Sequence[str], **options: Any
+    ) -> WriteResult:
+        return self._write("delete", table, documents, tuple(key), **options)
+
+    def call(self, function: str, params: Mapping[str, Any] | None = None) -> Documents:
+        """Call a stored function (``SELECT * FROM fn(:a, :b)``); its rows as Documents."""
+        if not function.replace("_", "").replace(".", "").isalnum():
+            raise FatalConnectorError(f"not a function name: {function!r}")
+        names = ", ".join(f":{name}" for name in (params or {}))
+        return self.query(f"SELECT * FROM {function}({names})", params).collect()
+
+    def _write(
+        self,
+        action: str,
+        table_name: str,
+        documents: Documents,
+        key: tuple[str, ...],
+        *,
+        batch_size: int = 1_000,
+        on_error: OnError = "reject",
+    ) -> WriteResult:
+        table = self._table(table_name)
+        records = documents.to_pylist()
+        self._check_columns(table, records, key)
+        statement = self._statement(action, table, key, records)
+        written, rejected = 0, []
+        for start in range(0, len(records), batch_size):
+            batch = records[start : start + batch_size]
+            done, refused = self._batch(statement, batch, start, table_name, on_error)
+            written += done
+            rejected += refused
+        return WriteResult(written, tuple(rejected))
+
+    def _table(self, name: str) -> sa.Table:
+        try:
+            return sa.Table(name, sa.MetaData(), autoload_with=self.engine)
+        except NoSuchTableError:
+            raise FatalConnectorError(f"no table {name!r} in {self!r}") from None
+        except OperationalError as exc:
+            raise RetriableConnectorError(f"cannot reach the database: {_reason(exc)}") from None
+
+    @staticmethod
+    def _check_columns(
+        table: sa.Table, records: Sequence[Mapping[str, Any]], key: tuple[str, ...]
+    ) -> None:
+        """Only names the reflected table has; hostile field names never reach SQL."""
+        known = set(table.columns.keys())
+        used = {name for record in records for name in record} | set(key)
+        unknown = sorted(used - known)
+        if unknown:
+            raise FatalConnectorError(
+                f"table {table.name!r} has no column(s) {', '.join(map(repr, unknown))}",
+                hint=f"its columns: {', '.join(sorted(known))}; map the documents to them first",
+            )
+
+    def _statement(
+        self,
+        action: str,
+        table: sa.Table,
+        key: tuple[str, ...],
+        records: Sequence[Mapping[str, Any]],
+    ) -> sa.Executable:
+        columns = sorted({name for record in records for name in record})
+        if action == "insert":
+            return table.insert()
+        if not key:
+            raise FatalConnectorError(f"{action} needs the key column(s) that identify a row")
+        match = sa.and_(*(table.c[k] == sa.bindparam(f"key_{k}") for k in key))
+        if action == "update":
+            return (
+                table.update()
+                .where(match)
+                .values({c: sa.bindparam(c) for c in columns if c not in key})
+            )
+        if action == "delete":
+            return table.delete().where(match)
+        dialect = self.engine.dialect.name
+        if dialect not in ("sqlite", "postgresql"):
+            raise FatalConnectorError(
+                f"upsert is not supported on {dialect} yet (SQLite, PostgreSQL)"
+            )
+        module = sqlite if dialect == "sqlite" else postgresql
+        insert = module.insert(table)
+        changes = {c: insert.excluded[c] for c in columns if c not in key}
+        return insert.on_conflict_do_update(index_elements=list(key), set_=changes)
+
+    def _batch(
+        self,
+        statement: sa.Executable,
+        batch: list[dict[str, Any]],
+        offset: int,
+        table: str,
+        on_error: OnError,
+    ) -> tuple[int, list[Rejection]]:
+        params = [_bind(record, statement) for record in batch]
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(statement, params)
+            return len(batch), []
+        except OperationalError as exc:
+            if _transient(exc):
+                raise RetriableConnectorError(
+                    f"cannot reach the database: {_reason(exc)}"
+                ) from None
+            failure: SQLAlchemyError = exc
+        except DBAPIError as exc:
+            failure = exc
+        if on_error == "rollback":
+            return 0, [_rejection(r, offset + i, table, failure) for i, r in enumerate(batch)]
+        written, rejected = 0, []
+        with self.engine.begin() as connection:  # one transaction, one savepoint per row
+            for index, (record, param) in enumerate(zip(batch, params, strict=True)):
+                try:
+                    with connection.begin_nested():
+                        connection.execute(statement, [param])
+                    written += 1
+                except DBAPIError as exc:
+                    rejected.append(_rejection(record, offset + index, table, exc))
+        return written, rejected
+
+    def dispose(self) -> None:
+        engine = _ENGINES.pop((self.url, self.password), None)
+        if engine is not None:
+            engine.dispose()
+
+
+def _bind(record: Mapping[str, Any], statement: sa.Executable) -> dict[str, Any]:
+    """Values for the statement: keys of updates and deletes are bound as ``key_<name>``."""
+    if isinstance(statement, (sa.Update, sa.Delete)):
+        return {**record, **{f"key_{k}": v for k, v in record.items()}}
+    return dict(record)
+
+
+def _rejection(
+    record: Mapping[str, Any], index: int, table: str, exc: SQLAlchemyError
+) -> Rejection:
+    return Rejection(
+        message=_reason(exc),
+        where=f"table {table}",
+        rule="database",
+        index=index,
+        raw=json.dumps(record, default=str, ensure_ascii=False).encode("utf-8"),
+    )
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    original = getattr(exc, "orig", None)
+    return str(original or exc).strip().splitlines()[0]
+
+
+def _transient(exc: OperationalError) -> bool:
+    text = _reason(exc).lower()
+    return any(
+        word in text
+        for word in ("connection", "could not connect", "timeout", "deadlock", "locked")
+    )
