@@ -1,6 +1,7 @@
 """Layer 5a, connectors: reaching systems (HTTP, databases, files). Independent of maps.
 
-Will own connections (where a system is, how to authenticate, by secret
-reference), operations with request/response profiles, and the lazy connector
-registry. Every connector accepts and returns Documents.
+Owns connections (where a system is, how to authenticate, by secret reference)
+and their operations. So far: databases (``atomnb.connectors.sql``: query,
+insert, upsert, update, delete with per-row rejections). Every connector accepts
+and returns Documents.
 """
