@@ -14,6 +14,7 @@ the parent is searched, and a loop's first segment opens a new occurrence.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,7 +50,7 @@ def segment_fields(
     delimiters = segment.delimiters
     fields: dict[str, str | list[str]] = {}
     for index, value in enumerate(segment.elements, 1):
-        key = f"{segment.id}{index:02d}"
+        key = _element_key(segment.id, index)
         if index in repeating and delimiters.repetition:
             fields[key] = value.split(delimiters.repetition)
         elif delimiters.component in value:
@@ -58,6 +59,11 @@ def segment_fields(
         else:
             fields[key] = value
     return fields
+
+
+@functools.cache
+def _element_key(segment_id: str, index: int) -> str:
+    return f"{segment_id}{index:02d}"
 
 
 def generic_segments(segments: Sequence[Segment]) -> list[dict[str, Any]]:

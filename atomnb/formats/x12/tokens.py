@@ -169,13 +169,20 @@ class SegmentReader:
     def _skip_blank(self, terminator: bytes) -> bytes:
         """Consume line breaks that follow a terminator (never the terminator itself)."""
         skipped = b""
-        while self._fill(1):
-            head = self._peek(1)
-            if head in _LINE_BREAKS and head != terminator:
-                skipped += self._consume(1)
-            else:
-                break
-        return skipped
+        while True:
+            buffer, pos = self._buffer, self._pos
+            end = pos
+            # scan within the buffer without a call per byte (this runs once per segment)
+            while (
+                end < len(buffer)
+                and buffer[end : end + 1] in _LINE_BREAKS
+                and buffer[end : end + 1] != terminator
+            ):
+                end += 1
+            if end > pos:
+                skipped += self._consume(end - pos)
+            if end < len(buffer) or not self._fill(1):
+                return skipped
 
     def __iter__(self) -> Iterator[Segment]:
         if self._fill(3) and self._peek(3) == b"\xef\xbb\xbf":
