@@ -6,6 +6,8 @@ is what the repository queries against. Timestamps are stored as UTC.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -68,16 +70,24 @@ executions = Table(
 )
 
 
-execution_shapes = Table(
+def _per_execution(name: str, *columns: Any) -> Table:
+    """Rows that belong to one execution, in order, and go when it goes."""
+    return Table(
+        name,
+        metadata,
+        Column(
+            "execution_id",
+            String(32),
+            ForeignKey("executions.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        Column("position", Integer, primary_key=True),
+        *columns,
+    )
+
+
+execution_shapes = _per_execution(
     "execution_shapes",
-    metadata,
-    Column(
-        "execution_id",
-        String(32),
-        ForeignKey("executions.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("position", Integer, primary_key=True),
     Column("name", String(200), nullable=False),
     Column("kind", String(50), nullable=False),
     Column("documents_in", Integer, nullable=False),
@@ -90,16 +100,8 @@ execution_shapes = Table(
     Column("started_at", String(40)),
 )
 
-execution_logs = Table(
+execution_logs = _per_execution(
     "execution_logs",
-    metadata,
-    Column(
-        "execution_id",
-        String(32),
-        ForeignKey("executions.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("position", Integer, primary_key=True),
     Column("level", String(10), nullable=False),
     Column("message", Text, nullable=False),
     Column("shape", String(200)),
@@ -120,16 +122,8 @@ process_properties = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-tracked_values = Table(
+tracked_values = _per_execution(
     "tracked_values",
-    metadata,
-    Column(
-        "execution_id",
-        String(32),
-        ForeignKey("executions.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("position", Integer, primary_key=True),
     Column("shape", String(200), nullable=False),
     Column("field", String(200), nullable=False),
     Column("value", String(500), nullable=False),
