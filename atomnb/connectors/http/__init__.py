@@ -17,6 +17,7 @@ from atomnb.connectors.http.auth import (
 )
 from atomnb.connectors.http.connection import HttpConnection
 from atomnb.connectors.http.egress import DestinationNotAllowedError, EgressPolicy
+from atomnb.connectors.http.openapi import OpenApiOperation, OpenApiService, import_openapi
 from atomnb.connectors.http.operation import HttpOperation
 from atomnb.connectors.http.paging import Paging
 from atomnb.connectors.http.retry import RetryPolicy, parse_retry_after
@@ -35,8 +36,11 @@ __all__ = [
     "HttpTransientError",
     "NoAuth",
     "OAuth2ClientCredentials",
+    "OpenApiOperation",
+    "OpenApiService",
     "Paging",
     "RetryPolicy",
     "auth_from_dict",
+    "import_openapi",
     "parse_retry_after",
 ]
