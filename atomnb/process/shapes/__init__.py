@@ -3,6 +3,7 @@
 from atomnb.process.shapes.archive import unzip_documents, zip_documents
 from atomnb.process.shapes.cache import DocumentCache, document_cache
 from atomnb.process.shapes.call import process_call
+from atomnb.process.shapes.connect import database_query, database_write, http_call
 from atomnb.process.shapes.control import (
     ERROR_MESSAGE,
     ERROR_TYPE,
@@ -55,11 +56,14 @@ __all__ = [
     "cleanse",
     "combine",
     "custom",
+    "database_query",
+    "database_write",
     "decision",
     "document_cache",
     "exception",
     "find_changes",
     "get_property",
+    "http_call",
     "map",
     "message",
     "notify",
