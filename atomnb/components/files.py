@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from atomnb._files import write_text_atomically
 from atomnb.errors import ComponentError
 
 __all__ = [
@@ -91,11 +92,8 @@ def save_component(components_dir: Path, component: ComponentFile) -> ComponentF
         if component.to_dict() == previous.to_dict():
             return previous  # unchanged: no new version, no diff
         component = replace(component, version=previous.version + 1)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(component.to_dict(), sort_keys=False, allow_unicode=True, width=100)
-    temp = path.with_suffix(".yaml.tmp")
-    temp.write_text(text, encoding="utf-8")
-    temp.replace(path)
+    write_text_atomically(path, text)
     return component
 
 

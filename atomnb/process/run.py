@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from atomnb._files import write_text_atomically
 from atomnb.documents import Documents
 from atomnb.process.context import CAPTURE_ENV, ExecutionContext, context
 from atomnb.process.trace import ShapeRecord, Trace
@@ -200,6 +201,4 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    temp = path.with_suffix(".tmp")
-    temp.write_text(json.dumps(dict(data), default=str), encoding="utf-8")
-    temp.replace(path)
+    write_text_atomically(path, json.dumps(dict(data), default=str))

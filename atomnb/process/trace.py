@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from atomnb._files import write_text_atomically
+
 __all__ = ["LogEntry", "ShapeRecord", "Trace"]
 
 
@@ -93,10 +95,7 @@ class Trace:
 
     def write(self, path: Path) -> None:
         """Replace the trace file atomically (a reader never sees half a file)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_suffix(".tmp")
-        temp.write_text(json.dumps(self.to_dict(), default=str), encoding="utf-8")
-        temp.replace(path)
+        write_text_atomically(path, json.dumps(self.to_dict(), default=str))
 
     @classmethod
     def read(cls, path: Path) -> Trace | None:

@@ -24,6 +24,7 @@ from papermill.exceptions import PapermillExecutionError
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
+from atomnb._files import write_text_atomically
 from atomnb.components import Environment, Workspace, load_environment, resolve_secret
 from atomnb.errors import AtomnbError, NotebookError
 from atomnb.process import (
@@ -171,7 +172,7 @@ class PapermillExecutor:
         )
         node = _injected(prepared)
         persisted = self.store.persisted(prepared.process.name, prepared.environment.name)
-        (out_dir / PERSISTED_IN).write_text(json.dumps(persisted, default=str), encoding="utf-8")
+        write_text_atomically(out_dir / PERSISTED_IN, json.dumps(persisted, default=str))
         status, error, error_cell = ExecutionStatus.SUCCEEDED, None, None
         try:
             papermill.execute_notebook(
@@ -297,6 +298,5 @@ def _keep_output(output_path: Path, prepared: _Prepared, record: ExecutionRecord
         "trigger": record.trigger.value,
         "secret_parameters": sorted(prepared.secrets),
     }
-    temp = output_path.with_suffix(".tmp")
-    nbformat.write(node, temp)
-    temp.replace(output_path)
+    text = nbformat.writes(node)
+    write_text_atomically(output_path, text if text.endswith("\n") else text + "\n")
