@@ -11,6 +11,8 @@ import atomnb
 
 def test_all_is_sorted_and_every_name_resolves() -> None:
     assert atomnb.__all__ == sorted(atomnb.__all__)
+    # the literal __all__ (which tools read) and the lazy table must not drift apart
+    assert set(atomnb._LAZY) <= set(atomnb.__all__)
     for name in atomnb.__all__:
         assert getattr(atomnb, name) is not None, name
 
