@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError, NoSuchTableError, OperationalError, SQLAl
 from atomnb.components import resolve_secret
 from atomnb.documents import Documents, DocumentStream, Rejection
 from atomnb.errors import FatalConnectorError, RetriableConnectorError
-from atomnb.formats.database import read_query
+from atomnb.formats.database import database_message, read_query
 from atomnb.profiles import Profile
 
 __all__ = ["SqlConnection", "WriteResult"]
@@ -147,7 +147,9 @@ class SqlConnection:
         except NoSuchTableError:
             raise FatalConnectorError(f"no table {name!r} in {self!r}") from None
         except OperationalError as exc:
-            raise RetriableConnectorError(f"cannot reach the database: {_reason(exc)}") from None
+            raise RetriableConnectorError(
+                f"cannot reach the database: {database_message(exc)}"
+            ) from None
 
     @staticmethod
     def _check_columns(
@@ -210,7 +212,7 @@ class SqlConnection:
         except OperationalError as exc:
             if _transient(exc):
                 raise RetriableConnectorError(
-                    f"cannot reach the database: {_reason(exc)}"
+                    f"cannot reach the database: {database_message(exc)}"
                 ) from None
             failure: SQLAlchemyError = exc
         except DBAPIError as exc:
@@ -245,7 +247,7 @@ def _rejection(
     record: Mapping[str, Any], index: int, table: str, exc: SQLAlchemyError
 ) -> Rejection:
     return Rejection(
-        message=_reason(exc),
+        message=database_message(exc),
         where=f"table {table}",
         rule="database",
         index=index,
@@ -253,13 +255,8 @@ def _rejection(
     )
 
 
-def _reason(exc: SQLAlchemyError) -> str:
-    original = getattr(exc, "orig", None)
-    return str(original or exc).strip().splitlines()[0]
-
-
 def _transient(exc: OperationalError) -> bool:
-    text = _reason(exc).lower()
+    text = database_message(exc).lower()
     return any(
         word in text
         for word in ("connection", "could not connect", "timeout", "deadlock", "locked")

@@ -22,7 +22,13 @@ from atomnb.documents import DEFAULT_BATCH_ROWS, Documents, DocumentStream
 from atomnb.errors import ConnectorError, ProfileError
 from atomnb.profiles import Element, ElementType, Profile, infer_profile, to_arrow_schema
 
-__all__ = ["element_for_sql_type", "profile_from_query", "profile_from_table", "read_query"]
+__all__ = [
+    "database_message",
+    "element_for_sql_type",
+    "profile_from_query",
+    "profile_from_table",
+    "read_query",
+]
 
 EngineLike = Engine | str
 
@@ -108,7 +114,7 @@ def profile_from_query(
             result = connection.execute(wrapped, dict(params or {}))
             described = result.cursor.description if result.cursor is not None else []
     except SQLAlchemyError as exc:
-        raise ConnectorError(f"cannot describe query: {_short(exc)}") from None
+        raise ConnectorError(f"cannot describe query: {database_message(exc)}") from None
     options = {"query": query}
     if bind.dialect.name != "postgresql":
         # Drivers such as SQLite describe no column types: learn them from sample rows.
@@ -158,7 +164,7 @@ def _stream(
                     table = _rows_to_table(rows, names, schema, source)
                     yield Documents(table, {"source": pa.repeat(source, table.num_rows)})
         except SQLAlchemyError as exc:
-            raise ConnectorError(f"query failed: {_short(exc)}", where=source) from None
+            raise ConnectorError(f"query failed: {database_message(exc)}", where=source) from None
 
     return DocumentStream(batches(), source=source, schema=schema)
 
@@ -206,5 +212,6 @@ _PG_OIDS: dict[int, sa.types.TypeEngine[Any]] = {
 }
 
 
-def _short(exc: Exception) -> str:
+def database_message(exc: Exception) -> str:
+    """The database driver's own first line (SQLAlchemy wraps it in several more)."""
     return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
