@@ -11,17 +11,22 @@ import os
 import secrets
 from pathlib import Path
 
-__all__ = ["write_text_atomically"]
+__all__ = ["write_bytes_atomically", "write_text_atomically"]
 
 
 def write_text_atomically(path: Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` through a uniquely named temporary file."""
+    write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def write_bytes_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a uniquely named temporary file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # A name of its own per writer (so two writers never share a temp file), created with
     # the usual permissions (umask), unlike mkstemp's owner-only ones.
     temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        temp.write_text(text, encoding="utf-8")
+        temp.write_bytes(data)
         temp.replace(path)
     except BaseException:
         temp.unlink(missing_ok=True)

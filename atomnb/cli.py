@@ -177,15 +177,26 @@ def run_all(options: _Options, folder: Path | None, environment: str | None) -> 
 @click.option(
     "--status", type=click.Choice([s.value for s in ExecutionStatus]), help="Only this status."
 )
+@click.option("--atom", "atom_url", metavar="URL", help="List an atom's executions instead.")
 @click.pass_context
-def executions(ctx: click.Context, limit: int, process: str | None, status: str | None) -> None:
+def executions(
+    ctx: click.Context, limit: int, process: str | None, status: str | None, atom_url: str | None
+) -> None:
     """List recent executions (newest first); `executions show ID` for one."""
     if ctx.invoked_subcommand is not None:
         return
-    _, store = ctx.obj.open()
-    records = store.recent(
-        limit=limit, process=process, status=ExecutionStatus(status) if status else None
-    )
+    if atom_url:
+        from atomnb.atom.client import AtomClient
+        from atomnb.atom.serialize import record_from_dict
+
+        with AtomClient(atom_url) as client:
+            found = client.executions(process=process, status=status, limit=limit)
+        records = [record_from_dict(r) for r in found]
+    else:
+        _, store = ctx.obj.open()
+        records = store.recent(
+            limit=limit, process=process, status=ExecutionStatus(status) if status else None
+        )
     if not records:
         click.echo("no executions recorded yet")
         return
@@ -267,6 +278,232 @@ def executions_find(options: _Options, field: str, value: str) -> None:
         for r, shape, doc in found
     ]
     click.echo(_grid(rows))
+
+
+# -- the atom -----------------------------------------------------------------------------
+
+_ATOM_URL = click.option(
+    "--atom",
+    "atom_url",
+    envvar="ATOMNB_ATOM_URL",
+    metavar="URL",
+    help="The atom's URL (default: $ATOMNB_ATOM_URL).",
+)
+
+
+@cli.group()
+def atom() -> None:
+    """Run an atom: the host that runs deployed processes on schedules and on request."""
+
+
+@atom.command("start")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The atom's folder: its id, deployed versions, outputs and (default) SQLite store.",
+)
+@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--store", "store_url", metavar="URL", help="Store URL (default: SQLite in home).")
+@click.option("--workers", type=int, default=None, help="Executions at once (default 2).")
+@click.option("--misfire-grace", type=float, default=None, help="Seconds before a fire is missed.")
+@click.option("--stop-grace", type=float, default=30.0, show_default=True, help="On Ctrl-C (s).")
+@click.option(
+    "--deploy",
+    "deploy_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Deploy this notebook, or every process notebook in this folder, at start.",
+)
+@click.option("--env", "environment", default="default", help="Environment for --deploy.")
+@click.option("--run-deployed", is_flag=True, help="Run each process from --deploy once.")
+@click.option("--exit-after-run", is_flag=True, help="Stop once those runs have finished.")
+def atom_start(
+    home: Path,
+    port: int,
+    host: str,
+    store_url: str | None,
+    workers: int | None,
+    misfire_grace: float | None,
+    stop_grace: float,
+    deploy_paths: Sequence[Path],
+    environment: str,
+    run_deployed: bool,
+    exit_after_run: bool,
+) -> None:
+    """Start an atom in the foreground; Ctrl-C stops it cleanly."""
+    from atomnb.atom.server import serve
+
+    notebooks = _process_notebooks(deploy_paths)
+    outcome: list[ExecutionRecord] = []
+
+    def after_start(atom: Any) -> bool:
+        from atomnb.atom.deployer import DeployOptions
+        from atomnb.atom.package import build_package
+
+        names = []
+        for notebook in notebooks:
+            package = build_package(notebook)
+            deployment, _ = atom.deployer.deploy(
+                package.data, DeployOptions(notebook=package.notebook, environment=environment)
+            )
+            names.append(deployment.process)
+            click.echo(f"deployed {deployment.process} v{deployment.version} ({environment})")
+        if run_deployed:
+            queued = [atom.trigger(name, trigger=Trigger.MANUAL) for name in names]
+            outcome.extend(atom.wait(r.id, timeout_s=600) for r in queued)
+            click.echo(_table(outcome))
+            ok = sum(r.status.ok for r in outcome)
+            click.echo(f"{ok} of {len(outcome)} deployed process(es) succeeded")
+        return exit_after_run
+
+    serve(
+        home,
+        host=host,
+        port=port,
+        store_url=store_url,
+        workers=workers,
+        misfire_grace_s=misfire_grace,
+        stop_grace_s=stop_grace,
+        after_start=after_start if notebooks or exit_after_run else None,
+    )
+    if any(not r.status.ok for r in outcome):
+        sys.exit(EXIT_FAILED)
+
+
+def _process_notebooks(paths: Sequence[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(
+                p for p in path.glob("*.ipynb") if not p.name.startswith(("_", ".", "tutorial"))
+            )
+        else:
+            found.append(path)
+    return found
+
+
+@cli.command()
+@click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_ATOM_URL
+@click.option("--env", "environment", default="default", show_default=True)
+@click.option("--schedule", metavar="CRON", help="Cron expression (six fields: seconds last).")
+@click.option("--timezone", default="UTC", show_default=True)
+@click.option("--catch-up", type=click.Choice(["once", "skip"]), default="once", show_default=True)
+@click.option("--timeout", type=float, default=None, help="Whole-execution limit (s).")
+@click.option("--retries", type=int, default=0, show_default=True)
+@click.option(
+    "--retry-delay", type=float, default=5.0, show_default=True, help="First backoff (s)."
+)
+@click.option("--max-concurrent", type=int, default=1, show_default=True)
+@click.option("--notify-webhook", metavar="URL", help="POST a JSON summary on failure.")
+@click.option("--notify-email", multiple=True, metavar="ADDRESS", help="Email on failure.")
+@click.option("--notify-success", is_flag=True, help="Notify on success too.")
+def deploy(
+    notebook: Path,
+    atom_url: str | None,
+    environment: str,
+    schedule: str | None,
+    timezone: str,
+    catch_up: str,
+    timeout: float | None,
+    retries: int,
+    retry_delay: float,
+    max_concurrent: int,
+    notify_webhook: str | None,
+    notify_email: Sequence[str],
+    notify_success: bool,
+) -> None:
+    """Deploy a process notebook (with its components) to an atom as a new version."""
+    from atomnb.atom.client import AtomClient
+    from atomnb.atom.package import build_package
+
+    notify: dict[str, Any] = {}
+    if notify_webhook:
+        notify["webhook"] = notify_webhook
+    if notify_email:
+        notify["email"] = list(notify_email)
+    if notify and notify_success:
+        notify["on"] = ["failure", "success"]
+    package = build_package(notebook)
+    with AtomClient(atom_url) as client:
+        answer = client.deploy(
+            package,
+            environment=environment,
+            schedule=schedule,
+            timezone=timezone,
+            catch_up=catch_up,
+            timeout_s=timeout,
+            retries=retries,
+            retry_delay_s=retry_delay,
+            max_concurrent=max_concurrent,
+            notify=notify or None,
+        )
+    d = answer["deployment"]
+    state = "deployed" if answer["created"] else "unchanged, still"
+    when = f", schedule {d['schedule']} ({d['timezone']})" if d.get("schedule") else ""
+    click.echo(f"{state} {d['process']} v{d['version']} on {client.url}{when}")
+
+
+@cli.command()
+@click.argument("process")
+@_ATOM_URL
+@click.option("-p", "--parameter", "parameters", nargs=2, multiple=True, metavar="NAME VALUE")
+@click.option(
+    "-s", "--secret", "secrets", nargs=2, multiple=True, metavar="NAME REF", help="env:/file:"
+)
+@click.option("--wait", is_flag=True, help="Wait for the execution to finish.")
+def trigger(
+    process: str,
+    atom_url: str | None,
+    parameters: Sequence[tuple[str, str]],
+    secrets: Sequence[tuple[str, str]],
+    wait: bool,
+) -> None:
+    """Run a deployed process on an atom now."""
+    from atomnb.atom.client import AtomClient
+    from atomnb.atom.serialize import record_from_dict
+    from atomnb.components import resolve_secret
+
+    values = {name: resolve_secret(ref, name=name) for name, ref in secrets}
+    with AtomClient(atom_url) as client:
+        record = record_from_dict(client.trigger(process, dict(parameters), values, wait=wait))
+    if wait:
+        _print_outcome(record)
+        if not record.status.ok:
+            sys.exit(EXIT_FAILED)
+    else:
+        click.echo(f"execution {record.id} {record.status.value}")
+
+
+@cli.command()
+@click.argument("execution_id")
+@_ATOM_URL
+def cancel(execution_id: str, atom_url: str | None) -> None:
+    """Cancel a queued or running execution on an atom."""
+    from atomnb.atom.client import AtomClient
+
+    with AtomClient(atom_url) as client:
+        answer = client.cancel(execution_id)
+    click.echo(f"execution {answer['id']} {answer['status']}")
+
+
+@cli.command()
+@click.argument("execution_id")
+@_ATOM_URL
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def download(execution_id: str, atom_url: str | None, output: Path | None) -> None:
+    """Download an execution's output notebook from an atom."""
+    from atomnb._files import write_bytes_atomically
+    from atomnb.atom.client import AtomClient
+
+    with AtomClient(atom_url) as client:
+        record = client.execution(execution_id)
+        data = client.output_notebook(record["id"])
+    target = output or Path(f"{record['process']}-{record['id']}.ipynb")
+    write_bytes_atomically(target, data)
+    click.echo(f"wrote {target}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

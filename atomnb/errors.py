@@ -28,11 +28,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "AtomError",
     "AtomnbError",
     "ComponentError",
     "ConfigError",
     "ConnectorError",
     "DocumentError",
+    "ExecutionError",
     "FatalConnectorError",
     "FormatError",
     "MapError",
@@ -146,6 +148,14 @@ class ProcessError(AtomnbError):
 
 class StoreError(AtomnbError):
     """The execution store cannot be opened, migrated or written."""
+
+
+class ExecutionError(AtomnbError):
+    """A kernel could not be started or set up for an execution."""
+
+
+class AtomError(AtomnbError):
+    """An atom refused a request (unknown process, bad deployment) or cannot be reached."""
 
 
 class ValidationErrorGroup(ExceptionGroup[AtomnbError], AtomnbError):  # type: ignore[override]

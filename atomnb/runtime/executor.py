@@ -11,9 +11,14 @@ nor its metadata), and the record keeps only their names.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import platform
+import signal
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,8 +42,10 @@ from atomnb.process import (
 from atomnb.process.context import CAPTURE_ENV, ExecutionContext, secret_env_name
 from atomnb.process.run import PERSISTED_IN, PERSISTED_OUT, TRACE_FILE
 from atomnb.process.trace import Trace
+from atomnb.runtime.control import RunControl
 from atomnb.runtime.kernels import kernel_manager_with_env
 from atomnb.runtime.scrub import scrub_notebook, scrub_text
+from atomnb.runtime.warm import WarmKernel
 from atomnb.store import (
     ExecutionRecord,
     ExecutionStatus,
@@ -67,6 +74,12 @@ class RunRequest:
     trigger: Trigger = Trigger.MANUAL
     cell_timeout_s: float | None = None
     capture: bool = False  # debugging run: keep the first documents of every shape's paths
+    #: A record already queued for this run (the atom's queue); None records a new one.
+    execution_id: str | None = None
+    #: The whole execution's time limit; past it the kernel is killed and the run fails.
+    timeout_s: float | None = None
+    #: Lets another thread cancel the run (or time it out) while it executes.
+    control: RunControl = field(default_factory=RunControl)
 
 
 @dataclass
@@ -81,13 +94,27 @@ class PapermillExecutor:
     """Executes process notebooks one at a time with papermill, writing execution records."""
 
     def __init__(
-        self, workspace: Workspace, store: ExecutionStore, *, start_timeout_s: float = 60
+        self,
+        workspace: Workspace,
+        store: ExecutionStore,
+        *,
+        start_timeout_s: float = 60,
+        executions_dir: Path | None = None,
+        host: str | None = None,
     ) -> None:
         self.workspace = workspace
         self.store = store
         self.start_timeout_s = start_timeout_s
+        self.executions_dir = executions_dir or workspace.executions_dir
+        self.host = host or platform.node()
 
-    def run(self, request: RunRequest) -> ExecutionRecord:
+    def run(self, request: RunRequest, *, kernel: WarmKernel | None = None) -> ExecutionRecord:
+        """Run ``request`` to its end and return the finished record.
+
+        With a ``kernel`` (started beforehand, see ``atomnb.runtime.warm``) the
+        notebook runs on it when it is of the notebook's kernel type; it is used
+        for this one run either way and the caller discards it.
+        """
         record = self._begin(request)
         try:
             prepared = self._prepare(request)
@@ -95,7 +122,11 @@ class PapermillExecutor:
             record.secret_parameters = sorted(prepared.secrets)
             record.process = prepared.process.name
             self.store.update(record)
-            self._execute(prepared, request, record)
+            if request.control.stopped:  # cancelled before the kernel got it
+                status, reason = request.control.outcome  # type: ignore[misc]
+                self._finish(record, status, reason)
+                return record
+            self._execute(prepared, request, record, kernel)
         except AtomnbError as exc:
             self._finish(record, ExecutionStatus.FAILED, str(exc))
         except KeyboardInterrupt:
@@ -113,6 +144,12 @@ class PapermillExecutor:
 
     def _begin(self, request: RunRequest) -> ExecutionRecord:
         started = utcnow()
+        if request.execution_id is not None:
+            record = self.store.get(request.execution_id)
+            record.status = ExecutionStatus.RUNNING
+            record.started_at = started
+            record.host = self.host
+            return self.store.update(record)
         record = ExecutionRecord(
             id=new_execution_id(),
             process=Path(request.notebook).stem,
@@ -124,7 +161,7 @@ class PapermillExecutor:
             secret_parameters=sorted(request.secrets),
             created_at=started,
             started_at=started,
-            host=platform.node(),
+            host=self.host,
         )
         return self.store.insert(record)
 
@@ -150,10 +187,16 @@ class PapermillExecutor:
             public.pop(name, None)
         return _Prepared(process, environment, public, secret_values)
 
-    def _execute(self, prepared: _Prepared, request: RunRequest, record: ExecutionRecord) -> None:
+    def _execute(
+        self,
+        prepared: _Prepared,
+        request: RunRequest,
+        record: ExecutionRecord,
+        kernel: WarmKernel | None,
+    ) -> None:
         import papermill  # heavy; imported only when a run actually happens
 
-        out_dir = self.workspace.executions_dir / record.id
+        out_dir = self.executions_dir / record.id
         out_dir.mkdir(parents=True, exist_ok=True)
         output_path = out_dir / f"{prepared.process.name}.ipynb"
         record.output_path = self.workspace.relative(output_path)
@@ -174,6 +217,18 @@ class PapermillExecutor:
         persisted = self.store.persisted(prepared.process.name, prepared.environment.name)
         write_text_atomically(out_dir / PERSISTED_IN, json.dumps(persisted, default=str))
         status, error, error_cell = ExecutionStatus.SUCCEEDED, None, None
+        cwd = prepared.process.path.parent.resolve()
+        engine: dict[str, Any]
+        if kernel is not None and kernel.kernel_name == prepared.process.kernel_name:
+            kernel.prepare(kernel_env, cwd, out_dir / "kernel.log")
+            request.control.attach(kernel.kill)
+            engine = {"engine_name": _warm_engine(), "warm_kernel": kernel}
+        else:
+            manager = kernel_manager_with_env(
+                kernel_env, out_dir / "kernel.log", cwd, on_started=_killer(request.control)
+            )
+            engine = {"kernel_manager_class": manager}
+        timer = _timeout_timer(request)
         try:
             papermill.execute_notebook(
                 node,
@@ -183,8 +238,7 @@ class PapermillExecutor:
                 log_output=False,
                 start_timeout=int(self.start_timeout_s),
                 execution_timeout=request.cell_timeout_s,
-                cwd=str(prepared.process.path.parent.resolve()),
-                kernel_manager_class=kernel_manager_with_env(kernel_env, out_dir / "kernel.log"),
+                **engine,
             )
         except PapermillExecutionError as exc:
             if exc.ename != STOP_SIGNAL:  # the stop shape ends a process successfully
@@ -200,7 +254,13 @@ class PapermillExecutor:
             status, error = ExecutionStatus.FAILED, f"{type(exc).__name__}: {exc}"
             log.debug("execution %s failed in the engine", record.id, exc_info=True)
         finally:
+            if timer is not None:
+                timer.cancel()
+            request.control.detach()
             _keep_output(output_path, prepared, record)
+        if request.control.outcome is not None:  # cancelled or timed out: that is the reason
+            status, error = request.control.outcome
+            error_cell = None
         status = self._collect_trace(out_dir, record, prepared, status)
         record.error_cell = error_cell
         self._finish(record, status, error)
@@ -239,6 +299,39 @@ class PapermillExecutor:
         started = record.started_at or record.ended_at
         record.duration_s = round((record.ended_at - started).total_seconds(), 3)
         self.store.update(record)
+
+
+def _warm_engine() -> str:
+    from atomnb.runtime.engine import WARM_ENGINE  # registers the engine with papermill
+
+    return WARM_ENGINE
+
+
+def _killer(control: RunControl) -> Callable[[int], None]:
+    """Once papermill's kernel has started, let ``control`` kill it by process id."""
+
+    def started(pid: int) -> None:
+        def kill() -> None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+        control.attach(kill)
+
+    return started
+
+
+def _timeout_timer(request: RunRequest) -> threading.Timer | None:
+    if not request.timeout_s:
+        return None
+    limit = request.timeout_s
+    timer = threading.Timer(
+        limit,
+        request.control.stop,
+        (ExecutionStatus.FAILED, f"timed out: the execution ran longer than {limit:g} s"),
+    )
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _injected(prepared: _Prepared) -> nbformat.NotebookNode:

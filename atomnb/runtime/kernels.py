@@ -12,7 +12,7 @@ the caller's terminal.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -24,15 +24,25 @@ __all__ = ["kernel_manager_with_env"]
 class _EnvKernelManager(AsyncKernelManager):
     extra_env: Mapping[str, str] = {}
     log_path: Path | None = None
+    start_cwd: Path | None = None
+    on_started: Callable[[int], None] | None = None
     _log_handle: IO[bytes] | None = None
 
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:
         kw["env"] = {**os.environ, **kw.get("env", {}), **self.extra_env}
+        if self.start_cwd is not None:  # not papermill's chdir: that moves the whole process
+            kw["cwd"] = str(self.start_cwd)
         if self.log_path is not None:
             self._log_handle = self.log_path.open("ab")
             kw.setdefault("stdout", self._log_handle)
             kw.setdefault("stderr", self._log_handle)
         return await super()._async_pre_start_kernel(**kw)
+
+    async def _async_post_start_kernel(self, **kw: Any) -> None:
+        await super()._async_post_start_kernel(**kw)
+        pid = getattr(self.provisioner, "pid", None)
+        if self.on_started is not None and pid:
+            self.on_started(int(pid))
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
@@ -42,11 +52,22 @@ class _EnvKernelManager(AsyncKernelManager):
 
 
 def kernel_manager_with_env(
-    env: Mapping[str, str], log_path: Path | None = None
+    env: Mapping[str, str],
+    log_path: Path | None = None,
+    cwd: Path | None = None,
+    on_started: Callable[[int], None] | None = None,
 ) -> type[AsyncKernelManager]:
-    """An ``AsyncKernelManager`` subclass whose kernels start with ``env`` added."""
+    """An ``AsyncKernelManager`` subclass whose kernels start with ``env`` added, in ``cwd``.
+
+    ``on_started`` receives the kernel's process id, so a timeout or cancel can kill it.
+    """
     return type(
         "AtomnbKernelManager",
         (_EnvKernelManager,),
-        {"extra_env": dict(env), "log_path": log_path},
+        {
+            "extra_env": dict(env),
+            "log_path": log_path,
+            "start_cwd": cwd,
+            "on_started": staticmethod(on_started) if on_started else None,
+        },
     )

@@ -62,3 +62,8 @@ class ExecutionRecord:
     output_path: str | None = None
     host: str | None = None
     attempt: int = 1
+    atom: str | None = None  # the atom that runs (or ran) it
+    not_before: datetime | None = None  # a retry waits for its backoff
+    retry_of: str | None = None
+    deployment_version: int | None = None
+    cancel_requested: bool = False

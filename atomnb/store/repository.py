@@ -32,7 +32,7 @@ from atomnb.store.tables import (
     tracked_values,
 )
 
-__all__ = ["ExecutionStore", "new_execution_id", "utcnow"]
+__all__ = ["ExecutionStore", "as_utc", "new_execution_id", "record_from_row", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -141,7 +141,7 @@ class ExecutionStore:
             raise StoreError(
                 f"execution id prefix {execution_id!r} is ambiguous; give more characters"
             )
-        return _record(rows[0])
+        return record_from_row(rows[0])
 
     def recent(
         self,
@@ -160,7 +160,7 @@ class ExecutionStore:
             query = query.where(executions.c.status == status.value)
         with self.engine.connect() as connection:
             rows = connection.execute(query.limit(limit)).mappings().all()
-        return [_record(row) for row in rows]
+        return [record_from_row(row) for row in rows]
 
     def iter_unfinished(self) -> Iterator[ExecutionRecord]:
         unfinished = [ExecutionStatus.QUEUED.value, ExecutionStatus.RUNNING.value]
@@ -171,7 +171,7 @@ class ExecutionStore:
                 .all()
             )
         for row in rows:
-            yield _record(row)
+            yield record_from_row(row)
 
     # -- trace, logs and persisted properties ------------------------------------------
 
@@ -280,7 +280,7 @@ class ExecutionStore:
         found = []
         for row in rows:
             values = {k: v for k, v in row.items() if k not in ("shape", "document")}
-            found.append((_record(values), str(row["shape"]), row["document"]))
+            found.append((record_from_row(values), str(row["shape"]), row["document"]))
         return found
 
     def persisted(self, process: str, environment: str) -> dict[str, Any]:
@@ -352,18 +352,28 @@ def _row(record: ExecutionRecord) -> dict[str, Any]:
         "output_path": record.output_path,
         "host": record.host,
         "attempt": record.attempt,
+        "atom": record.atom,
+        "not_before": record.not_before,
+        "retry_of": record.retry_of,
+        "deployment_version": record.deployment_version,
+        "cancel_requested": record.cancel_requested,
     }
 
 
-def _record(row: Mapping[Any, Any]) -> ExecutionRecord:
+def record_from_row(row: Mapping[Any, Any]) -> ExecutionRecord:
     values = dict(row)
     values["trigger"] = Trigger(values["trigger"])
     values["status"] = ExecutionStatus(values["status"])
-    for key in ("created_at", "started_at", "ended_at"):
-        stamp = values[key]
-        if stamp is not None and stamp.tzinfo is None:
-            values[key] = stamp.replace(tzinfo=UTC)  # SQLite drops the zone; values are UTC
+    for key in ("created_at", "started_at", "ended_at", "not_before"):
+        values[key] = as_utc(values[key])
     return ExecutionRecord(**values)
+
+
+def as_utc(stamp: datetime | None) -> datetime | None:
+    """SQLite drops the zone of stored timestamps; every stored value is UTC."""
+    if stamp is not None and stamp.tzinfo is None:
+        return stamp.replace(tzinfo=UTC)
+    return stamp
 
 
 def _safe_url(url: str) -> str:

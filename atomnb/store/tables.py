@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -23,15 +24,20 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy import false as sa_false
 
 from atomnb.store.models import ExecutionStatus, Trigger
 
 __all__ = [
+    "atoms",
+    "deployments",
     "execution_logs",
     "execution_shapes",
     "executions",
     "metadata",
     "process_properties",
+    "schedule_fires",
+    "schedules",
     "tracked_values",
 ]
 
@@ -63,10 +69,17 @@ executions = Table(
     Column("output_path", Text),
     Column("host", String(200)),
     Column("attempt", Integer, nullable=False, server_default="1"),
+    # The atom's queue (schema 4): which atom runs it, not before when, what it retries.
+    Column("atom", String(64)),
+    Column("not_before", DateTime(timezone=True)),
+    Column("retry_of", String(32)),
+    Column("deployment_version", Integer),
+    Column("cancel_requested", Boolean, nullable=False, server_default=sa_false()),
     CheckConstraint(_in("status", ExecutionStatus), name="ck_executions_status"),
     CheckConstraint(_in("trigger", Trigger), name="ck_executions_trigger"),
     Index("ix_executions_created_at", "created_at"),
     Index("ix_executions_process_created", "process", "created_at"),
+    Index("ix_executions_status_atom", "status", "atom"),
 )
 
 
@@ -129,4 +142,65 @@ tracked_values = _per_execution(
     Column("value", String(500), nullable=False),
     Column("document", Integer),
     Index("ix_tracked_field_value", "field", "value"),
+)
+
+# -- the atom (schema 4) ------------------------------------------------------------------
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("process", String(200), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("environment", String(100), nullable=False),
+    Column("notebook", Text, nullable=False),  # inside the package, relative to its root
+    Column("content_hash", String(64), nullable=False),
+    Column("schedule", String(200)),
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+    Column("catch_up", String(10), nullable=False, server_default="once"),
+    Column("timeout_s", Float),
+    Column("retries", Integer, nullable=False, server_default="0"),
+    Column("retry_delay_s", Float, nullable=False, server_default="5"),
+    Column("max_concurrent", Integer, nullable=False, server_default="1"),
+    Column("notify", JSON, nullable=False),
+    Column("deployed_at", DateTime(timezone=True), nullable=False),
+    Column("active", Boolean, nullable=False, server_default=sa_false()),
+    CheckConstraint("catch_up IN ('once', 'skip')", name="ck_deployments_catch_up"),
+)
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("process", String(200), primary_key=True),
+    Column("cron", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("catch_up", String(10), nullable=False),
+    Column("next_fire_at", DateTime(timezone=True), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+schedule_fires = Table(
+    "schedule_fires",
+    metadata,
+    # The primary key is the claim: one row per due time, whichever atom inserts it first.
+    Column("process", String(200), primary_key=True),
+    Column("due_at", DateTime(timezone=True), primary_key=True),
+    Column("outcome", String(10), nullable=False),
+    Column("missed", Integer, nullable=False, server_default="0"),
+    Column("atom", String(64), nullable=False),
+    Column("execution_id", String(32)),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("outcome IN ('run', 'catch_up', 'skipped')", name="ck_fires_outcome"),
+)
+
+atoms = Table(
+    "atoms",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("host", String(200), nullable=False),
+    Column("url", String(300)),
+    Column("pid", Integer),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+    Column("stopped_at", DateTime(timezone=True)),
 )

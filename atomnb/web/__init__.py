@@ -1,5 +1,6 @@
-"""Layer 8b, web: the atom's HTTP API and dashboards. Never imports runtime.
+"""Layer 8b, web: pages rendered from store records. Never imports runtime.
 
-Will talk to the runtime only through store rows: reads execution records, and
-"run now" inserts an execution request that a worker claims.
+The atom's dashboard and execution pages (``atomnb.web.dashboard``): HTML from
+metadata only, no scripts or remote assets. The HTTP API that serves them,
+and acts on the atom, is ``atomnb.atom.api``.
 """

@@ -1,0 +1,128 @@
+"""A client of the atom's HTTP API: what the CLI (and a notebook) use to drive an atom.
+
+Every failure becomes an ``AtomError`` with the atom's own message and hint, or
+says plainly that the atom cannot be reached at its URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import httpx
+
+from atomnb.atom.package import Package
+from atomnb.errors import AtomError
+
+__all__ = ["ATOM_URL_ENV", "AtomClient"]
+
+ATOM_URL_ENV = "ATOMNB_ATOM_URL"
+
+
+class AtomClient:
+    """Talks to one atom; ``url`` defaults to $ATOMNB_ATOM_URL."""
+
+    def __init__(self, url: str | None = None, *, timeout_s: float = 30.0) -> None:
+        url = url or os.environ.get(ATOM_URL_ENV)
+        if not url:
+            raise AtomError("which atom? give --atom URL or set ATOMNB_ATOM_URL")
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, timeout=timeout_s)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> AtomClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise AtomError(
+                f"cannot reach the atom at {self.url}: {type(exc).__name__}",
+                hint="is it running? start one with: atomnb atom start --home DIR --port PORT",
+            ) from None
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {"error": response.text[:500]}
+            message = body.get("error") or body.get("detail") or response.reason_phrase
+            if not isinstance(message, str):
+                message = json.dumps(message)
+            raise AtomError(f"the atom refused: {message}", hint=body.get("hint"))
+        return response
+
+    def health(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/api/health").json())
+
+    def deploy(self, package: Package, **options: Any) -> dict[str, Any]:
+        params = {k: v for k, v in options.items() if v is not None}
+        if "notify" in params:
+            params["notify"] = json.dumps(params["notify"])
+        params["notebook"] = package.notebook
+        response = self._call(
+            "POST",
+            "/api/deployments",
+            params=params,
+            content=package.data,
+            headers={"content-type": "application/zip"},
+        )
+        return dict(response.json())
+
+    def deployments(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/api/deployments").json())
+
+    def trigger(
+        self,
+        process: str,
+        parameters: dict[str, Any] | None = None,
+        secrets: dict[str, str] | None = None,
+        *,
+        wait: bool = False,
+        wait_timeout_s: float = 300.0,
+    ) -> dict[str, Any]:
+        body = {
+            "parameters": parameters or {},
+            "secrets": secrets or {},
+            "wait": wait,
+            "wait_timeout_s": wait_timeout_s,
+        }
+        timeout = wait_timeout_s + 30 if wait else None
+        response = self._call(
+            "POST",
+            f"/api/processes/{process}/executions",
+            json=body,
+            **({"timeout": timeout} if timeout else {}),
+        )
+        return dict(response.json())
+
+    def executions(
+        self, *, process: str | None = None, status: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": limit}
+        if process:
+            params["process"] = process
+        if status:
+            params["status"] = status
+        return list(self._call("GET", "/api/executions", params=params).json())
+
+    def execution(self, execution_id: str) -> dict[str, Any]:
+        return dict(self._call("GET", f"/api/executions/{execution_id}").json())
+
+    def cancel(self, execution_id: str) -> dict[str, Any]:
+        return dict(self._call("POST", f"/api/executions/{execution_id}/cancel").json())
+
+    def output_notebook(self, execution_id: str) -> bytes:
+        return self._call("GET", f"/api/executions/{execution_id}/notebook").content
+
+    def queue(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/api/queue").json())
+
+    def schedules(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/api/schedules").json())

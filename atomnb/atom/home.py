@@ -1,0 +1,94 @@
+"""An atom's home folder: its identity, deployed packages, execution outputs and settings.
+
+``atom.toml`` in the home holds the atom's id (made once, so a restarted atom
+recognises its own unfinished executions in a shared store) and optional
+settings: worker count, retention, SMTP for notifications. Nothing in it is a
+secret value: an SMTP password is a secret reference (``env:``/``file:``).
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from atomnb._files import write_text_atomically
+from atomnb.errors import ConfigError
+
+__all__ = ["AtomHome", "AtomSettings"]
+
+
+@dataclass(frozen=True)
+class AtomSettings:
+    """What ``atom.toml`` may set; defaults suit one atom on a laptop."""
+
+    workers: int = 2
+    retention_days: float = 30.0
+    retention_count: int = 200  # output folders kept per process
+    misfire_grace_s: float = 60.0  # a fire time later than this counts as missed
+    smtp: dict[str, Any] = field(default_factory=dict)
+    base_url: str | None = None  # how notifications link back to the dashboard
+
+
+class AtomHome:
+    """Paths inside an atom's home folder, and its settings."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.config_path = self.root / "atom.toml"
+        self._config = self._load()
+
+    def _load(self) -> dict[str, Any]:
+        if not self.config_path.exists():
+            node = re.sub(r"[^A-Za-z0-9-]", "-", platform.node())[:40] or "atom"
+            atom_id = f"{node}-{secrets.token_hex(4)}"
+            write_text_atomically(
+                self.config_path,
+                "# This atom's identity: keep it, so a restart recognises its own executions.\n"
+                f'[atom]\nid = "{atom_id}"\n\n'
+                "# [settings]\n# workers = 2\n# retention_days = 30\n# retention_count = 200\n"
+                '# misfire_grace_s = 60\n# base_url = "http://127.0.0.1:8765"\n'
+                '# [settings.smtp]\n# host = "127.0.0.1"\n# port = 25\n'
+                '# sender = "atom@example.org"\n# password = "env:SMTP_PASSWORD"\n',
+            )
+        try:
+            return tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"not valid TOML: {exc}", where=str(self.config_path)) from None
+
+    @property
+    def atom_id(self) -> str:
+        return str(self._config["atom"]["id"])
+
+    def settings(self, **overrides: Any) -> AtomSettings:
+        values = dict(self._config.get("settings", {}))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return AtomSettings(**values)
+        except TypeError as exc:
+            raise ConfigError(f"unknown setting: {exc}", where=str(self.config_path)) from None
+
+    @property
+    def store_url(self) -> str:
+        return f"sqlite:///{self.root / 'store.db'}"
+
+    @property
+    def deployments_dir(self) -> Path:
+        return self.root / "deployments"
+
+    def package_dir(self, process: str, version: int) -> Path:
+        return self.deployments_dir / process / f"v{version}"
+
+    @property
+    def executions_dir(self) -> Path:
+        return self.root / "executions"
+
+    @property
+    def kernels_dir(self) -> Path:
+        """Logs of warm kernels not yet given an execution."""
+        return self.root / "kernels"

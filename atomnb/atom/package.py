@@ -1,0 +1,140 @@
+"""Deployment packages: a process notebook with everything it needs, as one zip file.
+
+An atom keeps its own copy of each deployed version, so editing the notebook
+(or a map it uses) later changes nothing until it is deployed again. A
+package holds the workspace's ``atomnb.toml``, its components and environment
+extensions, the notebook, and the files the notebook reads at run time: those
+its metadata lists (``metadata.atomnb.include``, globs relative to the
+notebook's folder) or, by default, a ``data/`` folder beside it.
+
+Packages arrive over the network, so unpacking trusts nothing: names must stay
+inside the target folder (no absolute paths, ``..`` or links) and sizes are capped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from atomnb.components import Workspace
+from atomnb.errors import AtomError
+
+__all__ = ["MAX_PACKAGE_BYTES", "Package", "build_package", "unpack_package"]
+
+MAX_PACKAGE_BYTES = 200 * 1024 * 1024
+_FIXED_TIME = (
+    2000,
+    1,
+    1,
+    0,
+    0,
+    0,
+)  # zip entries carry no build time, so equal content hashes equal
+
+
+@dataclass(frozen=True)
+class Package:
+    """A built package: its bytes, the notebook's path inside it and a content hash."""
+
+    data: bytes
+    notebook: str
+    content_hash: str
+
+
+def build_package(notebook: Path, workspace: Workspace | None = None) -> Package:
+    """Zip ``notebook`` with its workspace's components, extensions and run-time files."""
+    notebook = notebook.resolve()
+    if not notebook.is_file():
+        raise AtomError(f"no such notebook: {notebook}")
+    workspace = workspace or Workspace.find(notebook)
+    root = workspace.root
+    files: dict[str, Path] = {}
+
+    def add(path: Path) -> None:
+        if path.is_file() and not path.is_symlink():
+            files[path.relative_to(root).as_posix()] = path
+
+    marker = root / "atomnb.toml"
+    add(marker)
+    for folder in (workspace.components_dir, workspace.extensions_dir):
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                add(path)
+    add(notebook)
+    for path in _included(notebook, root):
+        add(path)
+    buffer = io.BytesIO()
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(files):
+            content = files[name].read_bytes()
+            digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
+            archive.writestr(zipfile.ZipInfo(name, _FIXED_TIME), content)
+    data = buffer.getvalue()
+    if len(data) > MAX_PACKAGE_BYTES:
+        raise AtomError(
+            f"the package for {notebook.name} is {len(data) / 1e6:.0f} MB, over the "
+            f"{MAX_PACKAGE_BYTES / 1e6:.0f} MB limit",
+            hint="list fewer files in the notebook's metadata atomnb.include",
+        )
+    return Package(data, notebook.relative_to(root).as_posix(), digest.hexdigest())
+
+
+def _included(notebook: Path, root: Path) -> list[Path]:
+    """Run-time files: the notebook's ``atomnb.include`` globs, or its ``data/`` folder."""
+    try:
+        meta = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError):
+        meta = {}
+    patterns = meta.get("atomnb", {}).get("include")
+    if patterns is None:
+        patterns = ["data/**/*"]
+    found = []
+    for pattern in patterns:
+        for path in sorted(notebook.parent.glob(str(pattern))):
+            resolved = path.resolve()
+            if resolved.is_file() and resolved.is_relative_to(root):
+                found.append(resolved)
+    return found
+
+
+def unpack_package(data: bytes, target: Path) -> str:
+    """Extract a package into ``target`` (which must not exist); returns its content hash."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise AtomError("the deployment package is not a zip file") from None
+    digest = hashlib.sha256()
+    with archive:
+        entries = [e for e in archive.infolist() if not e.is_dir()]
+        total = sum(e.file_size for e in entries)
+        if total > MAX_PACKAGE_BYTES * 4:
+            raise AtomError(f"the deployment package unpacks to {total} bytes, over the limit")
+        names = []
+        for entry in entries:
+            name = _safe_name(entry)
+            names.append((name, entry))
+        target.mkdir(parents=True)
+        for name, entry in sorted(names, key=lambda item: item[0]):
+            content = archive.read(entry)
+            digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
+            path = target.joinpath(*PurePosixPath(name).parts)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+    return digest.hexdigest()
+
+
+def _safe_name(entry: zipfile.ZipInfo) -> str:
+    name = entry.filename
+    path = PurePosixPath(name)
+    mode = entry.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise AtomError(f"the deployment package holds a link: {name!r}")
+    if path.is_absolute() or "\\" in name or ".." in path.parts or not path.parts:
+        raise AtomError(f"the deployment package holds an unsafe name: {name!r}")
+    return path.as_posix()

@@ -1,0 +1,86 @@
+"""The scheduler: turns due cron fire times into claimed fires, once each, whatever happens.
+
+Every tick it asks the store which schedules are due, claims each due time in
+the database (so with two atoms on one store exactly one runs it), applies the
+catch-up policy to fire times missed while no atom was running — ``once``: one
+run stands for all of them; ``skip``: none runs, and the skip is recorded —
+and moves the persisted next fire time on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from atomnb.atom.cron import count_fire_times, last_fire, next_fire
+from atomnb.store import utcnow
+from atomnb.store.schedules import ScheduleState, ScheduleStore
+
+__all__ = ["Fire", "Scheduler"]
+
+
+@dataclass(frozen=True)
+class Fire:
+    """A fire time this atom claimed; ``outcome`` is run, catch_up or skipped."""
+
+    process: str
+    due_at: datetime
+    outcome: str
+    missed: int = 0
+
+    @property
+    def runs(self) -> bool:
+        return self.outcome != "skipped"
+
+
+class Scheduler:
+    """Claims due fire times for one atom; the caller enqueues the fires that run."""
+
+    def __init__(
+        self,
+        schedules: ScheduleStore,
+        atom: str,
+        *,
+        misfire_grace_s: float = 60.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.schedules = schedules
+        self.atom = atom
+        self.grace = timedelta(seconds=misfire_grace_s)
+        self.clock = clock
+
+    def tick(self) -> list[Fire]:
+        """Claim what is due now; returns every fire this atom claimed (skips included)."""
+        now = self.clock()
+        claimed = []
+        for state in self.schedules.due(now):
+            latest = last_fire(state.cron, state.timezone, now)
+            total = count_fire_times(state.cron, state.timezone, state.next_fire_at, latest)
+            on_time = now - latest <= self.grace
+            for fire in self._fires(state, latest, total, on_time):
+                if self.schedules.claim(
+                    fire.process,
+                    fire.due_at,
+                    outcome=fire.outcome,
+                    atom=self.atom,
+                    missed=fire.missed,
+                ):
+                    claimed.append(fire)
+            following = next_fire(state.cron, state.timezone, now)
+            self.schedules.advance(state.process, state.next_fire_at, following)
+        return claimed
+
+    @staticmethod
+    def _fires(state: ScheduleState, latest: datetime, total: int, on_time: bool) -> list[Fire]:
+        process = state.process
+        missed = total - 1 if on_time else total
+        if missed == 0:
+            return [Fire(process, latest, "run")]
+        if state.catch_up == "once":
+            return [Fire(process, latest, "catch_up", missed)]
+        if not on_time:
+            return [Fire(process, latest, "skipped", missed)]
+        # The skipped row sits on the last missed time, the one just before the on-time fire.
+        previous = last_fire(state.cron, state.timezone, latest - timedelta(microseconds=1))
+        return [Fire(process, previous, "skipped", missed), Fire(process, latest, "run")]
