@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 if _typing.TYPE_CHECKING:
     from atomnb.components import Workspace
+    from atomnb.connectors.connections import connection, list_connections, test_connection
     from atomnb.documents import Documents, DocumentStream, Rejection
     from atomnb.errors import AtomnbError
     from atomnb.formats import infer_profile, read, read_stream, write
@@ -32,6 +33,8 @@ if _typing.TYPE_CHECKING:
         decision,
         document_cache,
         exception,
+        file_get,
+        file_put,
         find_changes,
         get_property,
         http_call,
@@ -67,6 +70,11 @@ _LAZY: dict[str, str] = {
     "database_query": "atomnb.process.shapes",
     "database_write": "atomnb.process.shapes",
     "http_call": "atomnb.process.shapes",
+    "file_get": "atomnb.process.shapes",
+    "file_put": "atomnb.process.shapes",
+    "connection": "atomnb.connectors.connections",
+    "list_connections": "atomnb.connectors.connections",
+    "test_connection": "atomnb.connectors.connections",
     "process_call": "atomnb.process.shapes",
     "track": "atomnb.process.shapes",
     "business_rules": "atomnb.process.shapes",
@@ -146,6 +154,7 @@ __all__ = [
     "business_rules",
     "cleanse",
     "combine",
+    "connection",
     "context",
     "current_run",
     "custom",
@@ -154,10 +163,13 @@ __all__ = [
     "decision",
     "document_cache",
     "exception",
+    "file_get",
+    "file_put",
     "find_changes",
     "get_property",
     "http_call",
     "infer_profile",
+    "list_connections",
     "load_ipython_extension",
     "load_map",
     "load_profile",
@@ -179,6 +191,7 @@ __all__ = [
     "split",
     "start",
     "stop",
+    "test_connection",
     "track",
     "try_catch",
     "unload_ipython_extension",

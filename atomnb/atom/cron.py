@@ -6,7 +6,7 @@ seconds field comes last), which tests and fast polling schedules use.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
@@ -43,11 +43,12 @@ def next_fire(cron: str, timezone: str, after: datetime) -> datetime:
 def last_fire(cron: str, timezone: str, at: datetime) -> datetime:
     """The latest fire time at or before ``at``, in UTC."""
     zone = ZoneInfo(timezone)
-    probe = croniter(cron, at.astimezone(zone))
-    value = probe.get_current(datetime) if croniter.match(cron, at.astimezone(zone)) else None
-    if value is None or value.astimezone(UTC) > at:
-        value = croniter(cron, at.astimezone(zone)).get_prev(datetime)
-    return value.astimezone(UTC)
+    # croniter's get_prev is strictly before its start; start just after ``at`` instead.
+    probe = croniter(cron, (at + timedelta(seconds=1)).astimezone(zone))
+    value = probe.get_prev(datetime).astimezone(UTC)
+    while value > at:
+        value = probe.get_prev(datetime).astimezone(UTC)
+    return value
 
 
 def count_fire_times(cron: str, timezone: str, first: datetime, until: datetime) -> int:

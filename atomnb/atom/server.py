@@ -72,6 +72,8 @@ def serve(
         threading.Thread(target=follow_up, name="atomnb-after-start", daemon=True).start()
     try:
         server.run()
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it caught: a normal stop
+        pass
     finally:
         print("atom stopping: finishing running executions …", flush=True)
         atom.stop(grace_s=stop_grace_s)

@@ -25,8 +25,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, NoSuchTableError, OperationalError, SQLAlchemyError
 
 from atomnb.components import resolve_secret
+from atomnb.connectors.base import ConnectionTest, timed_test
 from atomnb.documents import Documents, DocumentStream, Rejection
-from atomnb.errors import FatalConnectorError, RetriableConnectorError
+from atomnb.errors import ConfigError, FatalConnectorError, RetriableConnectorError
 from atomnb.formats.database import database_message, read_query
 from atomnb.profiles import Profile
 
@@ -62,7 +63,35 @@ class SqlConnection:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SqlConnection:
-        return cls(str(data["url"]), data.get("password"), dict(data.get("options") or {}))
+        unknown = sorted(set(data) - {"url", "password", "options"})
+        if unknown:
+            raise ConfigError(
+                f"unknown database connection setting(s): {', '.join(unknown)}",
+                hint="known: url, password, options",
+            )
+        if "url" not in data:
+            raise ConfigError("a database connection needs a url (any SQLAlchemy URL)")
+        password = data.get("password")
+        if password is not None and not str(password).startswith(("env:", "file:")):
+            raise ConfigError(
+                "database password must be a secret reference ('env:VAR' or 'file:/path')"
+            )
+        return cls(str(data["url"]), password, dict(data.get("options") or {}))
+
+    def test(self) -> ConnectionTest:
+        """Connect and run ``SELECT 1``: reachable and logged in, or why not (never raises)."""
+
+        def probe() -> str:
+            try:
+                with self.engine.connect() as connection:
+                    connection.execute(sa.text("SELECT 1"))
+            except SQLAlchemyError as exc:
+                raise FatalConnectorError(
+                    f"cannot use the database: {database_message(exc)}"
+                ) from None
+            return f"connected to {self.engine.dialect.name} database"
+
+        return timed_test(probe)
 
     def to_dict(self) -> dict[str, Any]:
         return {"url": self.url, "password": self.password, "options": dict(self.options)}

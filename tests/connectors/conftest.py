@@ -28,6 +28,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from atomnb.connectors.http import HttpConnection, RetryPolicy
+from tests.connectors.file_remotes import remote, secret_env  # noqa: F401  (fixtures)
+from tests.connectors.file_servers import ftp_server, s3_server, sftp_server  # noqa: F401  (fixtures)
 
 PETS = [{"id": i, "name": f"pet{i}"} for i in range(1, 8)]  # 7 pets: pages of 3, 3, 1
 PAGE = 3

@@ -53,3 +53,30 @@ def test_database_write_and_query(tmp_path: Path) -> None:
     assert query.documents_out == {"rows": 2}
     assert "I3" not in str(current_run().trace.to_dict())
     db.dispose()
+
+
+def test_file_get_and_put_record_counts_and_refusals(tmp_path: Path) -> None:
+    from atomnb.connectors.files import FileConnection
+    from atomnb.process.shapes.connect import file_get, file_put
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv").write_bytes(b"order_id,total\nSO-1,10\nSO-2,20\n")
+    (tmp_path / "in" / "bad.csv").write_bytes(b"order_id,total\nSO-3,1,extra\n")
+    (tmp_path / "in" / "link.csv").symlink_to(tmp_path / "in" / "a.csv")
+    box = FileConnection("file", root=str(tmp_path))
+
+    orders = file_get(box, "in/*.csv", after="archive", name="orders")
+    written = file_put(box, orders.with_properties(x=["ok", "../up"]), "{x}.json", folder="out")
+
+    assert [o["order_id"] for o in orders] == ["SO-1", "SO-2"]
+    assert len(written) == 1 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ok.json"]
+    get, put = current_run().trace.shapes
+    assert (get.kind, get.name, get.documents_out, get.errors) == (
+        "files",
+        "orders",
+        {"files": 2},
+        2,
+    )
+    assert (put.documents_in, put.documents_out, put.errors) == (2, {"written": 1}, 1)
+    trace = str(current_run().trace.to_dict())
+    assert "SO-1" not in trace and "unsafe_name" in trace

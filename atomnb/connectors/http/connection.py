@@ -10,16 +10,18 @@ wrapped by the egress guard.
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from atomnb.connectors.base import ConnectionTest, timed_test
 from atomnb.connectors.http.auth import Auth, NoAuth, auth_from_dict
 from atomnb.connectors.http.egress import EgressPolicy, GuardedTransport
 from atomnb.connectors.http.retry import RetryPolicy
-from atomnb.errors import ConfigError
+from atomnb.errors import ConfigError, FatalConnectorError
 
 __all__ = ["HttpConnection"]
 
@@ -82,6 +84,34 @@ class HttpConnection:
             except OSError as exc:
                 raise ConfigError(f"cannot read CA bundle {self.verify}: {exc.strerror}") from None
         return self.verify
+
+    def test(self, path: str = "") -> ConnectionTest:
+        """One authenticated GET of the base URL (or ``path``): reachable and accepted, or why not.
+
+        Any answer below 500 other than 401/403 counts as reachable (a bare API root
+        often answers 404); the call is not retried and never raises.
+        """
+
+        def probe() -> str:
+            with self.client() as client:
+                request = client.build_request("GET", path)
+                self.auth.apply(request, client, time.monotonic)
+                try:
+                    response = client.send(request)
+                except httpx.HTTPError as exc:
+                    raise FatalConnectorError(
+                        f"GET {self.base_url}{path}: connection failed ({type(exc).__name__})"
+                    ) from None
+            status = response.status_code
+            if status in (401, 403):
+                raise FatalConnectorError(
+                    f"GET {self.base_url}{path}: authentication refused ({status})"
+                )
+            if status >= 500:
+                raise FatalConnectorError(f"GET {self.base_url}{path}: server error ({status})")
+            return f"GET {self.base_url}{path}: HTTP {status}"
+
+        return timed_test(probe)
 
     # -- component form -------------------------------------------------------------
 

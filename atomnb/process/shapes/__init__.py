@@ -3,7 +3,13 @@
 from atomnb.process.shapes.archive import unzip_documents, zip_documents
 from atomnb.process.shapes.cache import DocumentCache, document_cache
 from atomnb.process.shapes.call import process_call
-from atomnb.process.shapes.connect import database_query, database_write, http_call
+from atomnb.process.shapes.connect import (
+    database_query,
+    database_write,
+    file_get,
+    file_put,
+    http_call,
+)
 from atomnb.process.shapes.control import (
     ERROR_MESSAGE,
     ERROR_TYPE,
@@ -61,6 +67,8 @@ __all__ = [
     "decision",
     "document_cache",
     "exception",
+    "file_get",
+    "file_put",
     "find_changes",
     "get_property",
     "http_call",

@@ -2,6 +2,8 @@
 
 >>> # pets = ab.http_call(shop, HttpOperation("GET", "/pets", paging=Paging("link")))
 >>> # result = ab.database_write(erp, "upsert", "invoices", invoices, key=["invoice_id"])
+>>> # orders = ab.file_get(inbox, "in/*.csv", after="archive")
+>>> # ab.file_put(outbox, invoices, "{invoice_id}_{date}.json", folder="out")
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from atomnb.errors import ProcessError
 from atomnb.process.run import current_run
 
 if TYPE_CHECKING:  # the connectors (httpx, SQLAlchemy) load only when a process uses them
+    from atomnb.connectors.files import FileConnection
     from atomnb.connectors.http import HttpConnection, HttpOperation
     from atomnb.connectors.sql import SqlConnection, WriteResult
 
-__all__ = ["database_query", "database_write", "http_call"]
+__all__ = ["database_query", "database_write", "file_get", "file_put", "http_call"]
 
 Action = Literal["insert", "upsert", "update", "delete"]
 
@@ -82,3 +85,48 @@ def database_write(
                 "warning", f"document {rejection.index} refused: {rejection.message}", label
             )
         return result
+
+
+def file_get(
+    connection: FileConnection,
+    pattern: str,
+    *,
+    name: str | None = None,
+    **options: Any,
+) -> Documents:
+    """Files matching ``pattern`` as Documents (``FileConnection.get`` options apply).
+
+    Refused files (unsafe names, links, unreadable content) are this shape's errors;
+    the trace names them by path and rule, never by content.
+    """
+    label = name or f"get {pattern}"
+    run = current_run()
+    with run.shape("files", label, None) as call:
+        result = connection.get(pattern, **options)
+        call.errors = len(result.rejections)
+        for rejection in result.rejections[:20]:
+            run.trace.log("warning", f"refused: {rejection.where}, rule {rejection.rule}", label)
+        return call.out("files", result)
+
+
+def file_put(
+    connection: FileConnection,
+    documents: Documents,
+    file_name: str,
+    *,
+    name: str | None = None,
+    **options: Any,
+) -> Documents:
+    """Write documents as files named by ``file_name`` (``FileConnection.put`` options apply)."""
+    label = name or f"put {file_name}"
+    run = current_run()
+    with run.shape("files", label, documents) as call:
+        before = len(documents.rejections)
+        result = connection.put(documents, file_name, **options)
+        refused = result.rejections[before:]
+        call.errors = len(refused)
+        for rejection in refused[:20]:
+            run.trace.log(
+                "warning", f"document {rejection.index} not written: rule {rejection.rule}", label
+            )
+        return call.out("written", result)

@@ -1,0 +1,198 @@
+"""Get: the files matching a glob under the root, as Documents, then archive or delete them.
+
+Every file is downloaded to a private temporary folder and read from there, so
+a large file is never held twice in memory and the format readers work as they
+do on local files. Per file, what can go wrong stays with that file:
+
+- an unsafe name, a link or a special file → a rejection (rule ``unsafe_name``);
+- a file that does not read as its format → a rejection (rule ``format``) with
+  its bytes, left where it was (or moved to ``error_folder``);
+- a file that cannot be downloaded (permission, vanished) → a rejection (``read``);
+
+and the other files still come through. Only a lost connection stops the call.
+Files still being written are left for the next poll (see ``readiness``).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, Literal
+
+import pyarrow as pa
+
+from atomnb.connectors.files.errors import translate
+from atomnb.connectors.files.listing import Entry, list_folder
+from atomnb.connectors.files.names import join, split_pattern
+from atomnb.connectors.files.readiness import Readiness
+from atomnb.documents import Documents, Rejection
+from atomnb.errors import FatalConnectorError, FormatError
+from atomnb.formats import FILE_PROPERTY, Source, read
+
+if TYPE_CHECKING:
+    from atomnb.connectors.files.connection import FileConnection
+    from atomnb.profiles import Profile
+
+__all__ = ["CONTENT", "FILE_MTIME", "FILE_PATH", "FILE_SIZE", "After", "get_files"]
+
+log = logging.getLogger("atomnb.connectors.files")
+
+After = Literal["keep", "archive", "delete"]
+#: The one column of an unparsed document: the file's bytes.
+CONTENT = "content"
+FILE_PATH = "file_path"
+FILE_SIZE = "file_size"
+FILE_MTIME = "file_mtime"
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    entry: Entry
+    relative: str
+    documents: Documents | None
+    rejection: Rejection | None
+
+
+def get_files(
+    conn: FileConnection,
+    pattern: str,
+    *,
+    format: str | None = None,
+    parse: bool = True,
+    profile: Profile | str | None = None,
+    after: After = "keep",
+    archive_folder: str = "archive",
+    error_folder: str | None = None,
+    ready: Readiness | None = None,
+    limit: int | None = None,
+    **options: Any,
+) -> Documents:
+    """Read the files ``pattern`` (``"in/*.csv"``, relative to the root) matches.
+
+    With ``parse`` (the default) each file is read with atomnb's formats (``format``
+    or the file's extension, ``profile`` and reader ``options``); without it each file
+    is one unparsed document with its bytes in ``content``. Every document carries
+    ``file_name``, ``file_path`` (relative to the root), ``file_size`` and ``file_mtime``.
+    After a file was read, ``after="archive"`` moves it to ``archive_folder`` (relative
+    to the root) and ``after="delete"`` removes it, with its done-file.
+    """
+    if after not in ("keep", "archive", "delete"):
+        raise FatalConnectorError(f"after={after!r}: use keep, archive or delete")
+    folder, glob = split_pattern(pattern)
+    folder_path = conn.path(folder)
+    where = f"{conn.location} {pattern}"
+    readiness = ready or Readiness()
+    listing = list_folder(conn, folder_path, glob, where)
+    files, pending = readiness.select(conn, folder_path, glob, where, listing.files, listing.names)
+    if pending:
+        log.info("%s: %d file(s) still being written, left for the next poll", where, len(pending))
+    if limit is not None:
+        files = files[:limit]
+    parts: list[Documents] = []
+    rejections = list(listing.refused)
+    with tempfile.TemporaryDirectory(prefix="atomnb-files-") as scratch:
+        for entry in files:
+            relative = join(folder, entry.name)
+            fetched = _fetch(conn, entry, relative, Path(scratch), format, parse, profile, options)
+            if fetched.rejection is not None:
+                rejections.append(fetched.rejection)
+                if fetched.rejection.rule == "format" and error_folder:
+                    _quietly(conn, entry, "move to the error folder", error_folder)
+                continue
+            assert fetched.documents is not None
+            parts.append(fetched.documents)
+            rejections.extend(fetched.documents.rejections)
+            _after(conn, entry, after, archive_folder, readiness)
+    for rejection in rejections:
+        log.warning("refused: %s", rejection)
+    out = Documents.concat(parts) if parts else Documents(pa.table({}))
+    return Documents(out.to_arrow(), _props(out), rejections)
+
+
+def _props(docs: Documents) -> dict[str, pa.ChunkedArray]:
+    return {name: docs.property(name) for name in docs.property_names}
+
+
+def _fetch(
+    conn: FileConnection,
+    entry: Entry,
+    relative: str,
+    scratch: Path,
+    format: str | None,
+    parse: bool,
+    profile: Profile | str | None,
+    options: dict[str, Any],
+) -> _Fetched:
+    local = scratch / entry.name  # a checked plain name: it cannot leave scratch
+    try:
+        conn.fs.get_file(entry.path, str(local))
+    except Exception as exc:
+        error = translate(exc, f"reading {conn.location}/{relative}")
+        if not isinstance(error, FatalConnectorError):
+            raise error from None
+        return _Fetched(entry, relative, None, Rejection(error.message, relative, "read"))
+    properties = {
+        FILE_PROPERTY: entry.name,
+        FILE_PATH: relative,
+        FILE_SIZE: local.stat().st_size,
+        FILE_MTIME: _iso(entry.mtime),
+    }
+    if not parse:
+        docs = Documents(pa.table({CONTENT: pa.array([local.read_bytes()], pa.binary())}))
+        return _Fetched(entry, relative, docs.with_properties(**properties), None)
+    try:
+        parsed = read(Source(relative, path=local), format, profile=profile, **options)
+    except FormatError as exc:
+        rejection = Rejection(exc.message, relative, "format", None, local.read_bytes())
+        return _Fetched(entry, relative, None, rejection)
+    return _Fetched(entry, relative, parsed.with_properties(**properties), None)
+
+
+def _iso(mtime: float | None) -> str | None:
+    if mtime is None:
+        return None
+    return datetime.fromtimestamp(mtime, UTC).isoformat(timespec="seconds")
+
+
+def _after(
+    conn: FileConnection, entry: Entry, after: After, archive_folder: str, readiness: Readiness
+) -> None:
+    """Archive or delete a file that was read (and its done-file); failures are logged."""
+    if after == "keep":
+        return
+    done = readiness.done_name(entry.name)
+    _quietly(conn, entry, after, archive_folder if after == "archive" else None)
+    if done is not None:
+        done_entry = Entry(done, str(PurePosixPath(entry.path).with_name(done)), None, None)
+        _quietly(conn, done_entry, "delete", None)
+
+
+def _quietly(conn: FileConnection, entry: Entry, action: str, folder: str | None) -> None:
+    """Move ``entry`` into ``folder``, or delete it; a failure is logged, not raised.
+
+    The documents were read already: failing the call now would lose them, while a
+    file left in place is only read again by the next poll (at least once, never lost).
+    """
+    try:
+        if folder is not None:
+            _move(conn, entry, folder)
+        else:
+            conn.fs.rm_file(entry.path)
+    except Exception as exc:
+        error = translate(exc, f"{action} of {conn.location} {entry.name}")
+        log.warning("%s; the file stays and is read again by the next poll", error.message)
+
+
+def _move(conn: FileConnection, entry: Entry, folder: str) -> None:
+    """Move a file into ``folder`` (under the root), never overwriting an earlier one."""
+    fs = conn.fs
+    target_dir = conn.path(folder)
+    fs.makedirs(target_dir, exist_ok=True)
+    target = join(target_dir, entry.name)
+    if fs.exists(target):
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        target = join(target_dir, f"{entry.name}.{stamp}")
+    fs.mv(entry.path, target)
