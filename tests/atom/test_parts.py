@@ -1,0 +1,231 @@
+"""The atom's parts on their own: packages, notifications (real webhook and SMTP), retention."""
+
+from __future__ import annotations
+
+import io
+import json
+import stat
+import threading
+import time
+import zipfile
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from atomnb.atom.home import AtomHome
+from atomnb.atom.notify import Notifier, check_notify
+from atomnb.atom.package import build_package, unpack_package
+from atomnb.atom.retention import sweep
+from atomnb.components import Workspace
+from atomnb.errors import AtomError, ConfigError
+from atomnb.store import ExecutionRecord, ExecutionStatus, ExecutionStore, Trigger, utcnow
+from tests.conftest import _free_port, make_notebook
+
+# -- packages ------------------------------------------------------------------------------
+
+
+def _zip(entries: dict[str, bytes], links: tuple[str, ...] = ()) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+        for name in links:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, "/etc/passwd")
+    return buffer.getvalue()
+
+
+def test_a_package_holds_the_notebook_components_extensions_and_data(
+    workspace: Workspace,
+) -> None:
+    notebook = make_notebook(workspace.notebooks_dir / "p.ipynb", "print(1)", parameters="x = 1")
+    (workspace.notebooks_dir / "data").mkdir()
+    (workspace.notebooks_dir / "data" / "in.csv").write_text("a\n1\n")
+    (workspace.components_dir / "maps" / "m.yaml").write_text("name: m\n")
+    (workspace.extensions_dir / "dev.toml").write_text("[parameters]\nx = 2\n")
+    (workspace.root / "unrelated.txt").write_text("not part of it")
+    package = build_package(notebook)
+    names = set(zipfile.ZipFile(io.BytesIO(package.data)).namelist())
+    assert names == {
+        "atomnb.toml",
+        "notebooks/p.ipynb",
+        "notebooks/data/in.csv",
+        "components/maps/m.yaml",
+        "extensions/dev.toml",
+    }
+    assert package.notebook == "notebooks/p.ipynb"
+    assert build_package(notebook).content_hash == package.content_hash  # reproducible
+    (workspace.notebooks_dir / "data" / "in.csv").write_text("a\n2\n")
+    assert build_package(notebook).content_hash != package.content_hash
+
+
+@pytest.mark.parametrize(
+    ("entries", "links", "message"),
+    [
+        ({"../evil.py": b"x"}, (), "unsafe name"),
+        ({"/etc/cron.d/evil": b"x"}, (), "unsafe name"),
+        ({"a\\..\\..\\evil": b"x"}, (), "unsafe name"),
+        ({"ok.txt": b"x"}, ("link",), "link"),
+    ],
+)
+def test_unpacking_refuses_hostile_packages(
+    tmp_path: Path, entries: dict[str, bytes], links: tuple[str, ...], message: str
+) -> None:
+    target = tmp_path / "unpacked"
+    with pytest.raises(AtomError, match=message):
+        unpack_package(_zip(entries, links), target)
+    assert not (tmp_path / "evil.py").exists()
+    assert not target.exists() or not any(target.rglob("*"))
+
+
+def test_unpacking_refuses_what_is_not_a_zip(tmp_path: Path) -> None:
+    with pytest.raises(AtomError, match="not a zip"):
+        unpack_package(b"hello", tmp_path / "x")
+
+
+# -- notifications ---------------------------------------------------------------------------
+
+
+def _record(status: ExecutionStatus) -> ExecutionRecord:
+    now = utcnow()
+    return ExecutionRecord(
+        id="20261127000000abcdef",
+        process="orders",
+        notebook="notebooks/orders.ipynb",
+        environment="prod",
+        trigger=Trigger.SCHEDULE,
+        status=status,
+        parameters={"api_token": "***"},
+        started_at=now,
+        ended_at=now,
+        duration_s=1.5,
+        error_summary="ValueError: boom (in cell 3)" if status is ExecutionStatus.FAILED else None,
+    )
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["content-length"]))
+        self.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def webhook() -> Any:
+    _Hook.received = []
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook?token=abc", _Hook.received
+    server.shutdown()
+
+
+def test_webhook_on_failure_not_on_success_unless_asked(webhook: Any) -> None:
+    url, received = webhook
+    notifier = Notifier(base_url="http://atom.local:8765")
+    assert notifier.finished(_record(ExecutionStatus.SUCCEEDED), {"webhook": url}) is None
+    sent = notifier.finished(_record(ExecutionStatus.FAILED), {"webhook": url})
+    assert sent is not None
+    sent.result(timeout=10)
+    [message] = received
+    assert message["event"] == "failure"
+    assert message["execution"]["status"] == "failed"
+    assert message["execution"]["error"] == "ValueError: boom (in cell 3)"
+    assert message["link"] == "http://atom.local:8765/executions/20261127000000abcdef"
+    both = {"webhook": url, "on": ["failure", "success"]}
+    notifier.finished(_record(ExecutionStatus.SUCCEEDED), both).result(timeout=10)  # type: ignore[union-attr]
+    assert [m["event"] for m in received] == ["failure", "success"]
+    assert notifier.finished(_record(ExecutionStatus.CANCELLED), both) is None
+    notifier.close()
+
+
+def test_email_through_a_real_smtp_server() -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    mails: list[Any] = []
+
+    class Keep(Message):  # type: ignore[misc]
+        def handle_message(self, message: Any) -> None:
+            mails.append(message)
+
+    port = _free_port()
+    controller = Controller(Keep(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        notifier = Notifier({"host": "127.0.0.1", "port": port, "sender": "atom@example.org"})
+        future = notifier.finished(_record(ExecutionStatus.FAILED), {"email": ["ops@example.org"]})
+        assert future is not None
+        future.result(timeout=10)
+        deadline = time.monotonic() + 10
+        while not mails and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [mail] = mails
+        assert mail["To"] == "ops@example.org"
+        assert "orders failed" in mail["Subject"]
+        body = mail.get_payload()
+        assert "ValueError: boom" in body and "***" not in mail["Subject"]
+        notifier.close()
+    finally:
+        controller.stop()
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{"webhook": "ftp://x"}, {"on": ["sometimes"]}, {"email": ["not-an-address"]}, {"sms": "1"}],
+)
+def test_bad_notification_settings_are_refused(config: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError):
+        check_notify(config)
+
+
+# -- retention and home --------------------------------------------------------------------
+
+
+def test_retention_removes_old_and_surplus_outputs_but_keeps_records(tmp_path: Path) -> None:
+    store = ExecutionStore.open(f"sqlite:///{tmp_path / 'store.db'}")
+    executions = tmp_path / "executions"
+    now = utcnow()
+    ids = []
+    for n, age_days in enumerate([0, 1, 2, 3, 40]):
+        record = _record(ExecutionStatus.SUCCEEDED)
+        record.id = f"2026112700000{n}"
+        record.created_at = now - timedelta(days=age_days, minutes=n)
+        record.output_path = f"{record.id}/orders.ipynb"
+        store.insert(record)
+        (executions / record.id).mkdir(parents=True)
+        (executions / record.id / "orders.ipynb").write_text("{}")
+        ids.append(record.id)
+    running = _record(ExecutionStatus.RUNNING)
+    running.id, running.created_at, running.output_path = "running1", now - timedelta(days=90), "x"
+    store.insert(running)
+    (executions / "running1").mkdir()
+
+    removed = sweep(store, executions, days=30, keep=3)
+    assert removed == 2  # the fourth newest (over the count) and the 40-day-old one
+    assert sorted(p.name for p in executions.iterdir()) == sorted([*ids[:3], "running1"])
+    assert store.get(ids[4]).output_path is None and store.get(ids[0]).output_path is not None
+    assert store.count() == 6  # the records stay
+    store.close()
+
+
+def test_an_atom_home_keeps_its_identity(tmp_path: Path) -> None:
+    first = AtomHome(tmp_path / "home")
+    again = AtomHome(tmp_path / "home")
+    assert first.atom_id == again.atom_id
+    assert AtomHome(tmp_path / "other").atom_id != first.atom_id
+    (tmp_path / "home" / "atom.toml").write_text(
+        f'[atom]\nid = "{first.atom_id}"\n[settings]\nworkers = 4\nbogus = 1\n'
+    )
+    with pytest.raises(ConfigError, match="unknown setting"):
+        AtomHome(tmp_path / "home").settings()
