@@ -340,13 +340,14 @@ def atom_start(
 
     def after_start(atom: Any) -> bool:
         from atomnb.atom.deployer import DeployOptions
-        from atomnb.atom.package import build_package
+        from atomnb.atom.package import build_package, deploy_defaults
 
         names = []
         for notebook in notebooks:
             package = build_package(notebook)
+            declared = deploy_defaults(notebook) | {"environment": environment}
             deployment, _ = atom.deployer.deploy(
-                package.data, DeployOptions(notebook=package.notebook, environment=environment)
+                package.data, DeployOptions(notebook=package.notebook, **declared)
             )
             names.append(deployment.process)
             click.echo(f"deployed {deployment.process} v{deployment.version} ({environment})")
@@ -387,37 +388,39 @@ def _process_notebooks(paths: Sequence[Path]) -> list[Path]:
 @cli.command()
 @click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_ATOM_URL
-@click.option("--env", "environment", default="default", show_default=True)
+@click.option("--env", "environment", default=None, help="Environment (default: default).")
 @click.option("--schedule", metavar="CRON", help="Cron expression (six fields: seconds last).")
-@click.option("--timezone", default="UTC", show_default=True)
-@click.option("--catch-up", type=click.Choice(["once", "skip"]), default="once", show_default=True)
+@click.option("--timezone", default=None, help="Time zone of the schedule (default UTC).")
+@click.option("--catch-up", type=click.Choice(["once", "skip"]), default=None, help="Default once.")
 @click.option("--timeout", type=float, default=None, help="Whole-execution limit (s).")
-@click.option("--retries", type=int, default=0, show_default=True)
-@click.option(
-    "--retry-delay", type=float, default=5.0, show_default=True, help="First backoff (s)."
-)
-@click.option("--max-concurrent", type=int, default=1, show_default=True)
+@click.option("--retries", type=int, default=None, help="Retries of a failed run (default 0).")
+@click.option("--retry-delay", type=float, default=None, help="First backoff (s, default 5).")
+@click.option("--max-concurrent", type=int, default=None, help="Runs at once (default 1).")
 @click.option("--notify-webhook", metavar="URL", help="POST a JSON summary on failure.")
 @click.option("--notify-email", multiple=True, metavar="ADDRESS", help="Email on failure.")
 @click.option("--notify-success", is_flag=True, help="Notify on success too.")
 def deploy(
     notebook: Path,
     atom_url: str | None,
-    environment: str,
+    environment: str | None,
     schedule: str | None,
-    timezone: str,
-    catch_up: str,
+    timezone: str | None,
+    catch_up: str | None,
     timeout: float | None,
-    retries: int,
-    retry_delay: float,
-    max_concurrent: int,
+    retries: int | None,
+    retry_delay: float | None,
+    max_concurrent: int | None,
     notify_webhook: str | None,
     notify_email: Sequence[str],
     notify_success: bool,
 ) -> None:
-    """Deploy a process notebook (with its components) to an atom as a new version."""
+    """Deploy a process notebook (with its components) to an atom as a new version.
+
+    Options not given here come from the notebook's metadata (``atomnb.deploy``),
+    where a process can say how it wants to run (retries, timeout, schedule …).
+    """
     from atomnb.atom.client import AtomClient
-    from atomnb.atom.package import build_package
+    from atomnb.atom.package import build_package, deploy_defaults
 
     notify: dict[str, Any] = {}
     if notify_webhook:
@@ -426,20 +429,21 @@ def deploy(
         notify["email"] = list(notify_email)
     if notify and notify_success:
         notify["on"] = ["failure", "success"]
+    given = {
+        "environment": environment,
+        "schedule": schedule,
+        "timezone": timezone,
+        "catch_up": catch_up,
+        "timeout_s": timeout,
+        "retries": retries,
+        "retry_delay_s": retry_delay,
+        "max_concurrent": max_concurrent,
+        "notify": notify or None,
+    }
+    options = deploy_defaults(notebook) | {k: v for k, v in given.items() if v is not None}
     package = build_package(notebook)
     with AtomClient(atom_url) as client:
-        answer = client.deploy(
-            package,
-            environment=environment,
-            schedule=schedule,
-            timezone=timezone,
-            catch_up=catch_up,
-            timeout_s=timeout,
-            retries=retries,
-            retry_delay_s=retry_delay,
-            max_concurrent=max_concurrent,
-            notify=notify or None,
-        )
+        answer = client.deploy(package, **options)
     d = answer["deployment"]
     state = "deployed" if answer["created"] else "unchanged, still"
     when = f", schedule {d['schedule']} ({d['timezone']})" if d.get("schedule") else ""

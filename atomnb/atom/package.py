@@ -20,11 +20,19 @@ import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from atomnb.components import Workspace
 from atomnb.errors import AtomError
 
-__all__ = ["MAX_PACKAGE_BYTES", "Package", "build_package", "unpack_package"]
+__all__ = [
+    "DEPLOY_KEYS",
+    "MAX_PACKAGE_BYTES",
+    "Package",
+    "build_package",
+    "deploy_defaults",
+    "unpack_package",
+]
 
 MAX_PACKAGE_BYTES = 200 * 1024 * 1024
 _FIXED_TIME = (
@@ -85,13 +93,51 @@ def build_package(notebook: Path, workspace: Workspace | None = None) -> Package
     return Package(data, notebook.relative_to(root).as_posix(), digest.hexdigest())
 
 
-def _included(notebook: Path, root: Path) -> list[Path]:
-    """Run-time files: the notebook's ``atomnb.include`` globs, or its ``data/`` folder."""
+#: What a process notebook may say about how it is run (``metadata.atomnb.deploy``).
+DEPLOY_KEYS = (
+    "environment",
+    "schedule",
+    "timezone",
+    "catch_up",
+    "timeout_s",
+    "retries",
+    "retry_delay_s",
+    "max_concurrent",
+    "notify",
+)
+
+
+def deploy_defaults(notebook: Path) -> dict[str, Any]:
+    """How the process asks to be run, from its metadata; the deploy command's options win.
+
+    A process knows best whether it is safe to retry or how long it may take,
+    so it can say so itself, e.g. ``{"atomnb": {"deploy": {"retries": 3,
+    "timeout_s": 600, "schedule": "*/5 * * * *"}}}`` in the notebook metadata.
+    """
+    meta = _metadata(notebook)
+    declared = meta.get("atomnb", {}).get("deploy", {})
+    if not isinstance(declared, dict):
+        raise AtomError(f"{notebook}: metadata atomnb.deploy must be an object")
+    unknown = sorted(set(declared) - set(DEPLOY_KEYS))
+    if unknown:
+        raise AtomError(
+            f"{notebook}: unknown key(s) in metadata atomnb.deploy: {', '.join(unknown)}",
+            hint=f"known: {', '.join(DEPLOY_KEYS)}",
+        )
+    return dict(declared)
+
+
+def _metadata(notebook: Path) -> dict[str, Any]:
     try:
         meta = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
     except (OSError, ValueError):
-        meta = {}
-    patterns = meta.get("atomnb", {}).get("include")
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _included(notebook: Path, root: Path) -> list[Path]:
+    """Run-time files: the notebook's ``atomnb.include`` globs, or its ``data/`` folder."""
+    patterns = _metadata(notebook).get("atomnb", {}).get("include")
     if patterns is None:
         patterns = ["data/**/*"]
     found = []

@@ -229,3 +229,19 @@ def test_an_atom_home_keeps_its_identity(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="unknown setting"):
         AtomHome(tmp_path / "home").settings()
+
+
+def test_a_process_declares_how_it_wants_to_run(workspace: Workspace) -> None:
+    import nbformat
+
+    from atomnb.atom.package import deploy_defaults
+
+    notebook = make_notebook(workspace.notebooks_dir / "p.ipynb", "print(1)", parameters="x = 1")
+    node = nbformat.read(notebook, as_version=4)
+    node.metadata["atomnb"] = {"deploy": {"retries": 2, "timeout_s": 60, "schedule": "0 * * * *"}}
+    nbformat.write(node, notebook)
+    assert deploy_defaults(notebook) == {"retries": 2, "timeout_s": 60, "schedule": "0 * * * *"}
+    node.metadata["atomnb"] = {"deploy": {"retires": 2}}
+    nbformat.write(node, notebook)
+    with pytest.raises(AtomError, match="retires"):
+        deploy_defaults(notebook)
