@@ -17,6 +17,8 @@ if _typing.TYPE_CHECKING:
     from atomnb.errors import AtomnbError
     from atomnb.formats import infer_profile, read, read_stream, write
     from atomnb.maps import Map, Rule, Step, load_map
+    from atomnb.nb.widgets.dashboard import dashboard
+    from atomnb.nb.widgets.mapper import MapperWidget, mapper
     from atomnb.process.context import ExecutionContext, context
     from atomnb.process.run import current_run, persist_property, persisted_property
     from atomnb.process.shapes import (
@@ -107,6 +109,9 @@ _LAZY: dict[str, str] = {
     "stop": "atomnb.process.shapes",
     "try_catch": "atomnb.process.shapes",
     "current_run": "atomnb.process.run",
+    "mapper": "atomnb.nb.widgets.mapper",
+    "MapperWidget": "atomnb.nb.widgets.mapper",
+    "dashboard": "atomnb.nb.widgets.dashboard",
     "persist_property": "atomnb.process.run",
     "persisted_property": "atomnb.process.run",
     "AtomnbError": "atomnb.errors",
@@ -141,6 +146,7 @@ __all__ = [
     "ElementType",
     "ExecutionContext",
     "Map",
+    "MapperWidget",
     "ProcessException",
     "Profile",
     "Rejection",
@@ -158,6 +164,7 @@ __all__ = [
     "context",
     "current_run",
     "custom",
+    "dashboard",
     "database_query",
     "database_write",
     "decision",
@@ -174,6 +181,7 @@ __all__ = [
     "load_map",
     "load_profile",
     "map",
+    "mapper",
     "message",
     "notify",
     "parse_documents",

@@ -35,13 +35,20 @@ from atomnb.components import Workspace
 
 def _notebook(path: Path) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [
         nbformat.v4.new_code_cell('name = "world"', metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell('print(f"hello {name}")'),
     ]
     nbformat.write(nb, path)
     return path
+
+
+_ATOM = [sys.executable, "-m", "atomnb", "atom", "start"]
 
 
 def _free_port() -> int:
@@ -63,8 +70,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     log = (base / "atom.log").open("wb")
     atom = subprocess.Popen(
-        [sys.executable, "-m", "atomnb", "atom", "start", "--home", str(base / "atom")]
-        + ["--port", str(port), "--workers", "1"],
+        [*_ATOM, "--home", str(base / "atom"), "--port", str(port), "--workers", "1"],
         stdout=log,
         stderr=subprocess.STDOUT,
     )

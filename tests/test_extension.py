@@ -47,3 +47,21 @@ def test_unloading_stops_the_summaries(shell: Any) -> None:
     shell.run_line_magic("unload_ext", "atomnb")
     shell.run_cell("import atomnb as ab\nab.notify('hello')\n")
     assert shell.shown == []
+
+
+def test_loading_registers_the_atomnb_magics_and_unloading_removes_them(shell: Any) -> None:
+    shell.run_line_magic("load_ext", "atomnb")
+    magics = shell.magics_manager.magics
+    assert "atomnb" in magics["line"] and "atomnb" in magics["cell"]
+    shell.run_line_magic("unload_ext", "atomnb")
+    assert "atomnb" not in magics["line"] and "atomnb" not in magics["cell"]
+
+
+def test_importing_atomnb_loads_no_widget_stack() -> None:
+    import subprocess
+    import sys
+
+    heavy = "{'anywidget', 'ipywidgets', 'IPython'}"
+    code = f"import atomnb, sys; atomnb.Map; print(sorted({heavy} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

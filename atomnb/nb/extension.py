@@ -1,4 +1,6 @@
-"""``%load_ext atomnb``: the notebook face of a process — for now, test mode.
+"""``%load_ext atomnb``: the notebook face of a process — magics and test mode.
+
+Loading registers the ``%atomnb`` / ``%%atomnb`` magics (``atomnb.nb.magics``).
 
 After loading, every shape a cell calls shows a compact summary under the cell:
 documents in, out per path, errors and time, and (interactively) a peek at the
@@ -52,13 +54,21 @@ def _display(record: ShapeRecord, outputs: Mapping[str, Documents]) -> None:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Called by ``%load_ext atomnb``: show every shape's summary under its cell."""
+    """Called by ``%load_ext atomnb``: the ``%atomnb`` magics, and every shape's summary."""
     listeners = current_run().listeners
     if _display not in listeners:
         listeners.append(_display)
+    if ipython is not None and hasattr(ipython, "register_magics"):
+        from atomnb.nb.magics import AtomnbMagics  # IPython's magic machinery only when loaded
+
+        ipython.register_magics(AtomnbMagics)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     listeners = current_run().listeners
     if _display in listeners:
         listeners.remove(_display)
+    manager = getattr(ipython, "magics_manager", None)
+    if manager is not None:
+        for kind in ("line", "cell"):
+            manager.magics[kind].pop("atomnb", None)

@@ -133,3 +133,21 @@ def test_seconds_field_and_counting() -> None:
 def test_bad_schedules_are_refused(cron: str, tz: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         check_schedule(cron, tz)
+
+
+def test_a_clock_stepping_back_never_refires_a_slot(store: ExecutionStore) -> None:
+    _schedule(store, "*/10 * * * *")
+    clock = Clock(T0 + timedelta(minutes=10, seconds=1))
+    scheduler = Scheduler(ScheduleStore(store), "a", misfire_grace_s=30, clock=clock)
+    assert [f.due_at for f in scheduler.tick()] == [T0 + timedelta(minutes=10)]
+    clock.now = T0 - timedelta(hours=1)  # NTP steps the clock back an hour
+    assert scheduler.tick() == []
+    clock.now = T0 + timedelta(minutes=10, seconds=5)  # and back again: the slot is taken
+    assert scheduler.tick() == []
+    clock.now = T0 + timedelta(minutes=20, seconds=1)
+    assert [f.due_at for f in scheduler.tick()] == [T0 + timedelta(minutes=20)]
+    fires = ScheduleStore(store).fires("p")
+    assert sorted(f["due_at"] for f in fires) == [
+        T0 + timedelta(minutes=10),
+        T0 + timedelta(minutes=20),
+    ]
