@@ -8,9 +8,11 @@
     fresh process, as a cron job without an atom would.
 Samples alternate (a, b, a, b, …) so drift on a shared machine hits both. Between
 atom samples the atom gets a moment to start its next warm kernel, as it would
-between the runs of any real schedule.
+between the runs of any real schedule. Then, for the record, the round trip of
+a listener call (a JSON message in, the process's answer back).
 
-Last line: ``RESULT name=atom_overhead n=... atom_median_s=... papermill_median_s=... ratio=...``
+Last line: ``RESULT name=atom_overhead n=... atom_median_s=... papermill_median_s=... ratio=...
+listener_median_s=...``
 """
 
 from __future__ import annotations
@@ -109,6 +111,15 @@ def main() -> None:
             cold.append(time.perf_counter() - started)
             time.sleep(args.settle)
             print(f"run {n + 1}: atom {warm[-1]:.3f} s, papermill {cold[-1]:.3f} s", flush=True)
+        # A listener round trip: a JSON message in, the process's documents back.
+        listen: list[float] = []
+        for n in range(args.runs):
+            started = time.perf_counter()
+            answer = httpx.post(f"{url}/listen/trivial", json=[{"n": n}], timeout=60)
+            listen.append(time.perf_counter() - started)
+            if answer.status_code not in (200, 204):
+                raise SystemExit(f"listener failed: {answer.status_code} {answer.text}")
+            time.sleep(args.settle)
         client.close()
     finally:
         atom.terminate()
@@ -126,9 +137,12 @@ def main() -> None:
         f"papermill CLI (cold):                   median {cold_median:.3f} s "
         f"(min {min(cold):.3f}, max {max(cold):.3f})"
     )
+    listen_median = statistics.median(listen)
+    print(f"listener round trip (warm):             median {listen_median:.3f} s")
     print(
         f"RESULT name=atom_overhead n={args.runs} atom_median_s={warm_median:.4f} "
-        f"papermill_median_s={cold_median:.4f} ratio={warm_median / cold_median:.3f}"
+        f"papermill_median_s={cold_median:.4f} ratio={warm_median / cold_median:.3f} "
+        f"listener_median_s={listen_median:.4f}"
     )
 
 

@@ -13,13 +13,22 @@ import json
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+)
 from pydantic import BaseModel, Field
 
 from atomnb.atom.deployer import DeployOptions
+from atomnb.atom.listener import format_for, media_type_for
 from atomnb.atom.serialize import plain, record_dict
 from atomnb.atom.service import Atom
-from atomnb.errors import AtomError, AtomnbError, StoreError
+from atomnb.errors import AtomError, AtomnbError, FormatError, StoreError
+from atomnb.formats import read, write
 from atomnb.store import ExecutionRecord, ExecutionStatus, Trigger
 from atomnb.web.dashboard import dashboard_page, execution_page
 
@@ -172,6 +181,42 @@ def create_app(atom: Atom) -> FastAPI:
             plain(vars(s)) | {"fires": plain(atom.schedules.fires(s.process, limit=20))}
             for s in atom.schedules.all()
         ]
+
+    @app.post(
+        "/listen/{process}",
+        summary="Run a process on the request's documents; answer with what it returns",
+        responses={200: {"description": "the returned documents"}, 204: {"description": "none"}},
+    )
+    async def listen(
+        process: str,
+        request: Request,
+        format: str | None = Query(None, description="the body's format (default: content type)"),
+        label: str = Query("default", description="which returned documents answer"),
+        timeout_s: float = Query(60.0, gt=0, le=3600),
+    ) -> Response:
+        body = await request.body()
+        fmt = format_for(request.headers.get("content-type"), format)
+        documents = read(body, fmt)
+        if not len(documents) and documents.rejections:
+            first = documents.rejections[0]
+            raise FormatError(f"the message was refused: {first.message}", where=first.where)
+        record, returned = await run_in_threadpool(
+            atom.listen, process, documents, timeout_s=timeout_s
+        )
+        headers = {"X-Atomnb-Execution": record.id, "X-Atomnb-Status": record.status.value}
+        if documents.rejections:
+            headers["X-Atomnb-Rejected"] = str(len(documents.rejections))
+        if not record.status.ok:
+            return JSONResponse(
+                {"error": record.error_summary or record.status.value, "execution": record.id},
+                status_code=504 if not record.status.finished else 500,
+                headers=headers,
+            )
+        answer = returned.get(label)
+        if answer is None:
+            return Response(status_code=204, headers=headers)
+        out_format, media = media_type_for(request.headers.get("accept"), fmt)
+        return Response(write(answer, None, out_format) or b"", media_type=media, headers=headers)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def dashboard() -> str:

@@ -22,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from atomnb.atom.deployer import Deployer
@@ -29,6 +30,8 @@ from atomnb.atom.home import AtomHome
 from atomnb.atom.notify import Notifier
 from atomnb.atom.retention import sweep
 from atomnb.atom.scheduler import Fire, Scheduler
+from atomnb.documents import Documents
+from atomnb.documents.exchange import read_ipc, write_ipc
 from atomnb.errors import AtomError, ParameterError
 from atomnb.process import REDACTED, load_process, resolve_parameters
 from atomnb.runtime import PapermillExecutor, RunRequest
@@ -186,6 +189,7 @@ class Atom:
         attempt: int = 1,
         retry_of: str | None = None,
         delay_s: float = 0.0,
+        documents: Documents | None = None,
     ) -> ExecutionRecord:
         now = utcnow()
         record = ExecutionRecord(
@@ -203,6 +207,10 @@ class Atom:
             not_before=now + timedelta(seconds=delay_s) if delay_s else None,
             deployment_version=deployment.version,
         )
+        if documents is not None:  # stored before the execution exists, so never lost
+            write_ipc(documents, self._incoming(record.id))
+        elif retry_of is not None and self._incoming(retry_of).exists():
+            write_ipc(read_ipc(self._incoming(retry_of)), self._incoming(record.id))
         with self._lock:
             self._finished[record.id] = threading.Event()
             if secrets:
@@ -210,6 +218,32 @@ class Atom:
         self.queue.enqueue(record)
         self._wake.set()
         return record
+
+    def listen(
+        self, process: str, documents: Documents, *, timeout_s: float = 60.0
+    ) -> tuple[ExecutionRecord, dict[str, Documents]]:
+        """Run ``process`` on ``documents`` now and answer with what it returned, by label.
+
+        The documents are stored (an Arrow file in the execution's folder) before
+        the execution is queued, so an interrupted listener run can be retried
+        with the same input; ``ab.start()`` reads them in the kernel.
+        """
+        if self._stopping.is_set():
+            raise AtomError("the atom is stopping and takes no new executions")
+        deployment = self._active(process)
+        record = self._enqueue(deployment, {}, Trigger.LISTENER, documents=documents)
+        record = self.wait(record.id, timeout_s)
+        returned = {
+            path.stem: read_ipc(path)
+            for path in sorted(self._return_dir(record.id).glob("*.arrow"))
+        }
+        return record, returned
+
+    def _incoming(self, execution_id: str) -> Path:
+        return self.home.executions_dir / execution_id / "incoming.arrow"
+
+    def _return_dir(self, execution_id: str) -> Path:
+        return self.home.executions_dir / execution_id / "returned"
 
     def cancel(self, execution_id: str) -> ExecutionRecord:
         """Cancel a queued execution, or stop a running one (on this or another atom)."""
@@ -362,6 +396,7 @@ class Atom:
         record, deployment = job.record, job.deployment
         with self._lock:
             secrets = self._secrets.pop(record.id, {})
+        incoming = self._incoming(record.id)
         try:
             executor = PapermillExecutor(
                 self.deployer.workspace_of(deployment),
@@ -378,6 +413,8 @@ class Atom:
                 execution_id=record.id,
                 timeout_s=deployment.timeout_s,
                 control=job.control,
+                incoming=incoming if incoming.exists() else None,
+                return_dir=self._return_dir(record.id),
             )
             final = executor.run(request, kernel=kernel)
         except Exception as exc:

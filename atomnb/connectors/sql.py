@@ -6,7 +6,11 @@ in a transaction: when a batch fails on data (a constraint, a bad value) it is
 retried row by row, each row in its own savepoint, so only the rows that really
 fail become rejections carrying the database's message, and the others are
 committed — or, with ``on_error="rollback"``, the whole batch is rolled back and
-rejected. Connection failures are transient (``RetriableConnectorError``).
+rejected. A batch that fails on a *transient* fault — the connection dropped, a
+deadlock or serialization failure (PostgreSQL SQLSTATE 40001/40P01, 08xxx,
+57P01), SQLite's "database is locked" — was rolled back whole, so it is run again
+after a jittered backoff (``retry``, a ``Backoff``); when the attempts run out the
+write raises ``RetriableConnectorError``. Permanent errors are never retried.
 Table and column names come from the reflected schema only: a document field that
 is not a column of the table is refused, never spliced into SQL; values are
 always bound.
@@ -25,16 +29,18 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, NoSuchTableError, OperationalError, SQLAlchemyError
 
 from atomnb.components import resolve_secret
+from atomnb.connectors.backoff import Backoff, retrying
 from atomnb.connectors.base import ConnectionTest, timed_test
 from atomnb.documents import Documents, DocumentStream, Rejection
 from atomnb.errors import ConfigError, FatalConnectorError, RetriableConnectorError
 from atomnb.formats.database import database_message, read_query
 from atomnb.profiles import Profile
 
-__all__ = ["SqlConnection", "WriteResult"]
+__all__ = ["SqlConnection", "WriteResult", "transient_fault"]
 
 OnError = Literal["reject", "rollback"]
-_ENGINES: dict[tuple[str, str | None], Engine] = {}
+_Outcome = tuple[int, list[Rejection]]
+_ENGINES: dict[tuple[str, str | None, str], Engine] = {}
 
 
 @dataclass(frozen=True)
@@ -51,11 +57,16 @@ class WriteResult:
 
 @dataclass(frozen=True)
 class SqlConnection:
-    """Where a database is; the password is a reference (``env:VAR``/``file:PATH``)."""
+    """Where a database is; the password is a reference (``env:VAR``/``file:PATH``).
+
+    ``retry`` bounds how often a write batch that failed on a transient fault
+    (a dropped connection, a deadlock, a lock) is run again.
+    """
 
     url: str
     password: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    retry: Backoff = field(default_factory=Backoff)
 
     def __repr__(self) -> str:
         shown = make_url(self.url).render_as_string(hide_password=True)
@@ -63,11 +74,11 @@ class SqlConnection:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SqlConnection:
-        unknown = sorted(set(data) - {"url", "password", "options"})
+        unknown = sorted(set(data) - {"url", "password", "options", "retry"})
         if unknown:
             raise ConfigError(
                 f"unknown database connection setting(s): {', '.join(unknown)}",
-                hint="known: url, password, options",
+                hint="known: url, password, options, retry",
             )
         if "url" not in data:
             raise ConfigError("a database connection needs a url (any SQLAlchemy URL)")
@@ -76,7 +87,8 @@ class SqlConnection:
             raise ConfigError(
                 "database password must be a secret reference ('env:VAR' or 'file:/path')"
             )
-        return cls(str(data["url"]), password, dict(data.get("options") or {}))
+        retry = Backoff.from_dict(data.get("retry") or {})
+        return cls(str(data["url"]), password, dict(data.get("options") or {}), retry)
 
     def test(self) -> ConnectionTest:
         """Connect and run ``SELECT 1``: reachable and logged in, or why not (never raises)."""
@@ -94,12 +106,17 @@ class SqlConnection:
         return timed_test(probe)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"url": self.url, "password": self.password, "options": dict(self.options)}
+        return {
+            "url": self.url,
+            "password": self.password,
+            "options": dict(self.options),
+            "retry": self.retry.to_dict(),
+        }
 
     @property
     def engine(self) -> Engine:
         """A pooled engine, made once per connection (the password resolved only here)."""
-        key = (self.url, self.password)
+        key = self._engine_key()
         if key not in _ENGINES:
             url = make_url(self.url)
             if self.password:
@@ -165,7 +182,16 @@ class SqlConnection:
         written, rejected = 0, []
         for start in range(0, len(records), batch_size):
             batch = records[start : start + batch_size]
-            done, refused = self._batch(statement, batch, start, table_name, on_error)
+
+            def attempt(batch: list[dict[str, Any]] = batch, start: int = start) -> _Outcome:
+                return self._batch(statement, batch, start, table_name, on_error)
+
+            done, refused = retrying(
+                attempt,
+                self.retry,
+                transient=transient_fault,
+                what=f"{action} into table {table_name} (rows {start}-{start + len(batch) - 1})",
+            )
             written += done
             rejected += refused
         return WriteResult(written, tuple(rejected))
@@ -232,20 +258,17 @@ class SqlConnection:
         offset: int,
         table: str,
         on_error: OnError,
-    ) -> tuple[int, list[Rejection]]:
+    ) -> _Outcome:
+        """One batch in one transaction; a transient fault propagates (whole batch retried)."""
         params = [_bind(record, statement) for record in batch]
         try:
             with self.engine.begin() as connection:
                 connection.execute(statement, params)
             return len(batch), []
-        except OperationalError as exc:
-            if _transient(exc):
-                raise RetriableConnectorError(
-                    f"cannot reach the database: {database_message(exc)}"
-                ) from None
-            failure: SQLAlchemyError = exc
         except DBAPIError as exc:
-            failure = exc
+            if transient_fault(exc) is not None:
+                raise
+            failure: SQLAlchemyError = exc
         if on_error == "rollback":
             return 0, [_rejection(r, offset + i, table, failure) for i, r in enumerate(batch)]
         written, rejected = 0, []
@@ -256,11 +279,17 @@ class SqlConnection:
                         connection.execute(statement, [param])
                     written += 1
                 except DBAPIError as exc:
+                    if transient_fault(exc) is not None:
+                        raise  # the whole transaction is lost: the batch is run again
                     rejected.append(_rejection(record, offset + index, table, exc))
         return written, rejected
 
+    def _engine_key(self) -> tuple[str, str | None, str]:
+        """Connections that differ in options (isolation level, pool size) get their own engine."""
+        return (self.url, self.password, json.dumps(self.options, sort_keys=True, default=repr))
+
     def dispose(self) -> None:
-        engine = _ENGINES.pop((self.url, self.password), None)
+        engine = _ENGINES.pop(self._engine_key(), None)
         if engine is not None:
             engine.dispose()
 
@@ -284,9 +313,47 @@ def _rejection(
     )
 
 
-def _transient(exc: OperationalError) -> bool:
-    text = database_message(exc).lower()
-    return any(
-        word in text
-        for word in ("connection", "could not connect", "timeout", "deadlock", "locked")
-    )
+#: SQLSTATEs after which the same statement may well succeed (PostgreSQL and the standard).
+_TRANSIENT_SQLSTATES = {
+    "40001": "serialization failure",
+    "40P01": "deadlock detected",
+    "55P03": "lock not available",
+    "57P01": "the server terminated the connection",
+    "57P02": "the server is shutting down",
+    "57P03": "the server is not accepting connections yet",
+    "53300": "too many connections",
+}
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+_MYSQL_TRANSIENT = {1205: "lock wait timeout", 1213: "deadlock", 2006: "server gone", 2013: "lost"}
+
+
+def transient_fault(exc: Exception) -> str | None:
+    """What transient fault ``exc`` is (worth running the batch again), or None if permanent.
+
+    Decided by the driver's error code where it gives one — SQLSTATE (psycopg),
+    the SQLite result code, the MySQL error number — and by SQLAlchemy's own
+    disconnect detection; message words only for drivers that give no code.
+    """
+    if not isinstance(exc, DBAPIError):
+        return None
+    message = database_message(exc)
+    if exc.connection_invalidated:
+        return f"connection lost: {message}"
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(state, str) and state:
+        if state in _TRANSIENT_SQLSTATES:
+            return f"{_TRANSIENT_SQLSTATES[state]} (SQLSTATE {state}): {message}"
+        if state.startswith("08"):
+            return f"connection failure (SQLSTATE {state}): {message}"
+        return None
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return message if code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED) else None
+    number = orig.args[0] if orig is not None and orig.args else None
+    if isinstance(number, int) and number in _MYSQL_TRANSIENT:
+        return f"{_MYSQL_TRANSIENT[number]}: {message}"
+    if not isinstance(exc, OperationalError):
+        return None
+    words = ("deadlock", "could not serialize", "database is locked", "connection")
+    return message if any(word in message.lower() for word in words) else None

@@ -39,7 +39,13 @@ from atomnb.process import (
     load_process,
     resolve_parameters,
 )
-from atomnb.process.context import CAPTURE_ENV, ExecutionContext, secret_env_name
+from atomnb.process.context import (
+    CAPTURE_ENV,
+    INCOMING_ENV,
+    RETURN_DIR_ENV,
+    ExecutionContext,
+    secret_env_name,
+)
 from atomnb.process.run import PERSISTED_IN, PERSISTED_OUT, TRACE_FILE
 from atomnb.process.trace import Trace
 from atomnb.runtime.control import RunControl
@@ -80,6 +86,10 @@ class RunRequest:
     timeout_s: float | None = None
     #: Lets another thread cancel the run (or time it out) while it executes.
     control: RunControl = field(default_factory=RunControl)
+    #: Documents handed to the process (an Arrow IPC file ``ab.start()`` reads): a listener's.
+    incoming: Path | None = None
+    #: Where the process leaves what ``ab.return_documents`` returns, one file per label.
+    return_dir: Path | None = None
 
 
 @dataclass
@@ -213,6 +223,10 @@ class PapermillExecutor:
             | {CAPTURE_ENV: "1" if request.capture else "0"}
             | {secret_env_name(n): v for n, v in prepared.secrets.items()}
         )
+        if request.incoming is not None:
+            kernel_env[INCOMING_ENV] = str(request.incoming)
+        if request.return_dir is not None:
+            kernel_env[RETURN_DIR_ENV] = str(request.return_dir)
         node = _injected(prepared)
         persisted = self.store.persisted(prepared.process.name, prepared.environment.name)
         write_text_atomically(out_dir / PERSISTED_IN, json.dumps(persisted, default=str))

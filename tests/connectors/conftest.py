@@ -2,8 +2,10 @@
 
 The Starlette app plays the remote systems: paged lists in five styles, flaky
 endpoints (429 with Retry-After, 503), a slow one, a 404, an echo, endpoints
-behind basic and bearer auth, and an OAuth token endpoint that counts the
-tokens it issues. Flaky endpoints count calls per key, so tests stay independent.
+behind basic and bearer auth, an OAuth token endpoint that counts the tokens it
+issues, the petstore's ``/pets`` (list and create) and bodies in XML, CSV and
+broken JSON. Flaky endpoints count calls per key, so tests stay independent.
+TLS servers and a forwarding proxy are in ``tls_servers``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ from starlette.routing import Route
 from atomnb.connectors.http import HttpConnection, RetryPolicy
 from tests.connectors.file_remotes import remote, secret_env  # noqa: F401  (fixtures)
 from tests.connectors.file_servers import ftp_server, s3_server, sftp_server  # noqa: F401  (fixtures)
+from tests.connectors.tls_servers import (  # noqa: F401  (fixtures)
+    auth_proxy_server,
+    ftps_server,
+    mtls_server,
+    pki,
+    proxy_server,
+    tls_server,
+)
 
 PETS = [{"id": i, "name": f"pet{i}"} for i in range(1, 8)]  # 7 pets: pages of 3, 3, 1
 PAGE = 3
@@ -42,10 +52,11 @@ TOKEN_LIFETIME = 60
 
 @dataclass
 class ServerState:
-    """What the server saw: calls per key, tokens issued."""
+    """What the server saw: calls per key, tokens issued, pets created."""
 
     calls: Counter[str] = field(default_factory=Counter)
     tokens: dict[str, float] = field(default_factory=dict)
+    created: list[Any] = field(default_factory=list)
 
 
 def _slice(offset: int, size: int = PAGE) -> list[dict[str, Any]]:
@@ -158,6 +169,29 @@ def build_app(state: ServerState) -> Starlette:
             return Response("unknown token", 401)
         return JSONResponse({"token": given})
 
+    async def pets(request: Request) -> Response:
+        if request.method == "POST":
+            state.calls["create"] += 1
+            state.created.append(await request.json())
+            return Response(status_code=201)
+        limit = int(request.query_params.get("limit", len(PETS)))
+        nameless = [{"id": 99}] if limit > len(PETS) else []  # a record the Pet schema refuses
+        return JSONResponse(PETS[:limit] + nameless)
+
+    async def formats(request: Request) -> Response:
+        kind = request.path_params["kind"]
+        if kind == "xml":
+            body = (
+                "<pets><pet id='1'><name>pet1</name><born>2020-01-05</born></pet>"
+                "<pet id='2'><name>pet2</name><born>not a date</born></pet>"
+                "<pet id='3'><name>pet3</name><born>2021-07-30</born></pet></pets>"
+            )
+            return Response(body, media_type="application/xml")
+        if kind in ("csv", "csv-as-text"):
+            body = "id,name,weight\n1,pet1,3.5\n2,pet2,heavy\n3,pet3,12\n"
+            return Response(body, media_type="text/csv" if kind == "csv" else "text/plain")
+        return Response("{not json", media_type="application/json")  # "bad-json"
+
     async def text(request: Request) -> Response:
         return Response("plain words", media_type="text/plain")
 
@@ -169,6 +203,8 @@ def build_app(state: ServerState) -> Starlette:
 
     return Starlette(
         routes=[
+            Route("/pets", pets, methods=["GET", "POST"]),
+            Route("/formats/{kind}", formats),
             Route("/pets/link", link),
             Route("/pets/next_url", next_url),
             Route("/pets/cursor", cursor),

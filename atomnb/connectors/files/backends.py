@@ -6,7 +6,8 @@ Each backend is configured for safety rather than convenience:
 
 - SFTP (``sshfs`` over asyncssh) always checks the host key against a known_hosts
   file — sshfs would skip the check by default;
-- FTPS verifies the server's certificate (``ftplib.FTP_TLS`` would not);
+- FTPS verifies the server's certificate (``ftplib.FTP_TLS`` would not) and
+  encrypts the data channel too (``PROT P``; fsspec leaves it in clear);
 - every filesystem is built with ``skip_instance_cache`` so no credential lives on
   in fsspec's global instance cache after the connection is closed.
 """
@@ -111,9 +112,11 @@ def _ftp(conn: FileConnection) -> AbstractFileSystem:
                 super()._connect()
                 return
             context = ssl.create_default_context(cafile=conn.ca_file)
-            self.ftp = ftplib.FTP_TLS(context=context, timeout=self.timeout, encoding=self.encoding)
-            self.ftp.connect(self.host, self.port)
-            self.ftp.login(*self.cred)
+            ftps = ftplib.FTP_TLS(context=context, timeout=self.timeout, encoding=self.encoding)
+            self.ftp = ftps
+            ftps.connect(self.host, self.port)
+            ftps.login(*self.cred)  # AUTH TLS first: the password never travels in clear
+            ftps.prot_p()  # and the files neither: the data channel is encrypted too
 
     return VerifiedFTPFileSystem(
         conn.host,

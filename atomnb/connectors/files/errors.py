@@ -62,6 +62,12 @@ def translate(exc: BaseException, where: str) -> ConnectorError:
             f"{where}: the server's host key is not trusted ({kind})",
             hint="add the server's key to the known_hosts file the connection names",
         )
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return FatalConnectorError(
+            f"{where}: TLS handshake failed: the server's certificate was refused: "
+            f"{exc.verify_message}",
+            hint="if the server's CA is private, give ca_file= its certificate (PEM)",
+        )
     if isinstance(exc, ssl.SSLError):
         return FatalConnectorError(f"{where}: TLS handshake failed ({kind})")
     if isinstance(exc, FileNotFoundError):

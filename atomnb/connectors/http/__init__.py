@@ -1,8 +1,10 @@
 """The HTTP/REST connector: connections, operations, auth, paging, retries, egress policy.
 
 A connection says where a system is and how to reach it (auth by secret
-reference, timeouts, TLS, retry and egress policies); an operation says what to
-call and how to read the answer. ``operation.call(connection, documents)``
+reference, timeouts, TLS with CA bundles and client certificates, proxies,
+retry and egress policies); an operation says what to call, which profiles the
+documents going out and coming back must fit, and how bodies are written and
+read (JSON, XML, CSV). ``operation.call(connection, documents)``
 returns Documents, with failing documents kept as rejections.
 """
 
@@ -15,6 +17,7 @@ from atomnb.connectors.http.auth import (
     OAuth2ClientCredentials,
     auth_from_dict,
 )
+from atomnb.connectors.http.bodies import ResponseFormatError
 from atomnb.connectors.http.connection import HttpConnection
 from atomnb.connectors.http.egress import DestinationNotAllowedError, EgressPolicy
 from atomnb.connectors.http.openapi import OpenApiOperation, OpenApiService, import_openapi
@@ -39,6 +42,7 @@ __all__ = [
     "OpenApiOperation",
     "OpenApiService",
     "Paging",
+    "ResponseFormatError",
     "RetryPolicy",
     "auth_from_dict",
     "import_openapi",

@@ -27,12 +27,13 @@ from atomnb.connectors.http.auth import (
     NoAuth,
     OAuth2ClientCredentials,
 )
+from atomnb.connectors.http.bodies import BODY_FORMATS, BodyFormat, format_for
 from atomnb.connectors.http.connection import HttpConnection
 from atomnb.connectors.http.operation import HttpOperation
 from atomnb.errors import ConnectorError
 from atomnb.profiles import Element, ElementType, Profile
 
-__all__ = ["OpenApiOperation", "OpenApiService", "import_openapi"]
+__all__ = ["OpenApiOperation", "OpenApiService", "document_profile", "import_openapi"]
 
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 _MAX_DEPTH = 8  # recursive schemas (a Pet with Pets) stop here as text
@@ -51,10 +52,16 @@ class OpenApiOperation:
     path_parameters: tuple[str, ...] = ()
     request_profile: Profile | None = None
     response_profile: Profile | None = None
+    request_format: BodyFormat = "json"
+    response_format: BodyFormat | None = None
 
     def http(self, **query: Any) -> HttpOperation:
         """The operation to call: required query parameters are filled from documents or
-        ``params`` (``{name}``), the optional ones you give here are sent as they are."""
+        ``params`` (``{name}``), the optional ones you give here are sent as they are.
+
+        The spec's request and response profiles come along: documents that do not
+        fit the request schema are rejected before any request, response documents
+        are typed by the response schema (a top-level array: by its items)."""
         unknown = sorted(set(query) - set(self.query))
         if unknown:
             raise ConnectorError(
@@ -63,9 +70,33 @@ class OpenApiOperation:
             )
         values = {name: f"{{{name}}}" for name in self.required_query}
         values.update({k: str(v) for k, v in query.items()})
-        if self.request_profile is not None:
-            return HttpOperation(self.method, self.path, query=values, body="document")
-        return HttpOperation(self.method, self.path, query=values, body="none")
+        request = document_profile(self.request_profile)
+        options = {"record": request.name} if request and self.request_format == "xml" else {}
+        return HttpOperation(
+            self.method,
+            self.path,
+            query=values,
+            body="document" if self.request_profile is not None else "none",
+            request_profile=request,
+            response_profile=document_profile(self.response_profile),
+            request_format=self.request_format,
+            response_format=self.response_format,
+            request_options=options,
+        )
+
+
+def document_profile(profile: Profile | None) -> Profile | None:
+    """The profile of one document of a body: a top-level array of records is read as
+    one document per item, so its items' profile applies to each document.
+
+    A top-level array of scalars has no document form: None (nothing is checked).
+    """
+    if profile is None or len(profile.elements) != 1 or not profile.elements[0].repeating:
+        return profile
+    item = profile.elements[0]
+    if item.type is not ElementType.RECORD:
+        return None
+    return Profile(profile.name, item.children, format=profile.format, description=item.description)
 
 
 @dataclass(frozen=True)
@@ -149,8 +180,7 @@ def import_openapi(
                     p["name"] for p in parameters if p.get("in") == "query" and p.get("required")
                 ),
                 path_parameters=tuple(p["name"] for p in parameters if p.get("in") == "path"),
-                request_profile=resolver.body_profile(f"{op_id}_request", op.get("requestBody")),
-                response_profile=resolver.body_profile(f"{op_id}_response", _success(op)),
+                **_bodies(resolver, op_id, op),
             )
     return OpenApiService(title, HttpConnection(url.rstrip("/"), auth=auth), operations, profiles)
 
@@ -174,6 +204,19 @@ def _load(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConnectorError("not an OpenAPI document (not a mapping)", where=str(path))
     return data
+
+
+def _bodies(resolver: _Schemas, op_id: str, operation: Mapping[str, Any]) -> dict[str, Any]:
+    request, request_format = resolver.body_profile(
+        f"{op_id}_request", operation.get("requestBody")
+    )
+    response, response_format = resolver.body_profile(f"{op_id}_response", _success(operation))
+    return {
+        "request_profile": request,
+        "response_profile": response,
+        "request_format": request_format or "json",
+        "response_format": response_format,
+    }
 
 
 def _success(operation: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -252,14 +295,19 @@ class _Schemas:
             return Profile(name, element.children, format="json", description=element.description)
         return Profile(name, (element,), format="json", description=element.description)
 
-    def body_profile(self, name: str, body: Mapping[str, Any] | None) -> Profile | None:
+    def body_profile(
+        self, name: str, body: Mapping[str, Any] | None
+    ) -> tuple[Profile | None, BodyFormat | None]:
+        """The profile of a request or response body and its format (JSON preferred)."""
         if not body:
-            return None
-        body = self.resolve(body)
-        media = (body.get("content") or {}).get("application/json")
-        if not media or "schema" not in media:
-            return None
-        return self.profile(name, media["schema"])
+            return None, None
+        content = self.resolve(body).get("content") or {}
+        found = [(format_for(media), spec) for media, spec in content.items()]
+        for wanted in BODY_FORMATS:
+            for fmt, media in found:
+                if fmt == wanted and isinstance(media, Mapping) and "schema" in media:
+                    return self.profile(name, media["schema"]), fmt
+        return None, None
 
     def element(
         self, name: str, schema: Mapping[str, Any], depth: int, required: bool = False

@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 
+from atomnb.connectors.backoff import jittered_delay
+
 __all__ = ["IDEMPOTENT_METHODS", "RetryPolicy", "parse_retry_after"]
 
 log = logging.getLogger("atomnb.connectors.http")
@@ -58,8 +60,7 @@ class RetryPolicy:
             after = parse_retry_after(response.headers.get("Retry-After"), self.wall())
             if after is not None:
                 return min(after, self.max_retry_after)
-        backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        return backoff / 2 + self.random() * backoff / 2  # "equal jitter": never zero, spread
+        return jittered_delay(attempt, self.base_delay, self.max_delay, self.random)
 
     def to_dict(self) -> dict[str, Any]:
         return {

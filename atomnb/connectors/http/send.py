@@ -9,7 +9,6 @@ the request carried replaced by ``***`` (STYLE practice 3, RELIABILITY row 22).
 from __future__ import annotations
 
 import logging
-import ssl
 from collections.abc import Callable, Iterable
 from urllib.parse import quote, quote_plus
 
@@ -17,6 +16,7 @@ import httpx
 
 from atomnb.connectors.http.auth import Auth, OAuth2ClientCredentials
 from atomnb.connectors.http.retry import RetryPolicy
+from atomnb.connectors.http.tls import tls_failure
 from atomnb.errors import ConnectorError, FatalConnectorError, RetriableConnectorError
 
 __all__ = ["HttpStatusError", "HttpTransientError", "Redactor", "send"]
@@ -138,11 +138,10 @@ def _status_error(
 def _translate(exc: httpx.HTTPError, where: str, redact: Redactor) -> ConnectorError:
     """httpx's exception, as the atomnb error that says whether to retry."""
     kind = type(exc).__name__
-    if _is_tls_failure(exc):
-        return FatalConnectorError(
-            f"{where}: TLS handshake failed ({kind})",
-            hint="check verify= (a CA bundle path) and the server's certificate",
-        )
+    tls = tls_failure(exc)
+    if tls is not None:
+        reason, hint = tls
+        return FatalConnectorError(f"{where}: TLS handshake failed: {reason}", hint=hint)
     if isinstance(exc, httpx.TimeoutException):
         return HttpTransientError(f"{where}: timed out ({kind})")
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL | httpx.TooManyRedirects):
@@ -150,13 +149,3 @@ def _translate(exc: httpx.HTTPError, where: str, redact: Redactor) -> ConnectorE
     if isinstance(exc, httpx.TransportError):
         return HttpTransientError(f"{where}: connection failed ({kind})")
     return FatalConnectorError(f"{where}: {kind}")
-
-
-def _is_tls_failure(exc: BaseException) -> bool:
-    """A certificate or handshake failure: permanent until someone fixes configuration."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
