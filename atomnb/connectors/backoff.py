@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from atomnb.connectors.base import refuse_unknown_settings
 from atomnb.errors import ConfigError, RetriableConnectorError
 
 __all__ = ["Backoff", "jittered_delay", "retrying"]
@@ -33,6 +34,9 @@ def jittered_delay(
     """
     step = min(max_delay, base_delay * 2 ** (attempt - 1))
     return step / 2 + draw() * step / 2
+
+
+_SETTINGS = ("max_attempts", "base_delay", "max_delay", "max_total")
 
 
 @dataclass(frozen=True)
@@ -58,21 +62,13 @@ class Backoff:
         return jittered_delay(attempt, self.base_delay, self.max_delay, self.random)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "max_attempts": self.max_attempts,
-            "base_delay": self.base_delay,
-            "max_delay": self.max_delay,
-            "max_total": self.max_total,
-        }
+        return {name: getattr(self, name) for name in _SETTINGS}
 
     @classmethod
     def from_dict(cls, body: Mapping[str, Any]) -> Backoff:
-        unknown = sorted(set(body) - {"max_attempts", "base_delay", "max_delay", "max_total"})
-        if unknown:
-            raise ConfigError(
-                f"unknown retry setting(s): {', '.join(unknown)}",
-                hint="known: max_attempts, base_delay, max_delay, max_total",
-            )
+        refuse_unknown_settings(
+            body, ("max_attempts", "base_delay", "max_delay", "max_total"), "retry"
+        )
         return cls(**body)
 
 

@@ -17,13 +17,19 @@ without inheriting anything (STYLE practice 5: protocols, not base classes):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from atomnb.errors import AtomnbError
+from atomnb.errors import AtomnbError, ConfigError
 
-__all__ = ["ConnectionTest", "Connector", "ConnectorFactory", "timed_test"]
+__all__ = [
+    "ConnectionTest",
+    "Connector",
+    "ConnectorFactory",
+    "refuse_unknown_settings",
+    "timed_test",
+]
 
 
 @dataclass(frozen=True)
@@ -74,3 +80,14 @@ def timed_test(
     except Exception as exc:
         ok, message = False, f"unexpected {type(exc).__name__} while testing the connection"
     return ConnectionTest(ok, message, round(clock() - started, 6))
+
+
+def refuse_unknown_settings(settings: Mapping[str, Any], known: Iterable[str], what: str) -> None:
+    """A misspelt setting is an error, never silently ignored (the conformance kit checks it)."""
+    allowed = set(known)
+    unknown = sorted(set(settings) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"unknown {what} setting(s): {', '.join(unknown)}",
+            hint=f"known: {', '.join(sorted(allowed))}",
+        )

@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError, NoSuchTableError, OperationalError, SQLAl
 
 from atomnb.components import resolve_secret
 from atomnb.connectors.backoff import Backoff, retrying
-from atomnb.connectors.base import ConnectionTest, timed_test
+from atomnb.connectors.base import ConnectionTest, refuse_unknown_settings, timed_test
 from atomnb.documents import Documents, DocumentStream, Rejection
 from atomnb.errors import ConfigError, FatalConnectorError, RetriableConnectorError
 from atomnb.formats.database import database_message, read_query
@@ -74,12 +74,9 @@ class SqlConnection:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SqlConnection:
-        unknown = sorted(set(data) - {"url", "password", "options", "retry"})
-        if unknown:
-            raise ConfigError(
-                f"unknown database connection setting(s): {', '.join(unknown)}",
-                hint="known: url, password, options, retry",
-            )
+        refuse_unknown_settings(
+            data, ("url", "password", "options", "retry"), "database connection"
+        )
         if "url" not in data:
             raise ConfigError("a database connection needs a url (any SQLAlchemy URL)")
         password = data.get("password")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from atomnb.connectors.base import ConnectionTest, timed_test
+from atomnb.connectors.base import ConnectionTest, refuse_unknown_settings, timed_test
 from atomnb.connectors.files.backends import build_filesystem
 from atomnb.connectors.files.errors import translate
 from atomnb.connectors.files.names import join
@@ -193,12 +193,7 @@ class FileConnection:
     @classmethod
     def from_dict(cls, settings: Mapping[str, Any]) -> FileConnection:
         known = {f.name for f in fields(cls) if not f.name.startswith("_")}
-        unknown = sorted(set(settings) - known)
-        if unknown:
-            raise ConfigError(
-                f"unknown file connection setting(s): {', '.join(unknown)}",
-                hint=f"known: {', '.join(sorted(known))}",
-            )
+        refuse_unknown_settings(settings, known, "file connection")
         if "protocol" not in settings:
             raise ConfigError("a file connection needs a protocol (file, sftp, ftp, ftps, s3)")
         try:

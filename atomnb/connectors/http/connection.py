@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from atomnb.components import resolve_secret
-from atomnb.connectors.base import ConnectionTest, timed_test
+from atomnb.connectors.base import ConnectionTest, refuse_unknown_settings, timed_test
 from atomnb.connectors.http.auth import Auth, NoAuth, auth_from_dict
 from atomnb.connectors.http.egress import EgressPolicy, GuardedTransport
 from atomnb.connectors.http.retry import RetryPolicy
@@ -217,9 +217,7 @@ class HttpConnection:
     @classmethod
     def from_dict(cls, body: Mapping[str, Any]) -> HttpConnection:
         values = dict(body)
-        unknown = set(values) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ConfigError(f"unknown HTTP connection field(s): {', '.join(sorted(unknown))}")
+        refuse_unknown_settings(values, cls.__dataclass_fields__, "HTTP connection")
         if "base_url" not in values:
             raise ConfigError("HTTP connection needs a base_url")
         try:

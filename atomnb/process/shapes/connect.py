@@ -37,10 +37,12 @@ def http_call(
     label = name or f"{operation.method} {operation.path}"
     run = current_run()
     with run.shape("http", label, documents) as call:
-        before = len(documents.rejections) if documents is not None else 0
+        earlier = {id(r) for r in documents.rejections} if documents is not None else set()
         result = operation.call(connection, documents, params=params)
-        call.errors = len(result.rejections) - before
-        for rejection in result.rejections[before : before + 20]:
+        # Only the documents this call refused count; earlier ones may or may not pass through.
+        refused = [r for r in result.rejections if id(r) not in earlier]
+        call.errors = len(refused)
+        for rejection in refused[:20]:
             run.trace.log("warning", f"rejected: {rejection.where}, rule {rejection.rule}", label)
         return call.out("response", result)
 
