@@ -205,11 +205,25 @@ def executions(
 
 @executions.command("show")
 @click.argument("execution_id")
+@click.option("--atom", "atom_url", metavar="URL", help="Ask this atom instead of the store.")
 @click.pass_obj
-def executions_show(options: _Options, execution_id: str) -> None:
+def executions_show(options: _Options, execution_id: str, atom_url: str | None) -> None:
     """Show one execution (an id or a unique prefix of one)."""
-    _, store = options.open()
-    record = store.get(execution_id)
+    from atomnb.process.trace import LogEntry, ShapeRecord
+
+    if atom_url:
+        from atomnb.atom.client import AtomClient
+        from atomnb.atom.serialize import record_from_dict
+
+        with AtomClient(atom_url) as client:
+            found = client.execution(execution_id)
+        record = record_from_dict(found)
+        shapes = [ShapeRecord(**s) for s in found.get("shapes", [])]
+        logs = [LogEntry(**e) for e in found.get("logs", [])]
+    else:
+        _, store = options.open()
+        record = store.get(execution_id)
+        shapes, logs = store.shapes(record.id), store.logs(record.id)
     rows = [
         ("id", record.id),
         ("process", record.process),
@@ -230,7 +244,6 @@ def executions_show(options: _Options, execution_id: str) -> None:
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         click.echo(f"{key:<{width}}  {value}")
-    shapes = store.shapes(record.id)
     if shapes:
         click.echo("\nshapes")
         header = ("#", "KIND", "SHAPE", "IN", "OUT", "ERRORS", "TIME")
@@ -247,7 +260,6 @@ def executions_show(options: _Options, execution_id: str) -> None:
             for s in shapes
         ]
         click.echo(_grid([header, *table]))
-    logs = store.logs(record.id)
     if logs:
         click.echo("\nlog")
         for entry in logs:

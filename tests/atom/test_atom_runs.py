@@ -204,6 +204,10 @@ def test_the_cli_drives_an_atom(
     listed = cli("executions", "--atom", atom.url)
     assert "echo" in listed.stdout and "succeeded" in listed.stdout
     execution_id = atom.client.executions()[0]["id"]
+    shown = cli("executions", "show", execution_id, "--atom", atom.url)
+    assert shown.returncode == 0, shown.stderr
+    assert "parameters" in shown.stdout and "times=5" in shown.stdout
+    assert "environment" in shown.stdout and "test" in shown.stdout
     target = tmp_path / "out.ipynb"
     got = cli("download", execution_id, "-o", str(target))
     assert got.returncode == 0 and "echo from test env 10" in _outputs(target.read_bytes())
