@@ -127,10 +127,19 @@ def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SftpServer
     other.write_bytes(b"[127.0.0.1]:%d " % port + stranger.export_public_key())
     yield SftpServer("127.0.0.1", port, root, known, key_file, other)
     acceptor.close()
+
+    async def drain() -> None:  # end the sessions clients left open, so nothing dangles
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     with contextlib.suppress(Exception):
         asyncio.run_coroutine_threadsafe(acceptor.wait_closed(), loop).result(timeout=10)
+        asyncio.run_coroutine_threadsafe(drain(), loop).result(timeout=10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(timeout=10)
+    loop.close()
 
 
 # -- FTP --------------------------------------------------------------------------------

@@ -152,7 +152,7 @@ def test_bad_configuration_is_refused() -> None:
         HttpConnection("ftp://example.com")
     with pytest.raises(ConfigError, match="unknown auth kind"):
         HttpConnection.from_dict({"base_url": "http://h", "auth": {"kind": "magic"}})
-    with pytest.raises(ConfigError, match="unknown HTTP connection field"):
+    with pytest.raises(ConfigError, match="unknown HTTP connection setting"):
         HttpConnection.from_dict({"base_url": "http://h", "password": "x"})
 
 

@@ -217,7 +217,8 @@ class HttpConnection:
     @classmethod
     def from_dict(cls, body: Mapping[str, Any]) -> HttpConnection:
         values = dict(body)
-        refuse_unknown_settings(values, cls.__dataclass_fields__, "HTTP connection")
+        known = [name for name in cls.__dataclass_fields__ if not name.startswith("_")]
+        refuse_unknown_settings(values, known, "HTTP connection")
         if "base_url" not in values:
             raise ConfigError("HTTP connection needs a base_url")
         try:
