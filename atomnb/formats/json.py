@@ -117,23 +117,70 @@ class JsonFormat:
 
 def _write_columnar(documents: Documents, sink: IO[bytes], layout: str) -> bool:
     """Write with polars' Rust JSON writer (about 10x json.dumps per record); False when
-    the columns hold something it cannot write, so the caller falls back to the stdlib."""
+    the columns hold something it cannot write, so the caller falls back to the stdlib.
+
+    A seekable sink (a file) is written straight through: polars flushes the file and
+    writes to it without the encoded batch passing through Python, which halves the
+    writer's cost. Anything else gets the encoded batch in one write.
+    """
     table = documents.to_arrow()
-    if table.num_columns == 0:
+    if table.num_columns == 0 or not all(_polars_writes(f.type) for f in table.schema):
         return False
     import polars as pl  # the map engine; loaded only when there is JSON to write
 
     try:
         frame = pl.from_arrow(table.replace_schema_metadata(None))
-        assert isinstance(frame, pl.DataFrame)
-        buffer = io.BytesIO()
-        if layout == "lines":
-            frame.write_ndjson(buffer)
-        else:
-            frame.write_json(buffer)
     except (pl.exceptions.PolarsError, pa.ArrowException, TypeError, ValueError):
         return False
-    sink.write(buffer.getbuffer())  # no copy of the encoded batch
+    assert isinstance(frame, pl.DataFrame)
+    start = _position(sink)
+    buffer = io.BytesIO() if start is None else None
+    target: IO[bytes] = sink if buffer is None else buffer
+    try:
+        if layout == "lines":
+            frame.write_ndjson(target)
+        else:
+            frame.write_json(target)  # type: ignore[call-overload]  # any binary file object
+    except (pl.exceptions.PolarsError, pa.ArrowException, TypeError, ValueError) as exc:
+        if start is not None and _position(sink) != start:
+            raise FormatError(
+                f"the JSON writer failed after writing part of the output: {exc}"
+            ) from exc
+        return False
+    if buffer is not None:
+        sink.write(buffer.getbuffer())  # no copy of the encoded batch
+    return True
+
+
+def _position(sink: IO[bytes]) -> int | None:
+    """Where a seekable sink stands (so a failed write can tell whether it wrote), else None."""
+    try:
+        return sink.tell() if sink.seekable() else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+#: Binary types, which polars' JSON writer cannot write (binary_view is newer than pyarrow 15).
+_BINARY = tuple(
+    getattr(pa.types, f"is_{name}")
+    for name in ("binary", "large_binary", "binary_view", "fixed_size_binary")
+    if hasattr(pa.types, f"is_{name}")
+)
+
+
+def _polars_writes(kind: pa.DataType) -> bool:
+    """Whether polars' JSON writer takes the type: it panics on binary (a BaseException,
+    so this is checked before writing rather than caught)."""
+    if any(is_binary(kind) for is_binary in _BINARY):
+        return False
+    if pa.types.is_struct(kind):
+        return all(_polars_writes(f.type) for f in kind)
+    if pa.types.is_map(kind):
+        return _polars_writes(kind.key_type) and _polars_writes(kind.item_type)
+    if pa.types.is_dictionary(kind):
+        return _polars_writes(kind.value_type)
+    if hasattr(kind, "value_type"):  # list, large list, fixed-size list, list view
+        return _polars_writes(kind.value_type)
     return True
 
 
@@ -227,7 +274,7 @@ def _read_lines(source: Source, batch_size: int, block_bytes: int) -> Iterator[D
     try:
         if not source.read_head(4096).strip():
             return
-        with source.open() as probe:
+        with _native(source) as probe:
             inferred = pa_json.open_json(probe, read_options=options).schema
         # pyarrow turns ISO-looking strings into timestamps; a reader must give back the
         # text as written ("...Z" stays "...Z"), so those fields are read as strings.
@@ -237,28 +284,41 @@ def _read_lines(source: Source, batch_size: int, block_bytes: int) -> Iterator[D
             if as_text != inferred
             else None
         )
-        reader = pa_json.open_json(source.open(), read_options=options, parse_options=parse)
-        # Blocks are a few MB; gather them into batches of ``batch_size`` rows so the
-        # stages after the reader (maps, writers) pay their per-batch costs rarely.
-        pending: list[pa.RecordBatch] = []
-        rows = 0
-        sent = False
-        for block in reader:
-            pending.append(block)
-            rows += block.num_rows
-            while rows >= batch_size:
-                table = pa.Table.from_batches(pending)
-                yield with_file_property(_tag_layout(table.slice(0, batch_size), "lines"), source)
-                sent = True
-                rest = table.slice(batch_size)
-                pending, rows = rest.to_batches(), rest.num_rows
-        if rows or not sent:
-            table = pa.Table.from_batches(pending, schema=reader.schema)
-            yield with_file_property(_tag_layout(table, "lines"), source)
+        with _native(source) as handle:
+            reader = pa_json.open_json(handle, read_options=options, parse_options=parse)
+            yield from _gathered(reader, source, batch_size)
     except pa.ArrowInvalid as exc:
         too_long = block_size_error(exc, source, block_bytes)
         message = f"invalid JSON Lines: {_arrow_message(exc)}"
         raise (too_long or FormatError(message, where=source.name)) from None
+
+
+def _gathered(reader: Any, source: Source, batch_size: int) -> Iterator[Documents]:
+    """Blocks are a few MB; gather them into batches of ``batch_size`` rows so the
+    stages after the reader (maps, writers) pay their per-batch costs rarely."""
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    sent = False
+    for block in reader:
+        pending.append(block)
+        rows += block.num_rows
+        while rows >= batch_size:
+            table = pa.Table.from_batches(pending)
+            yield with_file_property(_tag_layout(table.slice(0, batch_size), "lines"), source)
+            sent = True
+            rest = table.slice(batch_size)
+            pending, rows = rest.to_batches(), rest.num_rows
+    if rows or not sent:
+        table = pa.Table.from_batches(pending, schema=reader.schema)
+        yield with_file_property(_tag_layout(table, "lines"), source)
+
+
+def _native(source: Source) -> pa.NativeFile:
+    """The source as an Arrow file: pyarrow reads it without taking the GIL for each block
+    (a Python file object would make the parser wait on whichever thread holds it)."""
+    if source.path is not None:
+        return pa.OSFile(str(source.path))
+    return pa.BufferReader(source.data or b"")
 
 
 def _timestamps_as_text(schema: pa.Schema) -> pa.Schema:

@@ -6,7 +6,10 @@ frame without copying, evaluated with the plan's expressions in one ``select``,
 and converted back to Arrow in the target profile's exact schema. Documents
 whose rule failed (a date that does not parse, a lookup that misses) become
 rejections naming the rule and carrying the source document; the others go on.
-A ``DocumentStream`` maps lazily, so memory stays bounded by the batch.
+With fan-out a source document fails as a whole: one rejection, none of its
+repetitions mapped (as the per-record reference has it).
+A ``DocumentStream`` maps lazily, so memory stays bounded by the batch, with one
+plan compiled for the whole stream; sequence numbers run on across batches.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ import polars as pl
 import pyarrow as pa
 
 from atomnb.documents import Documents, DocumentStream, Rejection
-from atomnb.maps.compile import compile_map
+from atomnb.maps.compile import Plan, compile_map
 from atomnb.maps.functions.registry import BuildContext
-from atomnb.maps.model import Map
+from atomnb.maps.model import Map, Rule
 from atomnb.maps.xref import tables_for
 from atomnb.profiles import apply_profile, to_arrow_schema
 
@@ -47,63 +50,108 @@ def apply_map(
     """
     ctx_properties = {"now": datetime.now(UTC), **(properties or {})}
     loaded = tables if tables is not None else tables_for(mapping)
+    run = _Run(mapping, loaded, udfs or {})
     if isinstance(documents, DocumentStream):
         # The next batch is read while this one is mapped (both release the GIL).
         return DocumentStream(
-            _stream(mapping, documents.prefetch(1), ctx_properties, loaded, udfs or {}),
-            source=documents.source,
+            _stream(run, documents.prefetch(1), ctx_properties), source=documents.source
         )
-    return _apply_batch(mapping, documents, ctx_properties, loaded, udfs or {})
+    return run.apply(documents, ctx_properties)
 
 
-def _stream(
-    mapping: Map,
-    stream: DocumentStream,
-    properties: dict[str, Any],
-    tables: Mapping[str, Mapping[str, Any]],
-    udfs: Mapping[str, Callable[..., Any]],
-) -> Any:
+def _stream(run: _Run, stream: DocumentStream, properties: dict[str, Any]) -> Any:
     offset = 0  # sequence numbers continue across batches
     for batch in stream:
-        out = _apply_batch(mapping, batch, {**properties, "sequence_offset": offset}, tables, udfs)
-        offset += len(out) + len(out.rejections) - len(batch.rejections)
+        out, numbered = run.numbered(batch, {**properties, "sequence_offset": offset})
+        offset += numbered
         yield out
 
 
-def _apply_batch(
-    mapping: Map,
-    documents: Documents,
-    properties: Mapping[str, Any],
-    tables: Mapping[str, Mapping[str, Any]],
-    udfs: Mapping[str, Callable[..., Any]],
-) -> Documents:
-    source_schema = to_arrow_schema(mapping.source)
-    if not _same_types(documents.to_arrow().schema, source_schema):
-        documents = apply_profile(documents, mapping.source, source=f"map {mapping.name}")
-    ctx = BuildContext(tables=tables, properties=properties, udfs=udfs)
-    plan = compile_map(mapping, ctx)
-    frame = _frame(documents)
-    if plan.fan_out is not None and mapping.fan_out:
-        frame = frame.filter(pl.col(mapping.fan_out).list.len() > 0).explode(mapping.fan_out)
-    error_names = [f"__atomnb_error_{i}" for i in range(len(plan.errors))]
-    selected = frame.select(
-        *plan.columns,
-        *[e.expr.fill_null(False).alias(n) for e, n in zip(plan.errors, error_names, strict=True)],
-        pl.col(_ROW),
+class _Run:
+    """One call's worth of mapping: schemas and the compiled plan, made once, not per batch.
+
+    A plan depends on the batch only through the ``sequence_offset`` property, so it is
+    compiled once for the whole stream unless the map numbers documents (``sequence``).
+    """
+
+    def __init__(
+        self,
+        mapping: Map,
+        tables: Mapping[str, Mapping[str, Any]],
+        udfs: Mapping[str, Callable[..., Any]],
+    ) -> None:
+        self.mapping = mapping
+        self.tables = tables
+        self.udfs = udfs
+        self.source_schema = to_arrow_schema(mapping.source)
+        self.target_schema = to_arrow_schema(mapping.target)
+        self.per_batch = _numbers_documents(mapping.rules)
+        self._plan: Plan | None = None
+
+    def plan(self, properties: Mapping[str, Any]) -> Plan:
+        if self._plan is not None:
+            return self._plan
+        ctx = BuildContext(tables=self.tables, properties=properties, udfs=self.udfs)
+        plan = compile_map(self.mapping, ctx)
+        if not self.per_batch:
+            self._plan = plan
+        return plan
+
+    def apply(self, documents: Documents, properties: Mapping[str, Any]) -> Documents:
+        return self.numbered(documents, properties)[0]
+
+    def numbered(
+        self, documents: Documents, properties: Mapping[str, Any]
+    ) -> tuple[Documents, int]:
+        """The mapped batch, and how many documents ``sequence`` numbered in it (the rows
+        mapped, failing ones included; not those the source profile refused)."""
+        mapping = self.mapping
+        if not _same_types(documents.to_arrow().schema, self.source_schema):
+            documents = apply_profile(documents, mapping.source, source=f"map {mapping.name}")
+        plan = self.plan(properties)
+        frame = _frame(documents)
+        fan_out = mapping.fan_out if plan.fan_out is not None else None
+        if fan_out:
+            frame = frame.filter(pl.col(fan_out).list.len() > 0).explode(fan_out)
+        error_names = [f"__atomnb_error_{i}" for i in range(len(plan.errors))]
+        errors = [
+            e.expr.fill_null(False).alias(n) for e, n in zip(plan.errors, error_names, strict=True)
+        ]
+        # one pass: the target columns, each rule's error flag, and whether any failed
+        failed_flag = [pl.any_horizontal(error_names).alias(_FAILED)] if error_names else []
+        selected = frame.select(*plan.columns, *errors, pl.col(_ROW)).with_columns(*failed_flag)
+        rejections = list(documents.rejections)
+        filtered = False
+        if error_names:
+            failed = selected[_FAILED]
+            if failed.any():
+                bad = selected.filter(failed)
+                if fan_out:
+                    # a source document fails as a whole, as in the per-record reference:
+                    # one rejection for it, and none of its repetitions go through
+                    bad = bad.group_by(_ROW, maintain_order=True).agg(pl.col(error_names).any())
+                    failed = selected[_ROW].is_in(bad[_ROW].implode())
+                rejections += _rejections(mapping, documents, bad, plan, error_names)
+                selected = selected.filter(~failed)
+                filtered = True
+        table = selected.select(self.target_schema.names).to_arrow().cast(self.target_schema)
+        if fan_out or filtered:
+            rows = selected[_ROW].to_arrow()
+            carried = {n: documents.property(n).take(rows) for n in documents.property_names}
+        else:  # every document, in order: the properties are the batch's own
+            carried = {n: documents.property(n) for n in documents.property_names}
+        return Documents(table, carried, rejections), frame.height
+
+
+_FAILED = "__atomnb_failed"
+
+
+def _numbers_documents(rules: tuple[Rule, ...]) -> bool:
+    """Whether a rule (or a child rule) uses ``sequence``, whose plan depends on the batch."""
+    return any(
+        any(step.fn == "sequence" for step in rule.steps) or _numbers_documents(rule.children)
+        for rule in rules
     )
-    target_schema = to_arrow_schema(mapping.target)
-    rejections = list(documents.rejections)
-    if error_names:
-        failed = selected.select(pl.any_horizontal(error_names).alias("failed"))["failed"]
-        if failed.any():
-            rejections += _rejections(
-                mapping, documents, selected.filter(failed), plan, error_names
-            )
-            selected = selected.filter(~failed)
-    rows = selected[_ROW].to_arrow()
-    table = selected.select(target_schema.names).to_arrow().cast(target_schema)
-    carried = {name: documents.property(name).take(rows) for name in documents.property_names}
-    return Documents(table, carried, rejections)
 
 
 def _frame(documents: Documents) -> pl.DataFrame:
@@ -124,7 +172,7 @@ def _rejections(
     mapping: Map,
     documents: Documents,
     failed: pl.DataFrame,
-    plan: Any,
+    plan: Plan,
     error_names: list[str],
 ) -> list[Rejection]:
     out = []

@@ -150,3 +150,51 @@ def test_json_lines_keep_timestamps_as_written() -> None:
 def test_empty_json_lines_give_no_documents() -> None:
     assert len(ab.read(b"", format="jsonl")) == 0
     assert len(ab.read(b"\n\n", format="jsonl")) == 0
+
+
+def test_json_lines_go_straight_into_an_open_file_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    first = ab.Documents.from_records([{"id": 1, "name": "Zoë"}, {"id": 2, "name": None}])
+    second = ab.Documents.from_records([{"id": 3, "name": 'O\'Brien "x"\n'}])
+    with path.open("wb") as out:
+        out.write(b"# header, not flushed yet\n")
+        ab.write(first, out, format="jsonl")
+        assert out.tell() == len(b"# header, not flushed yet\n") + len(
+            ab.write(first, format="jsonl") or b""
+        )
+        ab.write(second, out, format="jsonl")
+        out.write(b"# trailer\n")
+    lines = path.read_bytes().splitlines()
+    assert lines[0] == b"# header, not flushed yet" and lines[-1] == b"# trailer"
+    assert [json.loads(line) for line in lines[1:-1]] == first.to_pylist() + second.to_pylist()
+
+
+def test_an_unseekable_sink_gets_the_same_bytes(tmp_path: Path) -> None:
+    import io
+    import os
+
+    docs = ab.Documents.from_records([{"id": i, "tags": ["a", "é"]} for i in range(5)])
+    expected = ab.write(docs, format="jsonl")
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "wb") as pipe:
+        assert not pipe.seekable()
+        ab.write(docs, pipe, format="jsonl")
+    with os.fdopen(read_end, "rb") as got:
+        assert got.read() == expected
+    buffer = io.BytesIO(b"x")
+    buffer.seek(1)
+    ab.write(docs, buffer, format="json", layout="array")
+    assert json.loads(buffer.getvalue()[1:]) == docs.to_pylist()
+
+
+def test_binary_columns_fall_back_to_the_standard_writer() -> None:
+    # polars' JSON writer aborts on binary; the standard writer takes them (as text)
+    import pyarrow as pa
+
+    table = pa.table({"id": [1], "blob": pa.array([b"\x00\xff"]), "n": [{"b": b"x"}]})
+    docs = ab.Documents(table)
+    lines = ab.write(docs, format="jsonl") or b""
+    array = ab.write(docs, format="json", layout="array") or b""
+    for parsed in ([json.loads(line) for line in lines.splitlines()], json.loads(array)):
+        assert [row["id"] for row in parsed] == [1]
+        assert isinstance(parsed[0]["blob"], str) and isinstance(parsed[0]["n"]["b"], str)
