@@ -322,6 +322,13 @@ def atom() -> None:
 @click.option("--misfire-grace", type=float, default=None, help="Seconds before a fire is missed.")
 @click.option("--stop-grace", type=float, default=30.0, show_default=True, help="On Ctrl-C (s).")
 @click.option(
+    "--stale-after",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds without a heartbeat before another atom on the store counts as dead.",
+)
+@click.option(
     "--deploy",
     "deploy_paths",
     multiple=True,
@@ -339,6 +346,7 @@ def atom_start(
     workers: int | None,
     misfire_grace: float | None,
     stop_grace: float,
+    stale_after: float,
     deploy_paths: Sequence[Path],
     environment: str,
     run_deployed: bool,
@@ -379,6 +387,7 @@ def atom_start(
         workers=workers,
         misfire_grace_s=misfire_grace,
         stop_grace_s=stop_grace,
+        stale_after_s=stale_after,
         after_start=after_start if notebooks or exit_after_run else None,
     )
     if any(not r.status.ok for r in outcome):

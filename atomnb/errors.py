@@ -17,6 +17,11 @@
     │   └── FatalConnectorError      permanent: do not retry
     ├── ProcessError                 the process run must stop
     ├── StoreError                   the execution store cannot be opened or written
+    │   └── NotFoundError            no execution (or other record) with that id
+    ├── AtomError                    an atom refused a request or cannot be reached
+    │   ├── UnknownEntityError       no such process, deployment or output on the atom
+    │   ├── AtomUnavailableError     the atom is stopping or cannot be reached: try later
+    │   └── PayloadTooLargeError     a package or message is over the atom's size limit
     └── ValidationErrorGroup         every problem of a batch at once (also an ExceptionGroup)
 
 Library errors (pyarrow, SQLAlchemy, papermill) are translated at the boundary into
@@ -29,6 +34,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "AtomError",
+    "AtomUnavailableError",
     "AtomnbError",
     "ComponentError",
     "ConfigError",
@@ -38,12 +44,15 @@ __all__ = [
     "FatalConnectorError",
     "FormatError",
     "MapError",
+    "NotFoundError",
     "NotebookError",
     "ParameterError",
+    "PayloadTooLargeError",
     "ProcessError",
     "ProfileError",
     "RetriableConnectorError",
     "StoreError",
+    "UnknownEntityError",
     "ValidationErrorGroup",
     "WorkspaceNotFoundError",
 ]
@@ -156,6 +165,22 @@ class ExecutionError(AtomnbError):
 
 class AtomError(AtomnbError):
     """An atom refused a request (unknown process, bad deployment) or cannot be reached."""
+
+
+class NotFoundError(StoreError):
+    """No record with that id (or id prefix) is in the store: the API answers 404."""
+
+
+class UnknownEntityError(AtomError):
+    """The atom has no such process, deployment or output: the API answers 404."""
+
+
+class AtomUnavailableError(AtomError):
+    """The atom is stopping (or cannot be reached): try again later; the API answers 503."""
+
+
+class PayloadTooLargeError(AtomError):
+    """A deployment package or listener message is over the atom's limit: the API answers 413."""
 
 
 class ValidationErrorGroup(ExceptionGroup[AtomnbError], AtomnbError):  # type: ignore[override]

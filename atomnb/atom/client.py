@@ -1,7 +1,10 @@
 """A client of the atom's HTTP API: what the CLI (and a notebook) use to drive an atom.
 
-Every failure becomes an ``AtomError`` with the atom's own message and hint, or
-says plainly that the atom cannot be reached at its URL.
+Every failure becomes an ``AtomError`` with the atom's own message and hint
+(``UnknownEntityError`` for 404, ``AtomUnavailableError`` for 503 or an atom
+that cannot be reached, ``PayloadTooLargeError`` for 413). When
+``$ATOMNB_ATOM_TOKEN`` is set, every request carries it as a bearer token (for
+an atom with ``api_token`` in its settings).
 """
 
 from __future__ import annotations
@@ -13,22 +16,37 @@ from typing import Any
 import httpx
 
 from atomnb.atom.package import Package
-from atomnb.errors import AtomError
+from atomnb.errors import (
+    AtomError,
+    AtomUnavailableError,
+    PayloadTooLargeError,
+    UnknownEntityError,
+)
 
-__all__ = ["ATOM_URL_ENV", "AtomClient"]
+__all__ = ["ATOM_TOKEN_ENV", "ATOM_URL_ENV", "AtomClient"]
 
 ATOM_URL_ENV = "ATOMNB_ATOM_URL"
+ATOM_TOKEN_ENV = "ATOMNB_ATOM_TOKEN"
+_ERRORS: dict[int, type[AtomError]] = {
+    404: UnknownEntityError,
+    413: PayloadTooLargeError,
+    503: AtomUnavailableError,
+}
 
 
 class AtomClient:
-    """Talks to one atom; ``url`` defaults to $ATOMNB_ATOM_URL."""
+    """Talks to one atom; ``url`` defaults to $ATOMNB_ATOM_URL, ``token`` to $ATOMNB_ATOM_TOKEN."""
 
-    def __init__(self, url: str | None = None, *, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, url: str | None = None, *, timeout_s: float = 30.0, token: str | None = None
+    ) -> None:
         url = url or os.environ.get(ATOM_URL_ENV)
         if not url:
             raise AtomError("which atom? give --atom URL or set ATOMNB_ATOM_URL")
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, timeout=timeout_s)
+        token = token or os.environ.get(ATOM_TOKEN_ENV)
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.url, timeout=timeout_s, headers=headers)
 
     def close(self) -> None:
         self._http.close()
@@ -43,7 +61,7 @@ class AtomClient:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise AtomError(
+            raise AtomUnavailableError(
                 f"cannot reach the atom at {self.url}: {type(exc).__name__}",
                 hint="is it running? start one with: atomnb atom start --home DIR --port PORT",
             ) from None
@@ -52,10 +70,13 @@ class AtomClient:
                 body = response.json()
             except ValueError:
                 body = {"error": response.text[:500]}
+            if not isinstance(body, dict):
+                body = {"error": json.dumps(body)[:500]}
             message = body.get("error") or body.get("detail") or response.reason_phrase
             if not isinstance(message, str):
                 message = json.dumps(message)
-            raise AtomError(f"the atom refused: {message}", hint=body.get("hint"))
+            error = _ERRORS.get(response.status_code, AtomError)
+            raise error(f"the atom refused: {message}", hint=body.get("hint"))
         return response
 
     def health(self) -> dict[str, Any]:

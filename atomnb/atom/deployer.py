@@ -8,6 +8,7 @@ running version as it was.
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import tempfile
@@ -26,9 +27,14 @@ from atomnb.store import ExecutionStore, utcnow
 from atomnb.store.deployments import CATCH_UP_POLICIES, Deployment, DeploymentStore
 from atomnb.store.schedules import ScheduleState, ScheduleStore
 
-__all__ = ["DeployOptions", "Deployer"]
+__all__ = ["DeployOptions", "Deployer", "check_notebook_path"]
 
 _PROCESS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+
+MAX_TIMEOUT_S = 7 * 24 * 3600.0
+MAX_RETRY_DELAY_S = 24 * 3600.0
+MAX_RETRIES = 100
+MAX_CONCURRENT = 1000
 
 
 @dataclass
@@ -47,17 +53,52 @@ class DeployOptions:
     notify: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
+        """Refuse options that cannot work, before anything is unpacked or recorded."""
+        check_notebook_path(self.notebook)
         if self.schedule:
-            check_schedule(self.schedule, self.timezone)
+            check_schedule(self.schedule, self.timezone)  # also: a schedule that never fires
         if self.catch_up not in CATCH_UP_POLICIES:
             raise ConfigError(f"catch-up policy must be one of {CATCH_UP_POLICIES}")
-        if self.timeout_s is not None and self.timeout_s <= 0:
-            raise ConfigError("the timeout must be a positive number of seconds")
-        if self.retries < 0 or self.retry_delay_s < 0:
-            raise ConfigError("retries and the retry delay cannot be negative")
-        if self.max_concurrent < 1:
-            raise ConfigError("max_concurrent must be at least 1")
+        if self.timeout_s is not None:
+            _check_number("timeout_s", self.timeout_s, 0.0, MAX_TIMEOUT_S, low_open=True)
+        _check_number("retry_delay_s", self.retry_delay_s, 0.0, MAX_RETRY_DELAY_S)
+        _check_whole("retries", self.retries, 0, MAX_RETRIES)
+        _check_whole("max_concurrent", self.max_concurrent, 1, MAX_CONCURRENT)
         check_notify(self.notify)
+
+
+def check_notebook_path(notebook: str) -> None:
+    """A notebook path must be relative, forward-slashed and stay inside the package."""
+    path = PurePosixPath(notebook)
+    if (
+        not notebook
+        or "\\" in notebook
+        or "\0" in notebook
+        or path.is_absolute()
+        or ".." in path.parts
+        or re.match(r"^[A-Za-z]:", notebook)
+        or not path.parts
+    ):
+        raise ConfigError(
+            f"the notebook must be a relative path inside the package: {notebook!r}",
+            hint="e.g. notebooks/orders.ipynb (forward slashes, no .., not absolute)",
+        )
+
+
+def _check_number(
+    name: str, value: float, low: float, high: float, *, low_open: bool = False
+) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number: {value!r}")
+    below = value <= low if low_open else value < low
+    if not math.isfinite(value) or below or value > high:
+        bound = f"over {low:g}" if low_open else f"at least {low:g}"
+        raise ConfigError(f"{name} must be a finite number {bound} and at most {high:g}: {value}")
+
+
+def _check_whole(name: str, value: int, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}: {value!r}")
 
 
 class Deployer:
@@ -69,7 +110,12 @@ class Deployer:
         self.schedules = ScheduleStore(store)
 
     def deploy(self, data: bytes, options: DeployOptions) -> tuple[Deployment, bool]:
-        """Deploy a package; returns the active deployment and whether it is a new version."""
+        """Deploy a package; returns the active deployment and whether it is a new version.
+
+        All or nothing: everything is checked before the version is recorded, and
+        if keeping the package or scheduling it fails after that, the previous
+        version is active again (the failed one stays in the history, inactive).
+        """
         options.check()
         incoming = Path(tempfile.mkdtemp(prefix="incoming-", dir=self._incoming_dir()))
         unpacked = incoming / "package"
@@ -90,14 +136,20 @@ class Deployer:
                 max_concurrent=options.max_concurrent,
                 notify=dict(options.notify),
             )
+            previous = self.deployments.active(process)
             deployment, created = self.deployments.add(deployment)
-            target = self.home.package_dir(process, deployment.version)
-            if not target.exists():  # a new version, or one another atom of the molecule made
-                target.parent.mkdir(parents=True, exist_ok=True)
-                unpacked.rename(target)
+            try:
+                target = self.home.package_dir(process, deployment.version)
+                if not target.exists():  # a new version, or one another atom of the molecule made
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    unpacked.rename(target)
+                self._schedule(deployment)
+            except BaseException:
+                if created:  # the schedule is set last: if it failed, it is unchanged
+                    self.deployments.restore(process, previous.version if previous else None)
+                raise
         finally:
             shutil.rmtree(incoming, ignore_errors=True)
-        self._schedule(deployment)
         return deployment, created
 
     def workspace_of(self, deployment: Deployment) -> Workspace:
@@ -126,7 +178,10 @@ class Deployer:
 
     @staticmethod
     def _check_package(root: Path, options: DeployOptions) -> str:
+        check_notebook_path(options.notebook)
         notebook = root.joinpath(*PurePosixPath(options.notebook).parts)
+        if not notebook.resolve().is_relative_to(root.resolve()):
+            raise AtomError(f"the notebook {options.notebook!r} is outside the package")
         if not notebook.is_file():
             raise AtomError(f"the package has no notebook {options.notebook!r}")
         process = load_process(notebook)  # refuses a notebook that is not a process

@@ -2,8 +2,9 @@
 
 ``atom.toml`` in the home holds the atom's id (made once, so a restarted atom
 recognises its own unfinished executions in a shared store) and optional
-settings: worker count, retention, SMTP for notifications. Nothing in it is a
-secret value: an SMTP password is a secret reference (``env:``/``file:``).
+settings: worker count, retention, SMTP for notifications, an API token and
+the listener size limit. Nothing in it is a secret value: an SMTP password and
+the API token are secret references (``env:``/``file:``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from atomnb._files import write_text_atomically
+from atomnb.components import resolve_secret
 from atomnb.errors import ConfigError
 
 __all__ = ["AtomHome", "AtomSettings"]
@@ -32,6 +34,10 @@ class AtomSettings:
     misfire_grace_s: float = 60.0  # a fire time later than this counts as missed
     smtp: dict[str, Any] = field(default_factory=dict)
     base_url: str | None = None  # how notifications link back to the dashboard
+    #: A secret reference (``env:VAR`` or ``file:PATH``); when set, every API, listener
+    #: and dashboard request must carry ``Authorization: Bearer <token>``.
+    api_token: str | None = None
+    listen_max_bytes: int = 50 * 1024 * 1024  # a bigger listener message answers 413
 
 
 class AtomHome:
@@ -53,6 +59,7 @@ class AtomHome:
                 f'[atom]\nid = "{atom_id}"\n\n'
                 "# [settings]\n# workers = 2\n# retention_days = 30\n# retention_count = 200\n"
                 '# misfire_grace_s = 60\n# base_url = "http://127.0.0.1:8765"\n'
+                '# api_token = "env:ATOMNB_ATOM_TOKEN"\n# listen_max_bytes = 52428800\n'
                 '# [settings.smtp]\n# host = "127.0.0.1"\n# port = 25\n'
                 '# sender = "atom@example.org"\n# password = "env:SMTP_PASSWORD"\n',
             )
@@ -69,9 +76,23 @@ class AtomHome:
         values = dict(self._config.get("settings", {}))
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
-            return AtomSettings(**values)
+            settings = AtomSettings(**values)
         except TypeError as exc:
             raise ConfigError(f"unknown setting: {exc}", where=str(self.config_path)) from None
+        where = str(self.config_path)
+        if settings.api_token is not None:
+            if not isinstance(settings.api_token, str) or ":" not in settings.api_token:
+                raise ConfigError(
+                    "api_token must be a secret reference, not the token itself",
+                    where=where,
+                    hint='e.g. api_token = "env:ATOMNB_ATOM_TOKEN" or "file:/run/secrets/atom"',
+                )
+            if not resolve_secret(settings.api_token, name="api_token"):  # fails early
+                raise ConfigError("the api_token secret is empty", where=where)
+        limit = settings.listen_max_bytes
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ConfigError("listen_max_bytes must be a positive whole number", where=where)
+        return settings
 
     @property
     def store_url(self) -> str:

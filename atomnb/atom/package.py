@@ -18,12 +18,13 @@ import io
 import json
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from atomnb.components import Workspace
-from atomnb.errors import AtomError
+from atomnb.errors import AtomError, PayloadTooLargeError
 
 __all__ = [
     "DEPLOY_KEYS",
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 MAX_PACKAGE_BYTES = 200 * 1024 * 1024
+_CHUNK = 1024 * 1024
 _FIXED_TIME = (
     2000,
     1,
@@ -150,29 +152,71 @@ def _included(notebook: Path, root: Path) -> list[Path]:
 
 
 def unpack_package(data: bytes, target: Path) -> str:
-    """Extract a package into ``target`` (which must not exist); returns its content hash."""
+    """Extract a package into ``target`` (which must not exist); returns its content hash.
+
+    Every way a hostile or broken zip can fail — corrupt data (bad CRC),
+    encryption, an unsupported compression method, a name that is both a file
+    and a folder — is an ``AtomError`` naming it, never a crash. Entries are
+    copied in chunks, so a large file is never held in memory twice.
+    """
+    if len(data) > MAX_PACKAGE_BYTES:
+        raise PayloadTooLargeError(
+            f"the deployment package is {len(data)} bytes, over the {MAX_PACKAGE_BYTES} byte limit"
+        )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
         raise AtomError("the deployment package is not a zip file") from None
     digest = hashlib.sha256()
     with archive:
         entries = [e for e in archive.infolist() if not e.is_dir()]
         total = sum(e.file_size for e in entries)
         if total > MAX_PACKAGE_BYTES * 4:
-            raise AtomError(f"the deployment package unpacks to {total} bytes, over the limit")
-        names = []
-        for entry in entries:
-            name = _safe_name(entry)
-            names.append((name, entry))
+            raise PayloadTooLargeError(
+                f"the deployment package unpacks to {total} bytes, over the limit"
+            )
+        names = sorted(((_safe_name(entry), entry) for entry in entries), key=lambda i: i[0])
+        _refuse_clashes([name for name, _ in names])
         target.mkdir(parents=True)
-        for name, entry in sorted(names, key=lambda item: item[0]):
-            content = archive.read(entry)
-            digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
+        for name, entry in names:
             path = target.joinpath(*PurePosixPath(name).parts)
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
+            try:
+                content_hash = _copy_entry(archive, entry, path)
+            except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+                raise AtomError(f"the deployment package is corrupt at {name!r}: {exc}") from None
+            except (RuntimeError, NotImplementedError) as exc:  # encrypted, unknown method
+                raise AtomError(
+                    f"the deployment package entry {name!r} cannot be read: {exc}",
+                    hint="build packages with atomnb deploy (plain deflate, no password)",
+                ) from None
+            digest.update(name.encode() + b"\0" + content_hash)
     return digest.hexdigest()
+
+
+def _copy_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, path: Path) -> bytes:
+    """Copy one entry to ``path`` in chunks; returns the SHA-256 of its content."""
+    content = hashlib.sha256()
+    with archive.open(entry) as source, path.open("wb") as sink:
+        while chunk := source.read(_CHUNK):
+            content.update(chunk)
+            sink.write(chunk)
+    return content.digest()
+
+
+def _refuse_clashes(names: list[str]) -> None:
+    """Refuse a name given twice, or used both as a file and as a folder (``a``, ``a/b``)."""
+    seen: set[str] = set()
+    folders: set[str] = set()
+    for name in names:
+        parts = PurePosixPath(name).parts
+        folders.update("/".join(parts[:n]) for n in range(1, len(parts)))
+        if name in seen:
+            raise AtomError(f"the deployment package holds {name!r} twice")
+        seen.add(name)
+    clash = sorted(seen & folders)
+    if clash:
+        raise AtomError(f"the deployment package holds {clash[0]!r} both as a file and as a folder")
 
 
 def _safe_name(entry: zipfile.ZipInfo) -> str:

@@ -44,17 +44,27 @@ class Scheduler:
         *,
         misfire_grace_s: float = 60.0,
         clock: Callable[[], datetime] = utcnow,
+        holds: Callable[[str], bool] = lambda process: True,
     ) -> None:
         self.schedules = schedules
         self.atom = atom
         self.grace = timedelta(seconds=misfire_grace_s)
         self.clock = clock
+        self.holds = holds
 
-    def tick(self) -> list[Fire]:
-        """Claim what is due now; returns every fire this atom claimed (skips included)."""
+    def tick(self, on_fire: Callable[[Fire], None] | None = None) -> list[Fire]:
+        """Claim what is due now; returns every fire this atom claimed (skips included).
+
+        ``on_fire`` is called right after each claim (the atom queues the run
+        there), so a failure later in the tick cannot lose a claimed fire time.
+        Only schedules of processes this atom holds a copy of are claimed: in a
+        molecule, an atom without the package leaves the fire to one that has it.
+        """
         now = self.clock()
         claimed = []
         for state in self.schedules.due(now):
+            if not self.holds(state.process):
+                continue
             latest = last_fire(state.cron, state.timezone, now)
             total = count_fire_times(state.cron, state.timezone, state.next_fire_at, latest)
             on_time = now - latest <= self.grace
@@ -67,6 +77,8 @@ class Scheduler:
                     missed=fire.missed,
                 ):
                     claimed.append(fire)
+                    if on_fire is not None:
+                        on_fire(fire)
             following = next_fire(state.cron, state.timezone, now)
             self.schedules.advance(state.process, state.next_fire_at, following)
         return claimed

@@ -30,6 +30,7 @@ def serve(
     workers: int | None = None,
     misfire_grace_s: float | None = None,
     stop_grace_s: float = 30.0,
+    stale_after_s: float = 60.0,
     ready_message: bool = True,
     after_start: Callable[[Atom], bool] | None = None,
 ) -> Atom:
@@ -49,6 +50,7 @@ def serve(
         workers=workers,
         url=url,
         misfire_grace_s=misfire_grace_s,
+        stale_after_s=stale_after_s,
     )
     atom.start()
     if atom.recovered:

@@ -13,6 +13,7 @@ interrupted, with when and why, and retried if its deployment asks for retries.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import platform
@@ -23,19 +24,27 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from atomnb.atom.deployer import Deployer
 from atomnb.atom.home import AtomHome
 from atomnb.atom.notify import Notifier
 from atomnb.atom.retention import sweep
 from atomnb.atom.scheduler import Fire, Scheduler
+from atomnb.components import load_environment
 from atomnb.documents import Documents
 from atomnb.documents.exchange import read_ipc, write_ipc
-from atomnb.errors import AtomError, ParameterError
+from atomnb.errors import (
+    AtomError,
+    AtomnbError,
+    AtomUnavailableError,
+    ParameterError,
+    UnknownEntityError,
+)
 from atomnb.process import REDACTED, load_process, resolve_parameters
 from atomnb.runtime import PapermillExecutor, RunRequest
 from atomnb.runtime.control import RunControl
+from atomnb.runtime.scrub import scrub_text
 from atomnb.runtime.warm import WarmKernel, start_warm_kernel
 from atomnb.store import (
     ExecutionRecord,
@@ -57,6 +66,10 @@ _HEARTBEAT_S = 5.0
 _CANCEL_POLL_S = 1.0
 _SWEEP_S = 600.0
 _WARM_KERNEL = "python3"
+#: Executions of one process allowed to wait in the queue; more are refused (or skipped).
+MAX_QUEUED_PER_PROCESS = 100
+#: The longest wait between two attempts, whatever the backoff says.
+MAX_RETRY_DELAY_S = 3600.0
 
 
 @dataclass
@@ -79,6 +92,7 @@ class Atom:
         misfire_grace_s: float | None = None,
         tick_s: float = 0.2,
         prewarm: bool = True,
+        stale_after_s: float = 60.0,
     ) -> None:
         self.home = home
         self.settings = home.settings(workers=workers, misfire_grace_s=misfire_grace_s)
@@ -89,7 +103,10 @@ class Atom:
         self.deployer = Deployer(home, self.store)
         self.schedules = ScheduleStore(self.store)
         self.scheduler = Scheduler(
-            self.schedules, self.id, misfire_grace_s=self.settings.misfire_grace_s
+            self.schedules,
+            self.id,
+            misfire_grace_s=self.settings.misfire_grace_s,
+            holds=self._holds,
         )
         self.notifier = Notifier(self.settings.smtp, self.settings.base_url or url)
         self.tick_s = tick_s
@@ -103,12 +120,16 @@ class Atom:
         self._secrets: dict[str, dict[str, str]] = {}  # runtime secret values: memory only
         self._finished: dict[str, threading.Event] = {}
         self._threads: list[threading.Thread] = []
+        self._control_thread: threading.Thread | None = None
+        self._lock_file: IO[str] | None = None
+        self.stale_after_s = stale_after_s
         self.recovered: list[ExecutionRecord] = []
 
     # -- life cycle -------------------------------------------------------------------
 
     def start(self) -> None:
         """Recover from an earlier crash, then start the workers and the control thread."""
+        self._lock_home()
         last_seen = self.queue.register(platform.node(), self.url, os.getpid())
         seen = f"; last seen alive at {last_seen:%Y-%m-%d %H:%M:%S} UTC" if last_seen else ""
         reason = (
@@ -116,19 +137,63 @@ class Atom:
             f"{seen}; found at restart {utcnow():%Y-%m-%d %H:%M:%S} UTC"
         )
         self.recovered = self.queue.interrupt_leftovers(reason)
-        for record in self.recovered:
-            log.warning("execution %s (%s) was interrupted", record.id, record.process)
-            if record.started_at is not None:  # never started: its secret values are gone
-                self._retry_if_asked(record)
+        self._recover(self.recovered)
         self.home.executions_dir.mkdir(parents=True, exist_ok=True)
         for n in range(self.settings.workers):
             self._spawn(self._work, f"atomnb-worker-{n}")
-        self._spawn(self._control, "atomnb-control")
+        self._control_thread = self._spawn(self._control, "atomnb-control")
+
+    def _lock_home(self) -> None:
+        """One atom per home: a second one would take the first one's runs for dead ones."""
+        self._lock_file = (self.home.root / "atom.lock").open("a+")
+        try:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            self._lock_file = None
+            raise AtomError(
+                f"another atom is running on {self.home.root}",
+                hint="stop it first, or give this atom a home of its own",
+            ) from None
+        self._lock_file.seek(0)
+        self._lock_file.truncate()
+        self._lock_file.write(f"{os.getpid()}\n")
+        self._lock_file.flush()
+
+    def _recover(self, interrupted: list[ExecutionRecord]) -> None:
+        """After a crash: drop unscrubbed partial notebooks, retry what may be retried."""
+        for record in interrupted:
+            log.warning("execution %s (%s) was interrupted", record.id, record.process)
+            for partial in (self.home.executions_dir / record.id).glob(".*.partial.ipynb"):
+                partial.unlink(missing_ok=True)  # may hold secret values nobody can scrub now
+            deployment = self._deployment_for(record)
+            if deployment is None or record.started_at is None:
+                continue
+            missing = self._secrets_lost(record, deployment)
+            if missing:
+                note = f"; not retried: secret value(s) {', '.join(missing)} were only in memory"
+                record.error_summary = (record.error_summary or "") + note
+                self.store.update(record)
+            elif not self._retry_if_asked(record):
+                self.notifier.finished(record, deployment.notify)
+
+    def _secrets_lost(self, record: ExecutionRecord, deployment: Deployment) -> list[str]:
+        """Secret parameters of ``record`` its environment cannot give again (runtime ones)."""
+        if not record.secret_parameters:
+            return []
+        try:
+            workspace = self.deployer.workspace_of(deployment)
+            known = load_environment(workspace.extensions_dir, deployment.environment).secrets
+        except AtomnbError:
+            known = {}
+        return sorted(set(record.secret_parameters) - set(known))
 
     def stop(self, grace_s: float = 30.0) -> None:
         """Stop taking work; let running executions finish for ``grace_s``, then interrupt them."""
         self._stopping.set()
         self._wake.set()
+        if self._control_thread is not None:  # no dispatch may race what follows
+            self._control_thread.join(timeout=30)
         deadline = time.monotonic() + grace_s
         while self._running and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -146,11 +211,14 @@ class Atom:
         self.notifier.close()
         self.queue.unregister()
         self.store.close()
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the home's lock
 
-    def _spawn(self, target: Any, name: str) -> None:
+    def _spawn(self, target: Any, name: str) -> threading.Thread:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
+        return thread
 
     # -- requests ---------------------------------------------------------------------
 
@@ -164,7 +232,7 @@ class Atom:
     ) -> ExecutionRecord:
         """Queue an execution of ``process``'s active deployment; checked before it queues."""
         if self._stopping.is_set():
-            raise AtomError("the atom is stopping and takes no new executions")
+            raise AtomUnavailableError("the atom is stopping and takes no new executions")
         deployment = self._active(process)
         notebook = load_process(self.deployer.notebook_of(deployment))
         public = dict(parameters or {})
@@ -176,8 +244,17 @@ class Atom:
         if unknown:
             raise ParameterError(f"{process} has no parameter {', '.join(unknown)}")
         resolve_parameters(notebook, public)  # unknown names and wrong types fail here
+        self._check_queue_room(process)
         record = self._enqueue(deployment, public, trigger, secret_values)
         return record
+
+    def _check_queue_room(self, process: str) -> None:
+        waiting = self.queue.queued_count(process)
+        if waiting >= MAX_QUEUED_PER_PROCESS:
+            raise AtomUnavailableError(
+                f"{process} already has {waiting} executions queued; not queueing another",
+                hint="let the queue drain, raise --max-concurrent, or cancel some",
+            )
 
     def _enqueue(
         self,
@@ -229,8 +306,9 @@ class Atom:
         with the same input; ``ab.start()`` reads them in the kernel.
         """
         if self._stopping.is_set():
-            raise AtomError("the atom is stopping and takes no new executions")
+            raise AtomUnavailableError("the atom is stopping and takes no new executions")
         deployment = self._active(process)
+        self._check_queue_room(process)
         record = self._enqueue(deployment, {}, Trigger.LISTENER, documents=documents)
         record = self.wait(record.id, timeout_s)
         returned = {
@@ -249,7 +327,8 @@ class Atom:
         """Cancel a queued execution, or stop a running one (on this or another atom)."""
         record = self.store.get(execution_id)
         if record.status is ExecutionStatus.QUEUED:
-            self.queue.cancel_queued(record.id, "cancelled before it started")
+            if self.queue.cancel_queued(record.id, "cancelled before it started"):
+                self._forget(record.id)
         elif record.status is ExecutionStatus.RUNNING:
             with self._lock:
                 control = self._running.get(record.id)
@@ -258,6 +337,14 @@ class Atom:
             else:
                 self.queue.request_cancel(record.id)
         return self.store.get(record.id)
+
+    def _forget(self, execution_id: str) -> None:
+        """An execution that will not run here: drop its secrets, wake whoever waits for it."""
+        with self._lock:
+            self._secrets.pop(execution_id, None)
+            event = self._finished.pop(execution_id, None)
+        if event is not None:
+            event.set()
 
     def wait(self, execution_id: str, timeout_s: float = 60.0) -> ExecutionRecord:
         """The record once the execution has finished, or as it is when ``timeout_s`` passes."""
@@ -275,7 +362,7 @@ class Atom:
     def _active(self, process: str) -> Deployment:
         deployment = self.deployer.deployments.active(process)
         if deployment is None:
-            raise AtomError(
+            raise UnknownEntityError(
                 f"no process {process!r} is deployed on this atom",
                 hint="deploy it first: atomnb deploy NOTEBOOK --atom URL",
             )
@@ -284,12 +371,14 @@ class Atom:
     # -- the control thread -----------------------------------------------------------
 
     def _control(self) -> None:
-        last_beat = last_cancel = last_sweep = time.monotonic()
+        last_beat = last_cancel = last_sweep = last_stale = time.monotonic()
         while not self._stopping.is_set():
             try:
-                for fire in self.scheduler.tick():
-                    self._fired(fire)
+                self.scheduler.tick(on_fire=self._fired)
                 now = time.monotonic()
+                if now - last_stale >= min(15.0, self.stale_after_s / 2):
+                    last_stale = now
+                    self._take_over_dead_atoms()
                 if now - last_cancel >= _CANCEL_POLL_S:
                     last_cancel = now
                     for execution_id in self.queue.cancel_requests():
@@ -297,7 +386,7 @@ class Atom:
                             control = self._running.get(execution_id)
                         if control is not None:
                             control.stop(ExecutionStatus.CANCELLED, "cancelled while running")
-                if now - last_beat >= _HEARTBEAT_S:
+                if now - last_beat >= min(_HEARTBEAT_S, self.stale_after_s / 4):
                     last_beat = now
                     self.queue.heartbeat()
                 if now - last_sweep >= _SWEEP_S:
@@ -316,24 +405,54 @@ class Atom:
         deployment = self.deployer.deployments.active(fire.process)
         if deployment is None:
             return
+        if self.queue.queued_count(fire.process) >= MAX_QUEUED_PER_PROCESS:
+            log.warning("%s: fire at %s not queued, the queue is full", fire.process, fire.due_at)
+            return
         record = self._enqueue(deployment, {}, Trigger.SCHEDULE)
         self.schedules.attach_execution(fire.process, fire.due_at, record.id)
+
+    def _holds(self, process: str) -> bool:
+        """Whether this atom can run ``process``: deployed, with its package copy here."""
+        deployment = self.deployer.deployments.active(process)
+        return deployment is not None and (
+            self.home.package_dir(process, deployment.version).is_dir()
+        )
+
+    def _take_over_dead_atoms(self) -> None:
+        """Interrupt what atoms that stopped beating their heart were running (a molecule)."""
+        cutoff = utcnow() - timedelta(seconds=self.stale_after_s)
+        for atom, last in self.queue.stale_atoms(cutoff):
+            if not self.queue.mark_stopped(atom, last):
+                continue  # it came back, or another atom took over first
+            reason = (
+                f"interrupted: its atom {atom} stopped beating its heart "
+                f"(last at {last:%Y-%m-%d %H:%M:%S} UTC); taken over by {self.id}"
+            )
+            log.warning("atom %s looks dead; taking over its executions", atom)
+            self._recover(self.queue.interrupt_leftovers(reason, atom=atom))
 
     def _dispatch(self) -> None:
         with self._lock:
             idle = self._idle
         if idle == 0:
             return
+        running = self.queue.running_counts()
         limits: dict[str, int] = {}
-        for record in self.queue.ready(utcnow()):
+        full: set[str] = set()
+        for active in self.deployer.deployments.all_active():
+            limits[active.process] = active.max_concurrent - running.get(active.process, 0)
+            if limits[active.process] <= 0:
+                full.add(active.process)
+        for record in self.queue.ready(utcnow(), exclude=full):
             deployment = self._deployment_for(record)
             if deployment is None:
-                self.queue.cancel_queued(record.id, "its process is no longer deployed")
+                if self.queue.cancel_queued(record.id, "its process is no longer deployed"):
+                    self._forget(record.id)
                 continue
-            if record.process not in limits:
-                limits[record.process] = deployment.max_concurrent - self.queue.running_count(
-                    record.process
-                )
+            limits.setdefault(
+                record.process,
+                deployment.max_concurrent - running.get(record.process, 0),
+            )
             if limits[record.process] <= 0 or not self.queue.claim(record.id):
                 continue
             limits[record.process] -= 1
@@ -378,12 +497,25 @@ class Atom:
                 break
             try:
                 self._run(job, kernel)
+            except Exception:  # a worker never dies: the atom would look alive and run nothing
+                log.exception("worker: execution %s", job.record.id)
+                self._release(job.record.id)
             finally:
-                if kernel is not None and kernel.used:
+                if kernel is not None and (kernel.used or not kernel.alive()):
                     kernel.discard()
                     kernel = None
         if kernel is not None:
             kernel.discard()
+
+    def _release(self, execution_id: str) -> None:
+        """Whatever happened to a job, it no longer runs and its waiters are woken."""
+        with self._lock:
+            self._running.pop(execution_id, None)
+            self._secrets.pop(execution_id, None)
+            event = self._finished.pop(execution_id, None)
+        if event is not None:
+            event.set()
+        self._wake.set()
 
     def _warm_kernel(self) -> WarmKernel | None:
         try:
@@ -422,31 +554,31 @@ class Atom:
             final = self.store.get(record.id)
             if not final.status.finished:
                 final.status = ExecutionStatus.FAILED
-                final.error_summary = f"the atom could not run it: {exc}"
+                final.error_summary = scrub_text(
+                    f"the atom could not run it: {exc}", secrets.values()
+                )
                 final.ended_at = utcnow()
                 self.store.update(final)
         finally:
             with self._lock:
                 self._running.pop(record.id, None)
-        self._retry_if_asked(final, secrets)
-        self.notifier.finished(final, deployment.notify)
-        with self._lock:
-            event = self._finished.pop(record.id, None)
-        if event is not None:
-            event.set()
-        self._wake.set()
+        try:
+            if not self._retry_if_asked(final, secrets):  # tell people once, at the end
+                self.notifier.finished(final, deployment.notify)
+        finally:
+            self._release(record.id)
 
     def _retry_if_asked(
         self, record: ExecutionRecord, secrets: dict[str, str] | None = None
-    ) -> None:
+    ) -> bool:
         """Queue the next attempt of a failed or interrupted run, with exponential backoff."""
         if record.status not in (ExecutionStatus.FAILED, ExecutionStatus.INTERRUPTED):
-            return
+            return False
         deployment = self._deployment_for(record)
-        if deployment is None or record.attempt > deployment.retries:
-            return
-        delay = deployment.retry_delay_s * 2 ** (record.attempt - 1)
-        delay *= 1 + random.uniform(0, 0.1)  # jitter: retries of many runs do not align
+        if deployment is None or record.attempt > deployment.retries or self._stopping.is_set():
+            return False
+        delay = deployment.retry_delay_s * 2 ** min(record.attempt - 1, 20)
+        delay = min(delay, MAX_RETRY_DELAY_S) * (1 + random.uniform(0, 0.1))  # jitter
         public = {k: v for k, v in record.parameters.items() if v != REDACTED}
         self._enqueue(
             deployment,
@@ -457,3 +589,4 @@ class Atom:
             retry_of=record.retry_of or record.id,
             delay_s=delay,
         )
+        return True

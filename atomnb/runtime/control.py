@@ -22,6 +22,7 @@ class RunControl:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._kill: Callable[[], None] | None = None
+        self._done = False
         self.outcome: tuple[ExecutionStatus, str] | None = None
 
     def attach(self, kill: Callable[[], None]) -> None:
@@ -33,13 +34,15 @@ class RunControl:
             kill()
 
     def detach(self) -> None:
+        """The run is over: a stop that comes now is too late and changes nothing."""
         with self._lock:
             self._kill = None
+            self._done = True
 
     def stop(self, status: ExecutionStatus, reason: str) -> bool:
         """End the execution with ``status``; False when it was already being stopped."""
         with self._lock:
-            if self.outcome is not None:
+            if self.outcome is not None or self._done:
                 return False
             self.outcome = (status, reason)
             kill = self._kill

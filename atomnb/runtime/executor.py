@@ -18,7 +18,7 @@ import os
 import platform
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,7 @@ from atomnb.store import (
     utcnow,
 )
 
-__all__ = ["PapermillExecutor", "RunRequest"]
+__all__ = ["PapermillExecutor", "RunRequest", "partial_notebook"]
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +126,10 @@ class PapermillExecutor:
         for this one run either way and the caller discards it.
         """
         record = self._begin(request)
+        secrets = list(request.secrets.values())
         try:
             prepared = self._prepare(request)
+            secrets = list(prepared.secrets.values())
             record.parameters = prepared.public | dict.fromkeys(prepared.secrets, REDACTED)
             record.secret_parameters = sorted(prepared.secrets)
             record.process = prepared.process.name
@@ -138,15 +140,14 @@ class PapermillExecutor:
                 return record
             self._execute(prepared, request, record, kernel)
         except AtomnbError as exc:
-            self._finish(record, ExecutionStatus.FAILED, str(exc))
+            self._finish(record, ExecutionStatus.FAILED, str(exc), secrets)
         except KeyboardInterrupt:
             self._finish(record, ExecutionStatus.INTERRUPTED, "interrupted (Ctrl-C)")
             raise
         except Exception as exc:
             # A bug of ours: still end the record, then let the traceback through.
-            self._finish(
-                record, ExecutionStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}"
-            )
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            self._finish(record, ExecutionStatus.FAILED, message, secrets)
             raise
         return record
 
@@ -209,6 +210,9 @@ class PapermillExecutor:
         out_dir = self.executions_dir / record.id
         out_dir.mkdir(parents=True, exist_ok=True)
         output_path = out_dir / f"{prepared.process.name}.ipynb"
+        # papermill saves after every cell, before secrets are scrubbed: into a hidden file
+        # that becomes the output notebook only once scrubbed (see _keep_output).
+        partial = partial_notebook(output_path)
         record.output_path = self.workspace.relative(output_path)
         context = ExecutionContext(
             execution_id=record.id,
@@ -233,7 +237,11 @@ class PapermillExecutor:
         status, error, error_cell = ExecutionStatus.SUCCEEDED, None, None
         cwd = prepared.process.path.parent.resolve()
         engine: dict[str, Any]
-        if kernel is not None and kernel.kernel_name == prepared.process.kernel_name:
+        if (
+            kernel is not None
+            and kernel.kernel_name == prepared.process.kernel_name
+            and kernel.alive()  # a warm kernel that died while waiting is no use
+        ):
             kernel.prepare(kernel_env, cwd, out_dir / "kernel.log")
             request.control.attach(kernel.kill)
             engine = {"engine_name": _warm_engine(), "warm_kernel": kernel}
@@ -246,7 +254,7 @@ class PapermillExecutor:
         try:
             papermill.execute_notebook(
                 node,
-                str(output_path),
+                str(partial),
                 kernel_name=prepared.process.kernel_name,
                 progress_bar=False,
                 log_output=False,
@@ -271,13 +279,13 @@ class PapermillExecutor:
             if timer is not None:
                 timer.cancel()
             request.control.detach()
-            _keep_output(output_path, prepared, record)
+            _keep_output(partial, output_path, prepared, record)
         if request.control.outcome is not None:  # cancelled or timed out: that is the reason
             status, error = request.control.outcome
             error_cell = None
         status = self._collect_trace(out_dir, record, prepared, status)
         record.error_cell = error_cell
-        self._finish(record, status, error)
+        self._finish(record, status, error, prepared.secrets.values())
 
     def _collect_trace(
         self, out_dir: Path, record: ExecutionRecord, prepared: _Prepared, status: ExecutionStatus
@@ -306,9 +314,16 @@ class PapermillExecutor:
                 )
         return status
 
-    def _finish(self, record: ExecutionRecord, status: ExecutionStatus, error: str | None) -> None:
+    def _finish(
+        self,
+        record: ExecutionRecord,
+        status: ExecutionStatus,
+        error: str | None,
+        secrets: Iterable[str] = (),
+    ) -> None:
+        """End the record; an error message that quotes a secret value keeps only ``***``."""
         record.status = status
-        record.error_summary = error
+        record.error_summary = scrub_text(error, secrets) if error else error
         record.ended_at = utcnow()
         started = record.started_at or record.ended_at
         record.duration_s = round((record.ended_at - started).total_seconds(), 3)
@@ -388,14 +403,22 @@ def _source_cell_index(node: nbformat.NotebookNode, executed_index: int) -> int:
     return executed_index - injected
 
 
-def _keep_output(output_path: Path, prepared: _Prepared, record: ExecutionRecord) -> None:
-    """Scrub secrets from the output notebook and stamp it with the execution's identity."""
-    if not output_path.exists():
+def partial_notebook(output_path: Path) -> Path:
+    """Where papermill saves the notebook while it runs (secrets not yet scrubbed)."""
+    return output_path.with_name(f".{output_path.stem}.partial.ipynb")
+
+
+def _keep_output(
+    partial: Path, output_path: Path, prepared: _Prepared, record: ExecutionRecord
+) -> None:
+    """Scrub secrets from the notebook papermill saved, stamp it, publish it as the output."""
+    if not partial.exists():
         record.output_path = None
         return
     try:
-        node = nbformat.read(output_path, as_version=4)
+        node = nbformat.read(partial, as_version=4)
     except Exception as exc:
+        partial.unlink(missing_ok=True)
         raise NotebookError(f"the output notebook could not be read back: {exc}") from None
     scrub_notebook(node, prepared.secrets.values())
     node.metadata["atomnb"] = {
@@ -407,3 +430,4 @@ def _keep_output(output_path: Path, prepared: _Prepared, record: ExecutionRecord
     }
     text = nbformat.writes(node)
     write_text_atomically(output_path, text if text.endswith("\n") else text + "\n")
+    partial.unlink(missing_ok=True)

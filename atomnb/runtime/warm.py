@@ -101,6 +101,8 @@ class WarmKernel:
             if self._log is not None:
                 self._log.close()
                 self._log = None
+            if not self.used:  # nothing ran on it: its start-up log is of no interest
+                self.log_path.unlink(missing_ok=True)
 
 
 def start_warm_kernel(

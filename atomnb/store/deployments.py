@@ -140,6 +140,30 @@ class DeploymentStore:
             )
         return bool(result.rowcount)
 
+    def restore(self, process: str, version: int | None) -> None:
+        """Make ``version`` the active one again (``None``: none), in one transaction.
+
+        Undoes a deploy whose package could not be kept after its row was written.
+        """
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    deployments.update()
+                    .where(deployments.c.process == process)
+                    .values(active=False)
+                )
+                if version is not None:
+                    connection.execute(
+                        deployments.update()
+                        .where(
+                            deployments.c.process == process,
+                            deployments.c.version == version,
+                        )
+                        .values(active=True)
+                    )
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot restore {process} version {version}: {exc}") from None
+
     def _latest_version(self, process: str) -> int | None:
         query = sa.select(sa.func.max(deployments.c.version)).where(
             deployments.c.process == process

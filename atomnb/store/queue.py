@@ -8,12 +8,13 @@ it, which stays true with several atoms and threads on one database.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from atomnb.store.models import ExecutionRecord, ExecutionStatus
-from atomnb.store.repository import ExecutionStore, record_from_row, utcnow
+from atomnb.store.repository import ExecutionStore, as_utc, record_from_row, utcnow
 from atomnb.store.tables import atoms, executions
 
 __all__ = ["ExecutionQueue"]
@@ -35,8 +36,14 @@ class ExecutionQueue:
         record.atom = self.atom
         return self.store.insert(record)
 
-    def ready(self, now: datetime, *, limit: int = 50) -> list[ExecutionRecord]:
-        """This atom's queued executions whose time has come, oldest first."""
+    def ready(
+        self, now: datetime, *, exclude: Iterable[str] = (), limit: int = 50
+    ) -> list[ExecutionRecord]:
+        """This atom's queued executions whose time has come, oldest first.
+
+        ``exclude`` names processes already at their concurrency limit, so a long
+        queue of one process never hides the others' executions behind it.
+        """
         query = (
             sa.select(executions)
             .where(
@@ -47,6 +54,9 @@ class ExecutionQueue:
             .order_by(executions.c.created_at, executions.c.id)
             .limit(limit)
         )
+        excluded = list(exclude)
+        if excluded:
+            query = query.where(executions.c.process.not_in(excluded))
         with self.engine.connect() as connection:
             return [record_from_row(r) for r in connection.execute(query).mappings()]
 
@@ -72,10 +82,23 @@ class ExecutionQueue:
 
     def running_count(self, process: str) -> int:
         """Running executions of ``process`` on any atom sharing this store."""
+        return self.running_counts().get(process, 0)
+
+    def running_counts(self) -> dict[str, int]:
+        """Running executions per process, on every atom sharing this store."""
+        query = (
+            sa.select(executions.c.process, sa.func.count())
+            .where(executions.c.status == _RUNNING)
+            .group_by(executions.c.process)
+        )
+        with self.engine.connect() as connection:
+            return {row[0]: int(row[1]) for row in connection.execute(query)}
+
+    def queued_count(self, process: str) -> int:
         query = (
             sa.select(sa.func.count())
             .select_from(executions)
-            .where(executions.c.process == process, executions.c.status == _RUNNING)
+            .where(executions.c.process == process, executions.c.status == _QUEUED)
         )
         with self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
@@ -114,21 +137,29 @@ class ExecutionQueue:
         with self.engine.connect() as connection:
             return [r.id for r in connection.execute(query)]
 
-    def interrupt_leftovers(self, reason: str) -> list[ExecutionRecord]:
-        """Mark what this atom was running when it died as interrupted; return those records.
+    def interrupt_leftovers(self, reason: str, *, atom: str | None = None) -> list[ExecutionRecord]:
+        """Mark what an atom (this one) was running when it died as interrupted; return those.
 
-        Queued executions stay queued and run now, except those given secret
-        values at trigger time: those values lived only in the dead atom's memory.
+        Queued executions stay queued — moved to this atom when taken over from
+        another — except those given secret values at trigger time: those values
+        lived only in the dead atom's memory.
         """
         now = utcnow()
+        dead = atom or self.atom
         query = sa.select(executions).where(
-            executions.c.atom == self.atom, executions.c.status.in_([_RUNNING, _QUEUED])
+            executions.c.atom == dead, executions.c.status.in_([_RUNNING, _QUEUED])
         )
         interrupted = []
         with self.engine.begin() as connection:
             for row in connection.execute(query).mappings().all():
                 record = record_from_row(row)
                 if record.status is ExecutionStatus.QUEUED and not record.secret_parameters:
+                    if dead != self.atom:
+                        connection.execute(
+                            executions.update()
+                            .where(executions.c.id == record.id, executions.c.status == _QUEUED)
+                            .values(atom=self.atom)
+                        )
                     continue
                 why = reason
                 if record.status is ExecutionStatus.QUEUED:
@@ -167,6 +198,30 @@ class ExecutionQueue:
                 atoms.update().where(atoms.c.id == self.atom).values(stopped_at=None, **values)
             )
             return row.heartbeat_at if row.stopped_at is None else None
+
+    def stale_atoms(self, older_than: datetime) -> list[tuple[str, datetime]]:
+        """Other atoms still marked running whose last heartbeat is older than ``older_than``."""
+        query = sa.select(atoms.c.id, atoms.c.heartbeat_at).where(
+            atoms.c.id != self.atom,
+            atoms.c.stopped_at.is_(None),
+            atoms.c.heartbeat_at < older_than,
+        )
+        with self.engine.connect() as connection:
+            return [(r.id, as_utc(r.heartbeat_at) or older_than) for r in connection.execute(query)]
+
+    def mark_stopped(self, atom: str, last_heartbeat: datetime) -> bool:
+        """Declare another atom dead, unless it beat its heart meanwhile (compare and set)."""
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                atoms.update()
+                .where(
+                    atoms.c.id == atom,
+                    atoms.c.stopped_at.is_(None),
+                    atoms.c.heartbeat_at == last_heartbeat,
+                )
+                .values(stopped_at=utcnow())
+            )
+        return bool(result.rowcount)
 
     def heartbeat(self) -> None:
         with self.engine.begin() as connection:

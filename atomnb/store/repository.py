@@ -21,7 +21,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from atomnb.errors import StoreError
+from atomnb.errors import NotFoundError, StoreError
 from atomnb.process.trace import LogEntry, ShapeRecord, Trace
 from atomnb.store.models import ExecutionRecord, ExecutionStatus, Trigger
 from atomnb.store.tables import (
@@ -82,6 +82,9 @@ class ExecutionStore:
         config = Config()
         config.set_main_option("script_location", str(files("atomnb.store") / "migrations"))
         with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Atoms starting together on an empty store migrate one after the other.
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(7243017)"))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
@@ -107,8 +110,10 @@ class ExecutionStore:
         return record
 
     def update(self, record: ExecutionRecord) -> ExecutionRecord:
+        """Write the record's fields; a cancel request set meanwhile by another atom stays."""
         values = _row(record)
         values.pop("id")
+        values.pop("cancel_requested")
         self._write(executions.update().where(executions.c.id == record.id).values(**values))
         return record
 
@@ -136,7 +141,7 @@ class ExecutionStore:
                 .all()
             )
         if not rows:
-            raise StoreError(f"no execution with id {execution_id!r}")
+            raise NotFoundError(f"no execution with id {execution_id!r}")
         if len(rows) > 1:
             raise StoreError(
                 f"execution id prefix {execution_id!r} is ambiguous; give more characters"

@@ -15,12 +15,13 @@ from typing import Any, ClassVar
 
 import pytest
 
+from atomnb.atom.deployer import Deployer, DeployOptions
 from atomnb.atom.home import AtomHome
 from atomnb.atom.notify import Notifier, check_notify
 from atomnb.atom.package import build_package, unpack_package
 from atomnb.atom.retention import sweep
 from atomnb.components import Workspace
-from atomnb.errors import AtomError, ConfigError
+from atomnb.errors import AtomError, ConfigError, PayloadTooLargeError
 from atomnb.store import ExecutionRecord, ExecutionStatus, ExecutionStore, Trigger, utcnow
 from tests.conftest import _free_port, make_notebook
 
@@ -85,6 +86,159 @@ def test_unpacking_refuses_hostile_packages(
 def test_unpacking_refuses_what_is_not_a_zip(tmp_path: Path) -> None:
     with pytest.raises(AtomError, match="not a zip"):
         unpack_package(b"hello", tmp_path / "x")
+
+
+def _patch_central(data: bytes, offset: int, value: bytes) -> bytes:
+    """Overwrite bytes of the first central directory entry (flags at 8, method at 10)."""
+    at = data.index(b"PK\x01\x02") + offset
+    return data[:at] + value + data[at + len(value) :]
+
+
+def _stored(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (_stored({"a.txt": b"hello world"}).replace(b"hello world", b"hellO world"), "corrupt"),
+        (_patch_central(_stored({"a.txt": b"x"}), 8, b"\x01\x00"), "encrypted"),
+        (_patch_central(_stored({"a.txt": b"x"}), 10, b"\x63\x00"), "compression"),
+        (_stored({"a": b"x", "a/b": b"y"}), "both as a file and as a folder"),
+        (_stored({"x/a": b"x", "x/a/b/c": b"y"}), "both as a file and as a folder"),
+        (_stored({"a/./b": b"x", "a/b": b"y"}), "twice"),
+    ],
+)
+def test_unpacking_turns_every_broken_zip_into_an_atom_error(
+    tmp_path: Path, data: bytes, message: str
+) -> None:
+    with pytest.raises(AtomError, match=message):
+        unpack_package(data, tmp_path / "unpacked")
+
+
+def test_unpacking_checks_the_size_first_and_copies_large_entries_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import atomnb.atom.package as package
+
+    big = bytes(range(256)) * (3 * 4096 + 7)  # over the copy chunk size
+    data = _zip({"data/big.bin": big, "atomnb.toml": b"x"})
+    unpack_package(data, tmp_path / "ok")
+    assert (tmp_path / "ok" / "data" / "big.bin").read_bytes() == big
+    monkeypatch.setattr(package, "MAX_PACKAGE_BYTES", len(data) - 1)
+    with pytest.raises(PayloadTooLargeError, match="over the"):
+        unpack_package(data, tmp_path / "too-big")
+    assert not (tmp_path / "too-big").exists()
+
+
+# -- deploy options and all-or-nothing deploys -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "notebook",
+    ["../p.ipynb", "a/../../p.ipynb", "/etc/p.ipynb", "a\\p.ipynb", "C:/p.ipynb", "", "."],
+)
+def test_a_notebook_path_must_stay_inside_the_package(notebook: str) -> None:
+    with pytest.raises(ConfigError, match="relative path inside the package"):
+        DeployOptions(notebook=notebook).check()
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"timeout_s": float("nan")}, "timeout_s"),
+        ({"timeout_s": float("inf")}, "timeout_s"),
+        ({"timeout_s": 0.0}, "timeout_s"),
+        ({"timeout_s": 7 * 24 * 3600 + 1.0}, "timeout_s"),
+        ({"retry_delay_s": float("nan")}, "retry_delay_s"),
+        ({"retry_delay_s": -0.5}, "retry_delay_s"),
+        ({"retry_delay_s": 86401.0}, "retry_delay_s"),
+        ({"retries": -1}, "retries"),
+        ({"retries": 101}, "retries"),
+        ({"max_concurrent": 0}, "max_concurrent"),
+        ({"max_concurrent": 1001}, "max_concurrent"),
+        ({"schedule": "0 0 30 2 *"}, "never fires"),
+    ],
+)
+def test_deploy_options_out_of_range_are_refused(options: dict[str, Any], field: str) -> None:
+    with pytest.raises(ConfigError, match=field):
+        DeployOptions(notebook="notebooks/p.ipynb", **options).check()
+
+
+def test_deploy_options_at_their_limits_are_accepted() -> None:
+    DeployOptions(
+        notebook="notebooks/p.ipynb",
+        timeout_s=7 * 24 * 3600,
+        retries=100,
+        retry_delay_s=0,
+        max_concurrent=1000,
+        schedule="0 0 29 2 *",
+    ).check()
+
+
+def test_a_deploy_that_cannot_keep_its_package_restores_the_previous_version(
+    tmp_path: Path, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notebook = make_notebook(workspace.notebooks_dir / "p.ipynb", "print(1)", parameters="x = 1")
+    home = AtomHome(tmp_path / "home")
+    store = ExecutionStore.open(home.store_url)
+    deployer = Deployer(home, store)
+    try:
+        first, _ = deployer.deploy(
+            build_package(notebook).data, DeployOptions("notebooks/p.ipynb", schedule="0 3 * * *")
+        )
+        make_notebook(notebook, "print(2)", parameters="x = 1")
+        changed = build_package(notebook).data
+
+        def refuse(self: Path, target: Path) -> Path:
+            raise OSError(28, "No space left on device")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(Path, "rename", refuse)
+            with pytest.raises(OSError, match="No space"):
+                deployer.deploy(changed, DeployOptions("notebooks/p.ipynb", schedule="0 4 * * *"))
+        active = deployer.deployments.active("p")
+        assert active is not None and active.version == first.version == 1
+        assert [(d.version, d.active) for d in deployer.deployments.history("p")] == [
+            (2, False),
+            (1, True),
+        ]
+        [schedule] = deployer.schedules.all()
+        assert schedule.cron == "0 3 * * *"
+        assert not home.package_dir("p", 2).exists()
+
+        again, created = deployer.deploy(changed, DeployOptions("notebooks/p.ipynb"))
+        assert created and again.version == 3
+        assert deployer.deployments.active("p") == again
+        assert home.package_dir("p", 3).is_dir()
+    finally:
+        store.close()
+
+
+def test_the_home_checks_the_api_token_reference_and_listener_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = AtomHome(tmp_path / "h")
+    settings = home.settings()
+    assert settings.api_token is None and settings.listen_max_bytes == 50 * 1024 * 1024
+    monkeypatch.delenv("ATOM_PARTS_TOKEN", raising=False)
+    for extra, message in (
+        ('api_token = "hunter2"', "secret reference"),
+        ('api_token = "env:ATOM_PARTS_TOKEN"', "ATOM_PARTS_TOKEN is not set"),
+        ("listen_max_bytes = 0", "listen_max_bytes"),
+    ):
+        home.config_path.write_text(f'[atom]\nid = "h"\n\n[settings]\n{extra}\n')
+        with pytest.raises(ConfigError, match=message):
+            AtomHome(home.root).settings()
+    monkeypatch.setenv("ATOM_PARTS_TOKEN", "s3cret")
+    home.config_path.write_text(
+        '[atom]\nid = "h"\n\n[settings]\napi_token = "env:ATOM_PARTS_TOKEN"\n'
+    )
+    assert AtomHome(home.root).settings().api_token == "env:ATOM_PARTS_TOKEN"  # never the value
 
 
 # -- notifications ---------------------------------------------------------------------------
