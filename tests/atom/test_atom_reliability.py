@@ -152,6 +152,7 @@ def test_two_atoms_on_one_postgres_store_fire_each_due_time_once(
         store.close()
     assert len(fires) >= 5
     assert len({f.due_at for f in fires}) == len(fires)  # one claim per due time
+    assert all(f.execution_id for f in fires)  # every claimed fire time was queued
     linked = Counter(f.execution_id for f in fires if f.execution_id)
     assert all(n == 1 for n in linked.values())
     assert {r.id for r in scheduled} >= set(linked)  # every run fire has its one execution

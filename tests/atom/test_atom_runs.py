@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -124,6 +125,11 @@ def test_retries_with_backoff_until_the_process_succeeds(
     assert [r["attempt"] for r in records] == [1, 2, 3]
     assert [r["status"] for r in records] == ["failed", "failed", "succeeded"]
     assert all(r["retry_of"] == first["id"] for r in records[1:])
+    for retry in records[1:]:  # each waits its exponential backoff: 0.2 s, then 0.4 s
+        waited = datetime.fromisoformat(retry["not_before"]) - datetime.fromisoformat(
+            retry["created_at"]
+        )
+        assert waited.total_seconds() >= 0.2 * 2 ** (retry["attempt"] - 2)
     assert counter.read_text() == "3"  # no fourth run after the success
 
 
