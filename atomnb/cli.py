@@ -417,6 +417,12 @@ def _process_notebooks(paths: Sequence[Path]) -> list[Path]:
 @click.option("--retries", type=int, default=None, help="Retries of a failed run (default 0).")
 @click.option("--retry-delay", type=float, default=None, help="First backoff (s, default 5).")
 @click.option("--max-concurrent", type=int, default=None, help="Runs at once (default 1).")
+@click.option(
+    "--overlap",
+    type=click.Choice(["queue", "skip"]),
+    default=None,
+    help="A fire time while a run is on: queue it (default) or skip it.",
+)
 @click.option("--notify-webhook", metavar="URL", help="POST a JSON summary on failure.")
 @click.option("--notify-email", multiple=True, metavar="ADDRESS", help="Email on failure.")
 @click.option("--notify-success", is_flag=True, help="Notify on success too.")
@@ -431,6 +437,7 @@ def deploy(
     retries: int | None,
     retry_delay: float | None,
     max_concurrent: int | None,
+    overlap: str | None,
     notify_webhook: str | None,
     notify_email: Sequence[str],
     notify_success: bool,
@@ -459,6 +466,7 @@ def deploy(
         "retries": retries,
         "retry_delay_s": retry_delay,
         "max_concurrent": max_concurrent,
+        "overlap": overlap,
         "notify": notify or None,
     }
     options = deploy_defaults(notebook) | {k: v for k, v in given.items() if v is not None}

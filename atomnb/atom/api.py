@@ -297,6 +297,7 @@ def create_app(atom: Atom) -> FastAPI:
         retries: int = Query(0),
         retry_delay_s: float = Query(5.0),
         max_concurrent: int = Query(1),
+        overlap: str = Query("queue", description="a fire while a run is on: queue | skip"),
         notify: str | None = Query(None, description="JSON: on, webhook, email"),
     ) -> dict[str, Any]:
         if _media_type(request) not in PACKAGE_MEDIA_TYPES:
@@ -319,6 +320,7 @@ def create_app(atom: Atom) -> FastAPI:
             retries=retries,
             retry_delay_s=retry_delay_s,
             max_concurrent=max_concurrent,
+            overlap=overlap,
             notify=notify_config,
         )
         deployment, created = await run_in_threadpool(atom.deployer.deploy, data, options)

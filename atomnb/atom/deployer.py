@@ -24,7 +24,12 @@ from atomnb.components import Workspace, load_environment
 from atomnb.errors import AtomError, ConfigError
 from atomnb.process import load_process
 from atomnb.store import ExecutionStore, utcnow
-from atomnb.store.deployments import CATCH_UP_POLICIES, Deployment, DeploymentStore
+from atomnb.store.deployments import (
+    CATCH_UP_POLICIES,
+    OVERLAP_POLICIES,
+    Deployment,
+    DeploymentStore,
+)
 from atomnb.store.schedules import ScheduleState, ScheduleStore
 
 __all__ = ["DeployOptions", "Deployer", "check_notebook_path"]
@@ -50,6 +55,7 @@ class DeployOptions:
     retries: int = 0
     retry_delay_s: float = 5.0
     max_concurrent: int = 1
+    overlap: str = "queue"
     notify: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
@@ -64,6 +70,8 @@ class DeployOptions:
         _check_number("retry_delay_s", self.retry_delay_s, 0.0, MAX_RETRY_DELAY_S)
         _check_whole("retries", self.retries, 0, MAX_RETRIES)
         _check_whole("max_concurrent", self.max_concurrent, 1, MAX_CONCURRENT)
+        if self.overlap not in OVERLAP_POLICIES:
+            raise ConfigError(f"overlap policy must be one of {OVERLAP_POLICIES}")
         check_notify(self.notify)
 
 
@@ -134,6 +142,7 @@ class Deployer:
                 retries=options.retries,
                 retry_delay_s=options.retry_delay_s,
                 max_concurrent=options.max_concurrent,
+                overlap=options.overlap,
                 notify=dict(options.notify),
             )
             previous = self.deployments.active(process)

@@ -105,6 +105,7 @@ DEPLOY_KEYS = (
     "retries",
     "retry_delay_s",
     "max_concurrent",
+    "overlap",
     "notify",
 )
 

@@ -23,11 +23,15 @@ _UNFINISHED = (ExecutionStatus.QUEUED.value, ExecutionStatus.RUNNING.value)
 
 
 def sweep(store: ExecutionStore, executions_dir: Path, *, days: float, keep: int) -> int:
-    """Remove expired output folders under ``executions_dir``; returns how many went."""
+    """Remove expired execution folders under ``executions_dir``; returns how many went.
+
+    Every finished execution's folder counts — also those without an output
+    notebook (a run refused before it started, a listener's stored message).
+    """
     cutoff = utcnow() - timedelta(days=days)
     query = (
         sa.select(executions.c.id, executions.c.process, executions.c.created_at)
-        .where(executions.c.output_path.is_not(None), executions.c.status.not_in(_UNFINISHED))
+        .where(executions.c.status.not_in(_UNFINISHED))
         .order_by(executions.c.process, executions.c.created_at.desc())
     )
     expired: list[str] = []
@@ -51,6 +55,8 @@ def sweep(store: ExecutionStore, executions_dir: Path, *, days: float, keep: int
             for start in range(0, len(expired), 500):
                 chunk = expired[start : start + 500]
                 connection.execute(
-                    executions.update().where(executions.c.id.in_(chunk)).values(output_path=None)
+                    executions.update()
+                    .where(executions.c.id.in_(chunk), executions.c.output_path.is_not(None))
+                    .values(output_path=None)
                 )
     return removed

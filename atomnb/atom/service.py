@@ -405,6 +405,12 @@ class Atom:
         deployment = self.deployer.deployments.active(fire.process)
         if deployment is None:
             return
+        if deployment.overlap == "skip" and (
+            self.queue.running_count(fire.process) or self.queue.queued_count(fire.process)
+        ):
+            log.info("%s: fire at %s skipped, the last run is still on", fire.process, fire.due_at)
+            self.schedules.set_outcome(fire.process, fire.due_at, "skipped")
+            return
         if self.queue.queued_count(fire.process) >= MAX_QUEUED_PER_PROCESS:
             log.warning("%s: fire at %s not queued, the queue is full", fire.process, fire.due_at)
             return

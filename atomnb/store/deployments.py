@@ -18,10 +18,12 @@ from atomnb.errors import StoreError
 from atomnb.store.repository import ExecutionStore, as_utc, utcnow
 from atomnb.store.tables import deployments
 
-__all__ = ["CATCH_UP_POLICIES", "Deployment", "DeploymentStore"]
+__all__ = ["CATCH_UP_POLICIES", "OVERLAP_POLICIES", "Deployment", "DeploymentStore"]
 
 #: After downtime: "once" runs one execution for all missed fire times, "skip" runs none.
 CATCH_UP_POLICIES = ("once", "skip")
+#: A fire time while the process still runs (or waits): "queue" it, or "skip" it (recorded).
+OVERLAP_POLICIES = ("queue", "skip")
 _OPTIONS = (
     "environment",
     "notebook",
@@ -33,6 +35,7 @@ _OPTIONS = (
     "retries",
     "retry_delay_s",
     "max_concurrent",
+    "overlap",
     "notify",
 )
 
@@ -53,6 +56,7 @@ class Deployment:
     retries: int = 0
     retry_delay_s: float = 5.0
     max_concurrent: int = 1
+    overlap: str = "queue"  # a scheduled fire while a run is queued or running: queue or skip
     notify: dict[str, Any] = field(default_factory=dict)
     deployed_at: datetime | None = None
     active: bool = True

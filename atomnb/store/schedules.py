@@ -134,6 +134,15 @@ class ScheduleStore:
                 .values(execution_id=execution_id)
             )
 
+    def set_outcome(self, process: str, due_at: datetime, outcome: str) -> None:
+        """Record what became of a claimed fire time (e.g. skipped: the last run was still on)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                schedule_fires.update()
+                .where(schedule_fires.c.process == process, schedule_fires.c.due_at == due_at)
+                .values(outcome=outcome)
+            )
+
     def fires(self, process: str | None = None, *, limit: int = 100) -> list[dict[str, Any]]:
         query = sa.select(schedule_fires).order_by(schedule_fires.c.due_at.desc()).limit(limit)
         if process:

@@ -161,10 +161,12 @@ deployments = Table(
     Column("retries", Integer, nullable=False, server_default="0"),
     Column("retry_delay_s", Float, nullable=False, server_default="5"),
     Column("max_concurrent", Integer, nullable=False, server_default="1"),
+    Column("overlap", String(10), nullable=False, server_default="queue"),
     Column("notify", JSON, nullable=False),
     Column("deployed_at", DateTime(timezone=True), nullable=False),
     Column("active", Boolean, nullable=False, server_default=sa_false()),
     CheckConstraint("catch_up IN ('once', 'skip')", name="ck_deployments_catch_up"),
+    CheckConstraint("overlap IN ('queue', 'skip')", name="ck_deployments_overlap"),
 )
 
 schedules = Table(

@@ -157,3 +157,23 @@ def test_two_atoms_on_one_postgres_store_fire_each_due_time_once(
     assert all(n == 1 for n in linked.values())
     assert {r.id for r in scheduled} >= set(linked)  # every run fire has its one execution
     assert len(scheduled) <= len(fires)  # and no due time ran twice
+
+
+def test_overlap_skip_records_fires_while_the_last_run_is_still_on(
+    start_atom, atom_workspace: Workspace
+) -> None:
+    atom = start_atom()
+    atom.deploy(
+        atom_workspace.notebooks_dir / "sleeper.ipynb", schedule="* * * * * */2", overlap="skip"
+    )
+
+    def skipped_twice():
+        fires = atom.client.schedules()[0]["fires"]
+        return fires if sum(f["outcome"] == "skipped" for f in fires) >= 2 else None
+
+    fires = atom.wait_for(skipped_twice, what="two skipped fire times")
+    runs = atom.client.executions(process="sleeper")
+    assert len(runs) == 1 and runs[0]["status"] == "running"  # the 30 s run, never overlapped
+    assert [f["execution_id"] for f in fires if f["outcome"] == "run"] == [runs[0]["id"]]
+    assert all(f["execution_id"] is None for f in fires if f["outcome"] == "skipped")
+    atom.client.cancel(runs[0]["id"])

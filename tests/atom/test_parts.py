@@ -360,16 +360,21 @@ def test_retention_removes_old_and_surplus_outputs_but_keeps_records(tmp_path: P
         (executions / record.id).mkdir(parents=True)
         (executions / record.id / "orders.ipynb").write_text("{}")
         ids.append(record.id)
+    refused = _record(ExecutionStatus.FAILED)  # no output notebook, but a stored message
+    refused.id, refused.created_at = "refused1", now - timedelta(days=45)
+    store.insert(refused)
+    (executions / "refused1").mkdir()
+    (executions / "refused1" / "incoming.arrow").write_bytes(b"x")
     running = _record(ExecutionStatus.RUNNING)
     running.id, running.created_at, running.output_path = "running1", now - timedelta(days=90), "x"
     store.insert(running)
     (executions / "running1").mkdir()
 
     removed = sweep(store, executions, days=30, keep=3)
-    assert removed == 2  # the fourth newest (over the count) and the 40-day-old one
+    assert removed == 3  # the fourth newest (over the count), the 40- and 45-day-old ones
     assert sorted(p.name for p in executions.iterdir()) == sorted([*ids[:3], "running1"])
     assert store.get(ids[4]).output_path is None and store.get(ids[0]).output_path is not None
-    assert store.count() == 6  # the records stay
+    assert store.count() == 7  # the records stay
     store.close()
 
 
