@@ -104,6 +104,9 @@ def test_a_waiter_on_a_queued_execution_wakes_when_it_is_cancelled(
     atom.deploy(atom_workspace.notebooks_dir / "sleeper.ipynb")
     running = atom.client.trigger("sleeper", {"seconds": 60})
     queued = atom.client.trigger("sleeper", {"seconds": 60})
+    atom.wait_for(
+        lambda: atom.client.execution(running["id"])["status"] == "running", what="the first run"
+    )
     answers: list[dict] = []
     waiter = threading.Thread(
         target=lambda: answers.append(
@@ -111,7 +114,11 @@ def test_a_waiter_on_a_queued_execution_wakes_when_it_is_cancelled(
         )
     )
     waiter.start()
-    third = atom.wait_for(lambda: len(atom.client.queue()) == 2 and atom.client.queue()[-1])
+    earlier = {running["id"], queued["id"]}
+    third = atom.wait_for(
+        lambda: next((r for r in atom.client.queue() if r["id"] not in earlier), None),
+        what="the waiter's execution to queue",
+    )
     atom.client.cancel(third["id"])
     waiter.join(timeout=200)  # would block for the whole wait timeout before the fix
     assert answers and answers[0]["status"] == "cancelled"
