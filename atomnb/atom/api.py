@@ -135,6 +135,12 @@ def allowed_hosts(url: str | None, base_url: str | None = None) -> set[str]:
     return hosts
 
 
+#: Bodies of the JSON endpoints (trigger): parameters, not documents.
+MAX_JSON_BODY_BYTES = 1024 * 1024
+#: Endpoints that read their bodies themselves, each with its own limit.
+_STREAMED_PREFIXES = ("/api/deployments", "/listen/")
+
+
 class RequestGuard:
     """ASGI middleware: Host, Origin and (optionally) bearer-token checks on every request.
 
@@ -174,6 +180,14 @@ class RequestGuard:
                 f"cross-origin requests are refused (origin {origin.decode('latin-1')!r})",
                 "call the atom from the atomnb CLI or a script, not from another site's page",
             )
+        path = scope.get("path", "")
+        declared = headers.get("content-length", b"")
+        if (
+            declared.isdigit()
+            and int(declared) > MAX_JSON_BODY_BYTES
+            and not path.startswith(_STREAMED_PREFIXES)  # those count their own limits
+        ):
+            return _refusal(413, f"the request body is over {MAX_JSON_BODY_BYTES} bytes")
         if self.token is not None and scope.get("path", "") not in _OPEN_PATHS:
             scheme, _, given = headers.get("authorization", b"").partition(b" ")
             if scheme.lower() != b"bearer" or not hmac.compare_digest(given.strip(), self.token):

@@ -297,6 +297,11 @@ def test_oversized_bodies_answer_413(small_listener: AtomProcess) -> None:
 
     streamed = httpx.post(url, content=chunks(), headers={"content-type": "application/json"})
     assert streamed.status_code == 413, streamed.text
+    huge_trigger = httpx.post(
+        f"{small_listener.url}/api/processes/count/executions",
+        json={"parameters": {"x": "y" * 2_000_000}},
+    )
+    assert huge_trigger.status_code == 413, huge_trigger.text
     assert small_listener.client.executions(process="count") == []
 
     small = httpx.post(url, json=[{"n": 1}, {"n": 2}], timeout=60)
