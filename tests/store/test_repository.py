@@ -124,10 +124,11 @@ def test_unusable_url_and_unwritable_path(tmp_path: Path) -> None:
         ExecutionStore.open(f"sqlite:///{tmp_path / 'missing-dir' / 'store.db'}")
 
 
-def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
     store = ExecutionStore.open(f"sqlite:///{tmp_path / 's.db'}")
     with store.engine.connect() as conn:
         assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(sa.text("PRAGMA synchronous")).scalar() == 2  # FULL
     store.close()
 
 
