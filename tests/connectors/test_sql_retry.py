@@ -220,6 +220,59 @@ def test_postgres_serialization_failure_is_retried(postgres_url: str, pg_table: 
 
 
 @pytest.mark.postgres
+def test_postgres_deadlock_is_retried(postgres_url: str, pg_table: sa.Engine) -> None:
+    """A real deadlock: our batch holds A and waits for B; the other holds B and asks for A."""
+    with pg_table.begin() as c:
+        c.exec_driver_sql("INSERT INTO orders VALUES ('B', 1, 'second')")
+    sleeps: list[float] = []
+    conn = SqlConnection(postgres_url, retry=_policy(sleeps))
+    blocker = pg_table.connect()
+    blocker.begin()
+    # The other side waits long before checking for deadlocks, so PostgreSQL picks our
+    # transaction (default deadlock_timeout 1 s) as the one to abort with 40P01.
+    blocker.execute(sa.text("SET LOCAL deadlock_timeout = '30s'"))
+    blocker.execute(sa.text("UPDATE orders SET note = 'other B' WHERE id = 'B'"))
+    seen_waiting: list[int] = []
+
+    def close_the_cycle() -> None:
+        deadline = time.monotonic() + 30
+        with pg_table.connect() as watcher:
+            while time.monotonic() < deadline and not seen_waiting:
+                seen_waiting.extend(
+                    watcher.execute(
+                        sa.text(
+                            "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                            "AND query LIKE 'UPDATE orders%'"
+                        )
+                    ).scalars()
+                )
+                watcher.rollback()
+                time.sleep(0.01)
+        blocker.execute(sa.text("UPDATE orders SET note = 'other A' WHERE id = 'A'"))
+        blocker.commit()
+
+    thread = threading.Thread(target=close_the_cycle)
+    thread.start()
+    try:
+        result = conn.update(
+            "orders", _docs({"id": "A", "qty": 7}, {"id": "B", "qty": 8}), key=["id"]
+        )
+        thread.join(timeout=60)
+        assert seen_waiting, "our batch never waited for the other transaction's lock"
+        assert (result.written, result.rejected) == (2, ())
+        assert len(sleeps) == 1  # one deadlock, one retry
+        rows = conn.query("SELECT id, qty, note FROM orders ORDER BY id").collect().to_pylist()
+        assert rows == [
+            {"id": "A", "qty": 7, "note": "other A"},
+            {"id": "B", "qty": 8, "note": "other B"},
+        ]
+    finally:
+        thread.join(timeout=60)
+        blocker.close()
+        conn.dispose()
+
+
+@pytest.mark.postgres
 def test_postgres_constraint_violation_is_not_transient(
     postgres_url: str, pg_table: sa.Engine
 ) -> None:
