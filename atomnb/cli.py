@@ -408,6 +408,23 @@ def _process_notebooks(paths: Sequence[Path]) -> list[Path]:
 
 @cli.command()
 @click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def package(notebook: Path, output: Path | None) -> None:
+    """Build a process's deployment package (a zip) without deploying it."""
+    from atomnb._files import write_bytes_atomically
+    from atomnb.atom.package import build_package
+
+    built = build_package(notebook)
+    target = output or Path(f"{notebook.stem}.atomnb.zip")
+    write_bytes_atomically(target, built.data)
+    click.echo(
+        f"wrote {target} ({len(built.data) / 1024:.0f} KiB): process {notebook.stem}, "
+        f"notebook {built.notebook}, content {built.content_hash[:12]}"
+    )
+
+
+@cli.command()
+@click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_ATOM_URL
 @click.option("--env", "environment", default=None, help="Environment (default: default).")
 @click.option("--schedule", metavar="CRON", help="Cron expression (six fields: seconds last).")
@@ -442,13 +459,14 @@ def deploy(
     notify_email: Sequence[str],
     notify_success: bool,
 ) -> None:
-    """Deploy a process notebook (with its components) to an atom as a new version.
+    """Deploy a process notebook (with its components), or a built package, as a new version.
 
-    Options not given here come from the notebook's metadata (``atomnb.deploy``),
-    where a process can say how it wants to run (retries, timeout, schedule …).
+    NOTEBOOK may be a package from ``atomnb package`` (a ``.zip``). Options not
+    given here come from the notebook's metadata (``atomnb.deploy``), where a
+    process can say how it wants to run (retries, timeout, schedule …).
     """
     from atomnb.atom.client import AtomClient
-    from atomnb.atom.package import build_package, deploy_defaults
+    from atomnb.atom.package import build_package, deploy_defaults, read_package
 
     notify: dict[str, Any] = {}
     if notify_webhook:
@@ -469,8 +487,11 @@ def deploy(
         "overlap": overlap,
         "notify": notify or None,
     }
-    options = deploy_defaults(notebook) | {k: v for k, v in given.items() if v is not None}
-    package = build_package(notebook)
+    if notebook.suffix == ".zip":
+        package, declared = read_package(notebook.read_bytes())
+    else:
+        package, declared = build_package(notebook), deploy_defaults(notebook)
+    options = declared | {k: v for k, v in given.items() if v is not None}
     with AtomClient(atom_url) as client:
         answer = client.deploy(package, **options)
     d = answer["deployment"]

@@ -28,14 +28,18 @@ from atomnb.errors import AtomError, PayloadTooLargeError
 
 __all__ = [
     "DEPLOY_KEYS",
+    "MANIFEST",
     "MAX_PACKAGE_BYTES",
     "Package",
     "build_package",
     "deploy_defaults",
+    "read_package",
     "unpack_package",
 ]
 
 MAX_PACKAGE_BYTES = 200 * 1024 * 1024
+#: Inside every package: which notebook is the process, its content hash, its deploy defaults.
+MANIFEST = "atomnb-package.json"
 _CHUNK = 1024 * 1024
 _FIXED_TIME = (
     2000,
@@ -66,8 +70,9 @@ def build_package(notebook: Path, workspace: Workspace | None = None) -> Package
     files: dict[str, Path] = {}
 
     def add(path: Path) -> None:
-        if path.is_file() and not path.is_symlink():
-            files[path.relative_to(root).as_posix()] = path
+        name = path.relative_to(root).as_posix()
+        if path.is_file() and not path.is_symlink() and name != MANIFEST:
+            files[name] = path
 
     marker = root / "atomnb.toml"
     add(marker)
@@ -80,11 +85,22 @@ def build_package(notebook: Path, workspace: Workspace | None = None) -> Package
         add(path)
     buffer = io.BytesIO()
     digest = hashlib.sha256()
+    notebook_name = notebook.relative_to(root).as_posix()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(files):
             content = files[name].read_bytes()
             digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
             archive.writestr(zipfile.ZipInfo(name, _FIXED_TIME), content)
+        manifest = {
+            "format": 1,
+            "process": notebook.stem,
+            "notebook": notebook_name,
+            "content_hash": digest.hexdigest(),
+            "deploy": deploy_defaults(notebook),
+        }
+        archive.writestr(
+            zipfile.ZipInfo(MANIFEST, _FIXED_TIME), json.dumps(manifest, indent=2, sort_keys=True)
+        )
     data = buffer.getvalue()
     if len(data) > MAX_PACKAGE_BYTES:
         raise AtomError(
@@ -92,7 +108,23 @@ def build_package(notebook: Path, workspace: Workspace | None = None) -> Package
             f"{MAX_PACKAGE_BYTES / 1e6:.0f} MB limit",
             hint="list fewer files in the notebook's metadata atomnb.include",
         )
-    return Package(data, notebook.relative_to(root).as_posix(), digest.hexdigest())
+    return Package(data, notebook_name, digest.hexdigest())
+
+
+def read_package(data: bytes) -> tuple[Package, dict[str, Any]]:
+    """A package built earlier (``atomnb package``): itself, and the deploy defaults it carries."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            manifest = json.loads(archive.read(MANIFEST))
+    except KeyError:
+        raise AtomError(f"not an atomnb package: it has no {MANIFEST}") from None
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        raise AtomError("not an atomnb package: not a zip file with a JSON manifest") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("notebook"), str):
+        raise AtomError(f"not an atomnb package: {MANIFEST} names no notebook")
+    deploy = manifest.get("deploy") or {}
+    package = Package(data, manifest["notebook"], str(manifest.get("content_hash", "")))
+    return package, dict(deploy) if isinstance(deploy, dict) else {}
 
 
 #: What a process notebook may say about how it is run (``metadata.atomnb.deploy``).
@@ -191,7 +223,8 @@ def unpack_package(data: bytes, target: Path) -> str:
                     f"the deployment package entry {name!r} cannot be read: {exc}",
                     hint="build packages with atomnb deploy (plain deflate, no password)",
                 ) from None
-            digest.update(name.encode() + b"\0" + content_hash)
+            if name != MANIFEST:  # the manifest describes the content; it is not part of it
+                digest.update(name.encode() + b"\0" + content_hash)
     return digest.hexdigest()
 
 

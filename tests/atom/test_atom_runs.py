@@ -203,8 +203,13 @@ def test_the_cli_drives_an_atom(
             env={"ATOMNB_ATOM_URL": atom.url, **_env()},
         )
 
-    deployed = cli("deploy", str(atom_workspace.notebooks_dir / "echo.ipynb"), "--env", "test")
-    assert deployed.returncode == 0 and "deployed echo v1" in deployed.stdout
+    zipped = tmp_path / "echo.zip"
+    packed = cli("package", str(atom_workspace.notebooks_dir / "echo.ipynb"), "-o", str(zipped))
+    assert packed.returncode == 0 and zipped.is_file(), packed.stderr
+    deployed = cli("deploy", str(zipped), "--env", "test")
+    assert deployed.returncode == 0 and "deployed echo v1" in deployed.stdout, deployed.stderr
+    same = cli("deploy", str(atom_workspace.notebooks_dir / "echo.ipynb"), "--env", "test")
+    assert "unchanged, still echo v1" in same.stdout  # the zip and the notebook: one content
     ran = cli("trigger", "echo", "-p", "times", "5", "--wait")
     assert ran.returncode == 0 and "succeeded" in ran.stdout
     listed = cli("executions", "--atom", atom.url)

@@ -52,6 +52,7 @@ def test_a_package_holds_the_notebook_components_extensions_and_data(
     package = build_package(notebook)
     names = set(zipfile.ZipFile(io.BytesIO(package.data)).namelist())
     assert names == {
+        "atomnb-package.json",
         "atomnb.toml",
         "notebooks/p.ipynb",
         "notebooks/data/in.csv",
@@ -404,3 +405,29 @@ def test_a_process_declares_how_it_wants_to_run(workspace: Workspace) -> None:
     nbformat.write(node, notebook)
     with pytest.raises(AtomError, match="retires"):
         deploy_defaults(notebook)
+
+
+def test_a_package_carries_a_manifest_and_unpacks_to_the_same_content_hash(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    import nbformat
+
+    from atomnb.atom.package import MANIFEST, read_package
+
+    notebook = make_notebook(workspace.notebooks_dir / "p.ipynb", "print(1)", parameters="x = 1")
+    node = nbformat.read(notebook, as_version=4)
+    node.metadata["atomnb"] = {"deploy": {"retries": 2}}
+    nbformat.write(node, notebook)
+    built = build_package(notebook)
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(built.data)).read(MANIFEST))
+    assert manifest["notebook"] == "notebooks/p.ipynb" and manifest["process"] == "p"
+    assert manifest["content_hash"] == built.content_hash
+    assert unpack_package(built.data, tmp_path / "u") == built.content_hash
+    again, declared = read_package(built.data)
+    assert (again.notebook, again.content_hash, declared) == (
+        "notebooks/p.ipynb",
+        built.content_hash,
+        {"retries": 2},
+    )
+    with pytest.raises(AtomError, match=r"no atomnb-package\.json"):
+        read_package(_zip({"notebooks/p.ipynb": b"{}"}))
