@@ -139,6 +139,8 @@ def test_two_atoms_on_one_postgres_store_fire_each_due_time_once(
             atom_workspace.notebooks_dir / "echo.ipynb", schedule=EVERY_SECOND, max_concurrent=4
         )
     time.sleep(8)
+    for atom in atoms:  # stopped first: no fire is between its claim and its queueing
+        atom.stop(signal.SIGINT)
     store = ExecutionStore.open(store_url)
     try:
         with store.engine.connect() as connection:
