@@ -27,6 +27,7 @@ from atomnb.store import ExecutionStore, utcnow
 from atomnb.store.deployments import (
     CATCH_UP_POLICIES,
     OVERLAP_POLICIES,
+    RUN_SETTINGS,
     Deployment,
     DeploymentStore,
 )
@@ -130,20 +131,13 @@ class Deployer:
         try:
             content_hash = unpack_package(data, unpacked)
             process = self._check_package(unpacked, options)
+            settings = {name: getattr(options, name) for name in RUN_SETTINGS}
+            settings.update(schedule=options.schedule or None, notify=dict(options.notify))
             deployment = Deployment(
                 process=process,
-                environment=options.environment,
                 notebook=options.notebook,
                 content_hash=content_hash,
-                schedule=options.schedule or None,
-                timezone=options.timezone,
-                catch_up=options.catch_up,
-                timeout_s=options.timeout_s,
-                retries=options.retries,
-                retry_delay_s=options.retry_delay_s,
-                max_concurrent=options.max_concurrent,
-                overlap=options.overlap,
-                notify=dict(options.notify),
+                **settings,
             )
             previous = self.deployments.active(process)
             deployment, created = self.deployments.add(deployment)

@@ -25,6 +25,7 @@ from typing import Any
 
 from atomnb.components import Workspace
 from atomnb.errors import AtomError, PayloadTooLargeError
+from atomnb.store.deployments import RUN_SETTINGS
 
 __all__ = [
     "DEPLOY_KEYS",
@@ -128,18 +129,7 @@ def read_package(data: bytes) -> tuple[Package, dict[str, Any]]:
 
 
 #: What a process notebook may say about how it is run (``metadata.atomnb.deploy``).
-DEPLOY_KEYS = (
-    "environment",
-    "schedule",
-    "timezone",
-    "catch_up",
-    "timeout_s",
-    "retries",
-    "retry_delay_s",
-    "max_concurrent",
-    "overlap",
-    "notify",
-)
+DEPLOY_KEYS = RUN_SETTINGS
 
 
 def deploy_defaults(notebook: Path) -> dict[str, Any]:

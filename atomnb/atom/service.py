@@ -517,10 +517,7 @@ class Atom:
         """Whatever happened to a job, it no longer runs and its waiters are woken."""
         with self._lock:
             self._running.pop(execution_id, None)
-            self._secrets.pop(execution_id, None)
-            event = self._finished.pop(execution_id, None)
-        if event is not None:
-            event.set()
+        self._forget(execution_id)
         self._wake.set()
 
     def _warm_kernel(self) -> WarmKernel | None:

@@ -11,12 +11,10 @@ nor its metadata), and the record keeps only their names.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import json
 import logging
-import os
 import platform
-import signal
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -49,7 +47,7 @@ from atomnb.process.context import (
 from atomnb.process.run import PERSISTED_IN, PERSISTED_OUT, TRACE_FILE
 from atomnb.process.trace import Trace
 from atomnb.runtime.control import RunControl
-from atomnb.runtime.kernels import kernel_manager_with_env
+from atomnb.runtime.kernels import kernel_manager_with_env, kill_process
 from atomnb.runtime.scrub import scrub_notebook, scrub_text
 from atomnb.runtime.warm import WarmKernel
 from atomnb.store import (
@@ -340,11 +338,7 @@ def _killer(control: RunControl) -> Callable[[int], None]:
     """Once papermill's kernel has started, let ``control`` kill it by process id."""
 
     def started(pid: int) -> None:
-        def kill() -> None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-
-        control.attach(kill)
+        control.attach(functools.partial(kill_process, pid))
 
     return started
 

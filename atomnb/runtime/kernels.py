@@ -11,14 +11,16 @@ the caller's terminal.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 from jupyter_client.manager import AsyncKernelManager
 
-__all__ = ["kernel_manager_with_env"]
+__all__ = ["kernel_manager_with_env", "kill_process"]
 
 
 class _EnvKernelManager(AsyncKernelManager):
@@ -71,3 +73,13 @@ def kernel_manager_with_env(
             "on_started": staticmethod(on_started) if on_started else None,
         },
     )
+
+
+def kill_process(pid: int) -> None:
+    """SIGKILL a kernel process from any thread; a no-op if it already ended.
+
+    A timeout or a cancel stops a kernel this way: the client running the
+    notebook then sees a dead kernel and the run ends at once.
+    """
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
 from atomnb.errors import ExecutionError
+from atomnb.runtime.kernels import kill_process
 
 __all__ = ["WarmKernel", "start_warm_kernel"]
 
@@ -84,11 +84,8 @@ class WarmKernel:
 
     def kill(self) -> None:
         """SIGKILL the kernel process; safe from any thread, a no-op if it already ended."""
-        pid = self.pid
-        if pid is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        if self.pid is not None:
+            kill_process(self.pid)
 
     def discard(self) -> None:
         """Stop the kernel and its client (in the owning thread), then close the log."""

@@ -18,16 +18,21 @@ from atomnb.errors import StoreError
 from atomnb.store.repository import ExecutionStore, as_utc, utcnow
 from atomnb.store.tables import deployments
 
-__all__ = ["CATCH_UP_POLICIES", "OVERLAP_POLICIES", "Deployment", "DeploymentStore"]
+__all__ = [
+    "CATCH_UP_POLICIES",
+    "OVERLAP_POLICIES",
+    "RUN_SETTINGS",
+    "Deployment",
+    "DeploymentStore",
+]
 
 #: After downtime: "once" runs one execution for all missed fire times, "skip" runs none.
 CATCH_UP_POLICIES = ("once", "skip")
 #: A fire time while the process still runs (or waits): "queue" it, or "skip" it (recorded).
 OVERLAP_POLICIES = ("queue", "skip")
-_OPTIONS = (
+#: How the atom runs a process: what a deploy (or the notebook's own metadata) may set.
+RUN_SETTINGS = (
     "environment",
-    "notebook",
-    "content_hash",
     "schedule",
     "timezone",
     "catch_up",
@@ -38,6 +43,8 @@ _OPTIONS = (
     "overlap",
     "notify",
 )
+#: What makes two deployments the same version: the content and how it runs.
+_IDENTITY = ("notebook", "content_hash", *RUN_SETTINGS)
 
 
 @dataclass
@@ -67,7 +74,7 @@ class Deployment:
         return values
 
     def same_as(self, other: Deployment) -> bool:
-        return all(getattr(self, k) == getattr(other, k) for k in _OPTIONS)
+        return all(getattr(self, k) == getattr(other, k) for k in _IDENTITY)
 
 
 class DeploymentStore:
