@@ -199,7 +199,13 @@ def ftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FtpServer]:
         {"authorizer": authorizer, "abstracted_fs": _hostile_ftp_fs(), "use_gmt_times": True},
     )
     server = FTPServer(("127.0.0.1", 0), handler)
-    port = server.address[1]
+    with serving_ftp(server, "ftp-test-server") as port:
+        yield FtpServer("127.0.0.1", port, root)
+
+
+@contextlib.contextmanager
+def serving_ftp(server: Any, name: str) -> Iterator[int]:
+    """Run a pyftpdlib server on a thread of its own; yields its port, closes it after."""
     stop = threading.Event()
 
     def serve() -> None:
@@ -207,11 +213,13 @@ def ftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FtpServer]:
             server.serve_forever(timeout=0.05, blocking=False, handle_exit=False)
         server.close_all()
 
-    thread = threading.Thread(target=serve, name="ftp-test-server", daemon=True)
+    thread = threading.Thread(target=serve, name=name, daemon=True)
     thread.start()
-    yield FtpServer("127.0.0.1", port, root)
-    stop.set()
-    thread.join(timeout=10)
+    try:
+        yield int(server.address[1])
+    finally:
+        stop.set()
+        thread.join(timeout=10)
 
 
 # -- S3 ---------------------------------------------------------------------------------

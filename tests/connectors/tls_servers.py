@@ -40,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.connectors.file_servers import FTP_PASSWORD, FTP_USER, free_port
+from tests.connectors.file_servers import FTP_PASSWORD, FTP_USER, free_port, serving_ftp
 
 KEY_PASSWORD = "key-pass-Xy7!"
 PROXY_USER, PROXY_PASSWORD = "proxyuser", "proxy-pass-M4n%"
@@ -380,16 +380,5 @@ def ftps_server(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[
     # An IOLoop of its own: the default one is a process-wide singleton, which the plain
     # FTP server's thread already drives (two threads polling one loop corrupt it).
     server = FTPServer(("127.0.0.1", 0), handler, ioloop=IOLoop())
-    port = server.address[1]
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            server.serve_forever(timeout=0.05, blocking=False, handle_exit=False)
-        server.close_all()
-
-    thread = threading.Thread(target=serve, name="ftps-test-server", daemon=True)
-    thread.start()
-    yield FtpsServer("127.0.0.1", port, root)
-    stop.set()
-    thread.join(timeout=10)
+    with serving_ftp(server, "ftps-test-server") as port:
+        yield FtpsServer("127.0.0.1", port, root)
