@@ -15,7 +15,7 @@ from atomnb.atom.service import Atom
 from atomnb.components import Workspace
 from atomnb.errors import AtomError
 from tests.atom.conftest import AtomProcess, kill_hard
-from tests.conftest import make_notebook
+from tests.conftest import _free_port, make_notebook
 
 pytestmark = pytest.mark.atom
 
@@ -129,9 +129,14 @@ def test_a_waiter_on_a_queued_execution_wakes_when_it_is_cancelled(
 def test_a_second_atom_on_the_same_home_is_refused(start_atom, tmp_path: Path) -> None:
     home = tmp_path / "home"
     start_atom(home=home)
-    second = AtomProcess(home, 1, [], tmp_path / "second.log")
-    with pytest.raises(AssertionError, match="another atom is running"):
-        second.start()
+    second = AtomProcess(home, _free_port(), [], tmp_path / "second.log")
+    try:
+        with pytest.raises(AssertionError, match="another atom is running"):
+            second.start()
+    finally:  # had it started after all, it must not outlive the test
+        if second.proc is not None and second.proc.poll() is None:
+            second.proc.kill()
+            second.proc.wait(timeout=30)
 
 
 def test_a_worker_survives_a_failure_outside_the_execution(
