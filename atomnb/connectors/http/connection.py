@@ -11,7 +11,7 @@ egress guard, which checks the destination, not the proxy.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,8 +20,8 @@ import httpx
 
 from atomnb.components import resolve_secret
 from atomnb.connectors.base import ConnectionTest, refuse_unknown_settings, timed_test
-from atomnb.connectors.http.auth import Auth, NoAuth, auth_from_dict
-from atomnb.connectors.http.egress import EgressPolicy, GuardedTransport
+from atomnb.connectors.http.auth import Auth, NoAuth, OAuth2ClientCredentials, auth_from_dict
+from atomnb.connectors.http.egress import EgressPolicy, GuardedTransport, origin
 from atomnb.connectors.http.retry import RetryPolicy
 from atomnb.connectors.http.tls import proxy_routes, ssl_context, tls_failure
 from atomnb.errors import ConfigError, FatalConnectorError
@@ -108,13 +108,28 @@ class HttpConnection:
             pool=self.connect_timeout,
         )
 
-    def client(self, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    def named_origins(self) -> set[str]:
+        """The ``host:port`` origins this connection names: its base URL and token URL.
+
+        Only these may be loopback or private without ``allow_private_from_data``;
+        every other destination came from data (RELIABILITY row 23).
+        """
+        named = {origin(self.base_url)}
+        if isinstance(self.auth, OAuth2ClientCredentials):
+            named.add(origin(httpx.URL(self.base_url).join(self.auth.token_url)))
+        return named
+
+    def client(
+        self, transport: httpx.BaseTransport | None = None, *, named: Iterable[str] = ()
+    ) -> httpx.Client:
         """An httpx client for one call; every hop passes the egress guard.
 
         A ``transport`` given (the test seam) carries every request; otherwise the
         TLS context is built now (secret references resolved now, never kept) and
-        each URL goes direct or through the proxy its route names.
+        each URL goes direct or through the proxy its route names. ``named`` adds
+        origins the caller's configuration names (an operation's literal absolute URL).
         """
+        origins = self.named_origins() | set(named)
         mounts: dict[str, httpx.BaseTransport | None] = {}
         if transport is None:
             context = ssl_context(
@@ -135,13 +150,14 @@ class HttpConnection:
                             verify=context, trust_env=False, proxy=self._proxy(proxy)
                         ),
                         self.egress,
+                        origins,
                     )
                 )
         return httpx.Client(
             base_url=self.base_url,
             headers=dict(self.headers),
             timeout=self.timeout,
-            transport=GuardedTransport(transport, self.egress),
+            transport=GuardedTransport(transport, self.egress, origins),
             mounts=mounts,
             follow_redirects=self.follow_redirects,
             max_redirects=self.max_redirects,

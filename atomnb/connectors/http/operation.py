@@ -39,6 +39,7 @@ from atomnb.connectors.http.bodies import (
     resolve_profile,
 )
 from atomnb.connectors.http.connection import HttpConnection
+from atomnb.connectors.http.egress import origin
 from atomnb.connectors.http.paging import PageRequest, Paging, lookup
 from atomnb.connectors.http.retry import IDEMPOTENCY_HEADER
 from atomnb.connectors.http.send import Redactor, send
@@ -155,7 +156,7 @@ class HttpOperation:
                 yield Documents.from_records([]).with_rejections(refused)
                 if len(documents) == 0:
                     return  # nothing fits: no request at all
-        with connection.client(transport) as client:
+        with connection.client(transport, named=_literal_origin(self.path)) as client:
             if documents is None or self.body == "batch":
                 try:
                     content = (
@@ -330,3 +331,21 @@ def _fill(template: str, values: Mapping[str, Any], *, encode: bool = False) -> 
 
 def _fill_path(template: str, values: Mapping[str, Any]) -> str:
     return _fill(template, values, encode=True)
+
+
+def _literal_origin(template: str) -> list[str]:
+    """The origin an absolute path names literally (configuration); none if data fills its host.
+
+    ``https://files.internal/x/{id}`` names files.internal:443; ``http://{host}/x``
+    names nothing — the host comes from data and is checked as such.
+    """
+    scheme, sep, rest = template.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return []
+    authority = rest.split("/", 1)[0].split("?", 1)[0]
+    if not authority or "{" in authority:
+        return []
+    try:
+        return [origin(f"{scheme}://{authority}")]
+    except httpx.InvalidURL:
+        return []
