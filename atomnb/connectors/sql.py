@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, NoSuchTableError, OperationalError, SQLAlchemyError
 
-from atomnb.components import resolve_secret
+from atomnb.components.environments import is_secret_reference, resolve_secret
 from atomnb.connectors.backoff import Backoff, retrying
 from atomnb.connectors.base import ConnectionTest, refuse_unknown_settings, timed_test
 from atomnb.documents import Documents, DocumentStream, Rejection
@@ -80,9 +80,10 @@ class SqlConnection:
         if "url" not in data:
             raise ConfigError("a database connection needs a url (any SQLAlchemy URL)")
         password = data.get("password")
-        if password is not None and not str(password).startswith(("env:", "file:")):
+        if password is not None and not is_secret_reference(str(password)):
             raise ConfigError(
-                "database password must be a secret reference ('env:VAR' or 'file:/path')"
+                "database password must be a secret reference "
+                "('env:VAR', 'file:/path' or 'atom:NAME')"
             )
         retry = Backoff.from_dict(data.get("retry") or {})
         return cls(str(data["url"]), password, dict(data.get("options") or {}), retry)

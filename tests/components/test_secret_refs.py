@@ -121,3 +121,15 @@ def test_env_and_file_cannot_be_replaced() -> None:
 def test_an_unknown_kind_lists_the_known_ones() -> None:
     with pytest.raises(ConfigError, match=r"use env:, file: or atom:"):
         resolve_secret("vault:x", name="pw")
+
+
+def test_connectors_take_atom_references_for_their_secret_fields() -> None:
+    from atomnb.connectors.files.connection import FileConnection
+    from atomnb.connectors.http.connection import HttpConnection
+    from atomnb.connectors.sql import SqlConnection
+
+    assert SqlConnection.from_dict({"url": "sqlite://", "password": "atom:DB_PW"}).password
+    FileConnection("sftp", root="/in", host="h", user="u", password="atom:SFTP_PW")
+    HttpConnection("https://api.example.com", proxy="http://proxy:3128", proxy_password="atom:P")
+    with pytest.raises(ConfigError, match="must be a secret reference"):
+        SqlConnection.from_dict({"url": "sqlite://", "password": "hunter2"})

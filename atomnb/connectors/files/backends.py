@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from atomnb.components import resolve_secret
+from atomnb.components.environments import is_secret_reference, resolve_secret
 from atomnb.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ def _s3(conn: FileConnection) -> AbstractFileSystem:
     if conn.region:
         client["region_name"] = conn.region
     key = conn.access_key_id
-    if key and key.startswith(("env:", "file:")):
+    if key and is_secret_reference(key):
         key = resolve_secret(key, name="access_key_id")
     return S3FileSystem(
         key=key,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from atomnb.components.environments import is_secret_reference
 from atomnb.connectors.base import ConnectionTest, refuse_unknown_settings, timed_test
 from atomnb.connectors.files.backends import build_filesystem
 from atomnb.connectors.files.errors import translate
@@ -78,7 +79,7 @@ class FileConnection:
             )
         for name in _SECRET_FIELDS:
             value = getattr(self, name)
-            if value is not None and not str(value).startswith(("env:", "file:")):
+            if value is not None and not is_secret_reference(str(value)):
                 raise ConfigError(
                     f"file connection field {name!r} must be a secret reference "
                     "('env:VAR' or 'file:/path'), not a value",

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from atomnb.components import resolve_secret
+from atomnb.components.environments import is_secret_reference, resolve_secret
 from atomnb.connectors.base import ConnectionTest, refuse_unknown_settings, timed_test
 from atomnb.connectors.http.auth import Auth, NoAuth, OAuth2ClientCredentials, auth_from_dict
 from atomnb.connectors.http.egress import EgressPolicy, GuardedTransport, origin
@@ -76,7 +76,7 @@ class HttpConnection:
             raise ConfigError("timeouts must be positive seconds (requests never wait forever)")
         for name in ("client_key_password", "proxy_password"):
             value = getattr(self, name)
-            if value is not None and not str(value).startswith(("env:", "file:")):
+            if value is not None and not is_secret_reference(str(value)):
                 # The value is not echoed: what was given may be the secret itself.
                 raise ConfigError(
                     f"{name} must be a secret reference ('env:VAR' or 'file:/path'), "
