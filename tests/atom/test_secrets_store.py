@@ -224,7 +224,8 @@ def test_the_started_service_resolves_atom_references(
 ) -> None:
     key = generate_key()
     monkeypatch.setenv(KEYS_ENV, key)
-    secrets = AtomSecrets.start(store)
+    secrets = AtomSecrets.open(store)
+    secrets.start()
     assert KEYS_ENV not in os.environ
     secrets.set("SHOP", VALUE, actor="t")
     assert resolve_secret("atom:SHOP", name="api_token") == VALUE

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from atomnb.atom.secrets.keyring import Keyring, NoSecretKeyError, load_keyring
+from atomnb.atom.secrets.keyring import NO_KEY_MESSAGE, Keyring, NoSecretKeyError, load_keyring
 from atomnb.components.environments import (
     atom_secret_env_name,
     check_atom_secret_name,
@@ -50,22 +50,24 @@ class AtomSecrets:
         self.keyring = keyring
 
     @classmethod
-    def start(cls, store: ExecutionStore, key_file: Path | None = None) -> AtomSecrets:
-        """The secrets of an atom that is starting: keys loaded, ``atom:`` resolved from here.
+    def open(cls, store: ExecutionStore, key_file: Path | None = None) -> AtomSecrets:
+        """The secrets of an atom: keys from ``key_file`` or ``$ATOMNB_SECRET_KEYS``.
 
-        Without a key file or ``$ATOMNB_SECRET_KEYS`` the atom still starts; its
-        secrets then answer ``NoSecretKeyError``.
+        Without either the atom still starts; its secrets then answer
+        ``NoSecretKeyError``. A bad key file stops the start with its reason.
         """
-        secrets = cls(store, load_keyring(key_file))
+        return cls(store, load_keyring(key_file))
+
+    def start(self) -> None:
+        """Answer ``atom:`` references in this process from here (the atom is starting)."""
         enable_audit_log()
-        register_secret_resolver("atom", secrets.value)
-        if secrets.keyring is not None:
+        register_secret_resolver("atom", self.value)
+        if self.keyring is not None:
             audit.info(
-                "secret store open with %d key(s) from %s",
-                secrets.keyring.count,
-                secrets.keyring.source,
+                "secret store open with %d key(s) from %s", self.keyring.count, self.keyring.source
             )
-        return secrets
+        else:
+            audit.info("secret store closed: %s", NO_KEY_MESSAGE)
 
     def stop(self) -> None:
         """Stop answering ``atom:`` references in this process (the atom is stopping)."""
