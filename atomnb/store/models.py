@@ -67,3 +67,4 @@ class ExecutionRecord:
     retry_of: str | None = None
     deployment_version: int | None = None
     cancel_requested: bool = False
+    parent_id: str | None = None  # the execution that called this one (ab.process_call)

@@ -362,6 +362,7 @@ def _row(record: ExecutionRecord) -> dict[str, Any]:
         "retry_of": record.retry_of,
         "deployment_version": record.deployment_version,
         "cancel_requested": record.cancel_requested,
+        "parent_id": record.parent_id,
     }
 
 

@@ -34,10 +34,13 @@ __all__ = [
     "execution_logs",
     "execution_shapes",
     "executions",
+    "idempotency_keys",
     "metadata",
+    "pending_inputs",
     "process_properties",
     "schedule_fires",
     "schedules",
+    "secrets",
     "tracked_values",
 ]
 
@@ -75,11 +78,14 @@ executions = Table(
     Column("retry_of", String(32)),
     Column("deployment_version", Integer),
     Column("cancel_requested", Boolean, nullable=False, server_default=sa_false()),
+    # Schema 6: the execution that called this one (ab.process_call), if any.
+    Column("parent_id", String(32)),
     CheckConstraint(_in("status", ExecutionStatus), name="ck_executions_status"),
     CheckConstraint(_in("trigger", Trigger), name="ck_executions_trigger"),
     Index("ix_executions_created_at", "created_at"),
     Index("ix_executions_process_created", "process", "created_at"),
     Index("ix_executions_status_atom", "status", "atom"),
+    Index("ix_executions_parent", "parent_id"),
 )
 
 
@@ -205,4 +211,48 @@ atoms = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("heartbeat_at", DateTime(timezone=True), nullable=False),
     Column("stopped_at", DateTime(timezone=True)),
+)
+
+# -- trust (schema 6) ---------------------------------------------------------------------
+
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("ciphertext", Text, nullable=False),  # a Fernet token; the value is never stored
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    # The same caller key for the same process names the same execution.
+    Column("process", String(200), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("execution_id", String(32), nullable=False),
+    Column("request_hash", String(64)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+pending_inputs = Table(
+    "pending_inputs",
+    metadata,
+    # A file read by an execution whose post-read action (archive/delete) waits for success.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("execution_id", String(32), nullable=False),
+    Column("connection", String(200), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("action", String(10), nullable=False),
+    Column("archive_folder", Text),
+    Column("status", String(10), nullable=False, server_default="pending"),
+    Column("detail", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    CheckConstraint("action IN ('archive', 'delete')", name="ck_pending_inputs_action"),
+    CheckConstraint(
+        "status IN ('pending', 'done', 'failed', 'kept')", name="ck_pending_inputs_status"
+    ),
+    Index("ix_pending_inputs_execution", "execution_id"),
+    Index("ix_pending_inputs_status", "status", "connection"),
 )

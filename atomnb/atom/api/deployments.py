@@ -1,0 +1,95 @@
+"""Deployment routes: deploy a package, list and undeploy."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+
+from atomnb.atom.api.bodies import (
+    PACKAGE_MEDIA_TYPES,
+    UnsupportedMediaTypeError,
+    media_type,
+    read_limited,
+)
+from atomnb.atom.deployer import DeployOptions
+from atomnb.atom.package import MAX_PACKAGE_BYTES
+from atomnb.atom.service import Atom
+from atomnb.errors import AtomError, UnknownEntityError
+
+__all__ = ["add_deployment_routes"]
+
+
+def add_deployment_routes(app: FastAPI, atom: Atom) -> None:
+    @app.post(
+        "/api/deployments",
+        status_code=201,
+        summary="Deploy a package (zip body)",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    m: {"schema": {"type": "string", "format": "binary"}}
+                    for m in PACKAGE_MEDIA_TYPES
+                },
+            }
+        },
+    )
+    async def deploy(
+        request: Request,
+        notebook: str = Query(..., description="the notebook's path inside the package"),
+        environment: str = Query("default"),
+        schedule: str | None = Query(None, description="cron; six fields = seconds last"),
+        timezone: str = Query("UTC"),
+        catch_up: str = Query("once", description="once | skip"),
+        timeout_s: float | None = Query(None),
+        retries: int = Query(0),
+        retry_delay_s: float = Query(5.0),
+        max_concurrent: int = Query(1),
+        overlap: str = Query("queue", description="a fire while a run is on: queue | skip"),
+        notify: str | None = Query(None, description="JSON: on, webhook, email"),
+    ) -> dict[str, Any]:
+        if media_type(request) not in PACKAGE_MEDIA_TYPES:
+            raise UnsupportedMediaTypeError(
+                f"a package must be sent as {' or '.join(PACKAGE_MEDIA_TYPES)}, "
+                f"not {media_type(request) or 'without a content type'}"
+            )
+        data = await read_limited(request, MAX_PACKAGE_BYTES, "the deployment package")
+        try:
+            notify_config = json.loads(notify) if notify else {}
+        except ValueError:
+            raise AtomError("notify must be a JSON object") from None
+        options = DeployOptions(
+            notebook=notebook,
+            environment=environment,
+            schedule=schedule,
+            timezone=timezone,
+            catch_up=catch_up,
+            timeout_s=timeout_s,
+            retries=retries,
+            retry_delay_s=retry_delay_s,
+            max_concurrent=max_concurrent,
+            overlap=overlap,
+            notify=notify_config,
+        )
+        deployment, created = await run_in_threadpool(atom.deployer.deploy, data, options)
+        return {"deployment": deployment.as_dict(), "created": created}
+
+    @app.get("/api/deployments", summary="Active deployments")
+    def deployments() -> list[dict[str, Any]]:
+        return [d.as_dict() for d in atom.deployer.deployments.all_active()]
+
+    @app.get("/api/deployments/{process}", summary="Every version of one process")
+    def deployment_history(process: str) -> list[dict[str, Any]]:
+        history = atom.deployer.deployments.history(process)
+        if not history:
+            raise UnknownEntityError(f"no process {process!r} was ever deployed here")
+        return [d.as_dict() for d in history]
+
+    @app.delete("/api/deployments/{process}", summary="Undeploy: stop scheduling and triggering")
+    def undeploy(process: str) -> dict[str, Any]:
+        if not atom.deployer.undeploy(process):
+            raise UnknownEntityError(f"no process {process!r} is deployed on this atom")
+        return {"undeployed": process}

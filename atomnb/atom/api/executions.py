@@ -1,0 +1,113 @@
+"""Execution routes: trigger, list, inspect, cancel, download; the queue and schedules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, FastAPI, Query
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from pydantic import BaseModel, Field
+
+from atomnb.atom.api.bodies import json_body_only
+from atomnb.atom.serialize import plain, record_dict
+from atomnb.atom.service import Atom
+from atomnb.errors import AtomError, UnknownEntityError
+from atomnb.store import ExecutionRecord, ExecutionStatus, Trigger
+
+__all__ = ["TriggerRequest", "add_execution_routes"]
+
+
+class TriggerRequest(BaseModel):
+    """Run a deployed process now."""
+
+    parameters: dict[str, Any] = Field(default_factory=dict, description="runtime values")
+    secrets: dict[str, str] = Field(
+        default_factory=dict, description="secret values: kept in memory only, never recorded"
+    )
+    wait: bool = Field(False, description="answer when the execution has finished")
+    wait_timeout_s: float = Field(300.0, gt=0, le=3600)
+
+
+def add_execution_routes(app: FastAPI, atom: Atom) -> None:
+    def record_or_404(execution_id: str) -> ExecutionRecord:
+        return atom.store.get(execution_id)  # NotFoundError → 404
+
+    @app.get("/api/health", summary="Is the atom up; its id, workers, queue")
+    def health() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "atom": atom.id,
+            "workers": atom.settings.workers,
+            "queued": len(atom.queue.waiting()),
+        }
+
+    @app.post(
+        "/api/processes/{process}/executions",
+        status_code=202,
+        summary="Trigger an execution",
+        dependencies=[Depends(json_body_only)],
+    )
+    def trigger(process: str, body: TriggerRequest | None = None) -> Any:
+        body = body or TriggerRequest.model_validate({})
+        record = atom.trigger(process, body.parameters, body.secrets, trigger=Trigger.API)
+        if body.wait:
+            record = atom.wait(record.id, body.wait_timeout_s)
+        status = 200 if record.status.finished else 202
+        return JSONResponse(record_dict(record), status_code=status)
+
+    @app.get("/api/executions", summary="Recent executions, newest first")
+    def executions(
+        process: str | None = None,
+        status: str | None = Query(None, description="one of the execution statuses"),
+        limit: int = Query(50, ge=1, le=1000),
+    ) -> list[dict[str, Any]]:
+        wanted = _execution_status(status) if status else None
+        return [
+            record_dict(r) for r in atom.store.recent(limit=limit, process=process, status=wanted)
+        ]
+
+    @app.get("/api/executions/{execution_id}", summary="One execution with its shapes and log")
+    def execution(execution_id: str) -> dict[str, Any]:
+        record = record_or_404(execution_id)
+        return record_dict(record) | {
+            "shapes": [plain(vars(s)) for s in atom.store.shapes(record.id)],
+            "logs": [plain(vars(e)) for e in atom.store.logs(record.id)],
+        }
+
+    @app.post("/api/executions/{execution_id}/cancel", summary="Cancel a queued or running one")
+    def cancel(execution_id: str) -> dict[str, Any]:
+        return record_dict(atom.cancel(record_or_404(execution_id).id))
+
+    @app.get("/api/executions/{execution_id}/notebook", summary="The output notebook")
+    def output_notebook(execution_id: str) -> FileResponse:
+        record = record_or_404(execution_id)
+        path = atom.home.executions_dir / record.id / f"{record.process}.ipynb"
+        if not path.is_file():
+            raise UnknownEntityError(f"no output notebook kept for execution {record.id}")
+        return FileResponse(path, media_type="application/x-ipynb+json", filename=path.name)
+
+    @app.get("/api/executions/{execution_id}/log", summary="The kernel's log")
+    def kernel_log(execution_id: str) -> PlainTextResponse:
+        record = record_or_404(execution_id)
+        path = atom.home.executions_dir / record.id / "kernel.log"
+        text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+        return PlainTextResponse(text)
+
+    @app.get("/api/queue", summary="What waits on this atom, in the order it will run")
+    def waiting() -> list[dict[str, Any]]:
+        return [record_dict(r) for r in atom.queue.waiting()]
+
+    @app.get("/api/schedules", summary="Schedules and their recent fire times")
+    def schedules() -> list[dict[str, Any]]:
+        return [
+            plain(vars(s)) | {"fires": plain(atom.schedules.fires(s.process, limit=20))}
+            for s in atom.schedules.all()
+        ]
+
+
+def _execution_status(value: str) -> ExecutionStatus:
+    try:
+        return ExecutionStatus(value)
+    except ValueError:
+        known = ", ".join(s.value for s in ExecutionStatus)
+        raise AtomError(f"unknown execution status {value!r}", hint=f"one of {known}") from None

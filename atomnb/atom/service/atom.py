@@ -1,0 +1,127 @@
+"""The atom: one control thread, a few workers, each with a warm kernel, over a shared store.
+
+The control thread ticks the scheduler, hands ready queued executions to idle
+workers (oldest first, honouring each process's concurrency limit across all
+atoms on the store), passes on cancel requests, beats the heart and sweeps old
+outputs. A worker runs one execution on the kernel it started beforehand,
+discards that kernel, and starts the next before it asks for more work.
+
+Every execution is a store record before anything runs, so nothing is lost
+when the atom dies: on the next start, what this atom was running is marked
+interrupted, with when and why, and retried if its deployment asks for retries.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import queue
+import threading
+import time
+from typing import Any
+
+from atomnb.atom.deployer import Deployer
+from atomnb.atom.home import AtomHome
+from atomnb.atom.notify import Notifier
+from atomnb.atom.scheduler import Scheduler
+from atomnb.atom.service.control import Control
+from atomnb.store import ExecutionStatus, ExecutionStore, utcnow
+from atomnb.store.queue import ExecutionQueue
+from atomnb.store.schedules import ScheduleStore
+
+__all__ = ["Atom"]
+
+
+class Atom(Control):
+    """A runtime host for deployed processes; ``start`` it, then ``stop`` it."""
+
+    def __init__(
+        self,
+        home: AtomHome,
+        *,
+        store_url: str | None = None,
+        workers: int | None = None,
+        url: str | None = None,
+        misfire_grace_s: float | None = None,
+        tick_s: float = 0.2,
+        prewarm: bool = True,
+        stale_after_s: float = 60.0,
+    ) -> None:
+        self.home = home
+        self.settings = home.settings(workers=workers, misfire_grace_s=misfire_grace_s)
+        self.url = url
+        self.store = ExecutionStore.open(store_url or home.store_url)
+        self.id = home.atom_id
+        self.queue = ExecutionQueue(self.store, self.id)
+        self.deployer = Deployer(home, self.store)
+        self.schedules = ScheduleStore(self.store)
+        self.scheduler = Scheduler(
+            self.schedules,
+            self.id,
+            misfire_grace_s=self.settings.misfire_grace_s,
+            holds=self._holds,
+        )
+        self.notifier = Notifier(self.settings.smtp, self.settings.base_url or url)
+        self.tick_s = tick_s
+        self.prewarm = prewarm
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._jobs = queue.Queue()
+        self._idle = 0
+        self._running = {}
+        self._secrets = {}  # runtime secret values: memory only
+        self._finished = {}
+        self._threads = []
+        self._control_thread = None
+        self._lock_file = None
+        self.stale_after_s = stale_after_s
+        self.recovered = []
+
+    def start(self) -> None:
+        """Recover from an earlier crash, then start the workers and the control thread."""
+        self._lock_home()
+        last_seen = self.queue.register(platform.node(), self.url, os.getpid())
+        seen = f"; last seen alive at {last_seen:%Y-%m-%d %H:%M:%S} UTC" if last_seen else ""
+        reason = (
+            "interrupted: the atom stopped without finishing it (killed or crashed)"
+            f"{seen}; found at restart {utcnow():%Y-%m-%d %H:%M:%S} UTC"
+        )
+        self.recovered = self.queue.interrupt_leftovers(reason)
+        self._recover(self.recovered)
+        self.home.executions_dir.mkdir(parents=True, exist_ok=True)
+        for n in range(self.settings.workers):
+            self._spawn(self._work, f"atomnb-worker-{n}")
+        self._control_thread = self._spawn(self._control, "atomnb-control")
+
+    def stop(self, grace_s: float = 30.0) -> None:
+        """Stop taking work; let running executions finish for ``grace_s``, then interrupt them."""
+        self._stopping.set()
+        self._wake.set()
+        if self._control_thread is not None:  # no dispatch may race what follows
+            self._control_thread.join(timeout=30)
+        deadline = time.monotonic() + grace_s
+        while self._running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with self._lock:
+            left = list(self._running.values())
+        for control in left:
+            control.stop(
+                ExecutionStatus.INTERRUPTED,
+                "interrupted: the atom was stopped before the execution ended",
+            )
+        for _ in range(self.settings.workers):
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self.notifier.close()
+        self.queue.unregister()
+        self.store.close()
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the home's lock
+
+    def _spawn(self, target: Any, name: str) -> threading.Thread:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        return thread

@@ -1,0 +1,123 @@
+"""The control thread: scheduler ticks, dispatch to idle workers, cancels, heartbeat, sweep."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from atomnb.atom.retention import sweep
+from atomnb.atom.scheduler import Fire
+from atomnb.atom.service.recovery import Recovery
+from atomnb.atom.service.state import MAX_QUEUED_PER_PROCESS, Job
+from atomnb.runtime.control import RunControl
+from atomnb.store import ExecutionStatus, Trigger, utcnow
+
+__all__ = ["Control"]
+
+log = logging.getLogger("atomnb.atom.service")
+
+_HEARTBEAT_S = 5.0
+_CANCEL_POLL_S = 1.0
+_SWEEP_S = 600.0
+
+
+class Control(Recovery):
+    """The one thread that decides what runs next."""
+
+    def _control(self) -> None:
+        last_beat = last_cancel = last_sweep = last_stale = time.monotonic()
+        while not self._stopping.is_set():
+            try:
+                self.scheduler.tick(on_fire=self._fired)
+                now = time.monotonic()
+                if now - last_stale >= min(15.0, self.stale_after_s / 2):
+                    last_stale = now
+                    self._take_over_dead_atoms()
+                if now - last_cancel >= _CANCEL_POLL_S:
+                    last_cancel = now
+                    for execution_id in self.queue.cancel_requests():
+                        with self._lock:
+                            control = self._running.get(execution_id)
+                        if control is not None:
+                            control.stop(ExecutionStatus.CANCELLED, "cancelled while running")
+                if now - last_beat >= min(_HEARTBEAT_S, self.stale_after_s / 4):
+                    last_beat = now
+                    self.queue.heartbeat()
+                if now - last_sweep >= _SWEEP_S:
+                    last_sweep = now
+                    self._sweep()
+                self._dispatch()
+            except Exception:  # the store was unreachable for a moment: keep going
+                log.exception("atom control loop")
+            self._wake.wait(self.tick_s)
+            self._wake.clear()
+
+    def _fired(self, fire: Fire) -> None:
+        if not fire.runs:
+            log.info("%s: skipped %d missed fire time(s)", fire.process, fire.missed)
+            return
+        deployment = self.deployer.deployments.active(fire.process)
+        if deployment is None:
+            return
+        if deployment.overlap == "skip" and (
+            self.queue.running_count(fire.process) or self.queue.queued_count(fire.process)
+        ):
+            log.info("%s: fire at %s skipped, the last run is still on", fire.process, fire.due_at)
+            self.schedules.set_outcome(fire.process, fire.due_at, "skipped")
+            return
+        if self.queue.queued_count(fire.process) >= MAX_QUEUED_PER_PROCESS:
+            log.warning("%s: fire at %s not queued, the queue is full", fire.process, fire.due_at)
+            return
+        record = self._enqueue(deployment, {}, Trigger.SCHEDULE)
+        self.schedules.attach_execution(fire.process, fire.due_at, record.id)
+
+    def _holds(self, process: str) -> bool:
+        """Whether this atom can run ``process``: deployed, with its package copy here."""
+        deployment = self.deployer.deployments.active(process)
+        return deployment is not None and (
+            self.home.package_dir(process, deployment.version).is_dir()
+        )
+
+    def _dispatch(self) -> None:
+        with self._lock:
+            idle = self._idle
+        if idle == 0:
+            return
+        running = self.queue.running_counts()
+        limits: dict[str, int] = {}
+        full: set[str] = set()
+        for active in self.deployer.deployments.all_active():
+            limits[active.process] = active.max_concurrent - running.get(active.process, 0)
+            if limits[active.process] <= 0:
+                full.add(active.process)
+        for record in self.queue.ready(utcnow(), exclude=full):
+            deployment = self._deployment_for(record)
+            if deployment is None:
+                if self.queue.cancel_queued(record.id, "its process is no longer deployed"):
+                    self._forget(record.id)
+                continue
+            limits.setdefault(
+                record.process,
+                deployment.max_concurrent - running.get(record.process, 0),
+            )
+            if limits[record.process] <= 0 or not self.queue.claim(record.id):
+                continue
+            limits[record.process] -= 1
+            control = RunControl()
+            with self._lock:
+                self._running[record.id] = control
+                self._idle -= 1
+            self._jobs.put(Job(record, deployment, control))
+            idle -= 1
+            if idle == 0:
+                return
+
+    def _sweep(self) -> None:
+        removed = sweep(
+            self.store,
+            self.home.executions_dir,
+            days=self.settings.retention_days,
+            keep=self.settings.retention_count,
+        )
+        if removed:
+            log.info("retention: removed %d execution output folder(s)", removed)

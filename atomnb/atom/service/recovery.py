@@ -1,0 +1,85 @@
+"""Recovery: what this atom (at restart) or a dead peer (in a molecule) left running.
+
+Such executions are marked interrupted with when and why, and retried if their
+deployment asks for retries — unless they were given runtime secret values,
+which lived only in the dead atom's memory.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from datetime import timedelta
+
+from atomnb.atom.service.workers import Workers
+from atomnb.components import load_environment
+from atomnb.errors import AtomError, AtomnbError
+from atomnb.store import ExecutionRecord, utcnow
+from atomnb.store.deployments import Deployment
+
+__all__ = ["Recovery"]
+
+log = logging.getLogger("atomnb.atom.service")
+
+
+class Recovery(Workers):
+    """One atom per home, and the executions a stopped atom left behind."""
+
+    def _lock_home(self) -> None:
+        """One atom per home: a second one would take the first one's runs for dead ones."""
+        self._lock_file = (self.home.root / "atom.lock").open("a+")
+        try:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            self._lock_file = None
+            raise AtomError(
+                f"another atom is running on {self.home.root}",
+                hint="stop it first, or give this atom a home of its own",
+            ) from None
+        self._lock_file.seek(0)
+        self._lock_file.truncate()
+        self._lock_file.write(f"{os.getpid()}\n")
+        self._lock_file.flush()
+
+    def _recover(self, interrupted: list[ExecutionRecord]) -> None:
+        """After a crash: drop unscrubbed partial notebooks, retry what may be retried."""
+        for record in interrupted:
+            log.warning("execution %s (%s) was interrupted", record.id, record.process)
+            for partial in (self.home.executions_dir / record.id).glob(".*.partial.ipynb"):
+                partial.unlink(missing_ok=True)  # may hold secret values nobody can scrub now
+            deployment = self._deployment_for(record)
+            if deployment is None or record.started_at is None:
+                continue
+            missing = self._secrets_lost(record, deployment)
+            if missing:
+                note = f"; not retried: secret value(s) {', '.join(missing)} were only in memory"
+                record.error_summary = (record.error_summary or "") + note
+                self.store.update(record)
+            elif not self._retry_if_asked(record):
+                self.notifier.finished(record, deployment.notify)
+
+    def _secrets_lost(self, record: ExecutionRecord, deployment: Deployment) -> list[str]:
+        """Secret parameters of ``record`` its environment cannot give again (runtime ones)."""
+        if not record.secret_parameters:
+            return []
+        try:
+            workspace = self.deployer.workspace_of(deployment)
+            known = load_environment(workspace.extensions_dir, deployment.environment).secrets
+        except AtomnbError:
+            known = {}
+        return sorted(set(record.secret_parameters) - set(known))
+
+    def _take_over_dead_atoms(self) -> None:
+        """Interrupt what atoms that stopped beating their heart were running (a molecule)."""
+        cutoff = utcnow() - timedelta(seconds=self.stale_after_s)
+        for atom, last in self.queue.stale_atoms(cutoff):
+            if not self.queue.mark_stopped(atom, last):
+                continue  # it came back, or another atom took over first
+            reason = (
+                f"interrupted: its atom {atom} stopped beating its heart "
+                f"(last at {last:%Y-%m-%d %H:%M:%S} UTC); taken over by {self.id}"
+            )
+            log.warning("atom %s looks dead; taking over its executions", atom)
+            self._recover(self.queue.interrupt_leftovers(reason, atom=atom))

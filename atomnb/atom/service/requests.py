@@ -1,0 +1,186 @@
+"""The atom's requests: queue an execution (API, listener, schedule, retry), wait, cancel.
+
+Every execution is a store record before anything runs, so nothing is lost when
+the atom dies; a listener's documents are stored beside it before it is queued.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from atomnb.atom.service.state import MAX_QUEUED_PER_PROCESS, AtomState
+from atomnb.documents import Documents
+from atomnb.documents.exchange import read_ipc, write_ipc
+from atomnb.errors import AtomUnavailableError, ParameterError, UnknownEntityError
+from atomnb.process import load_process, resolve_parameters
+from atomnb.store import (
+    ExecutionRecord,
+    ExecutionStatus,
+    Trigger,
+    new_execution_id,
+    utcnow,
+)
+from atomnb.store.deployments import Deployment
+
+__all__ = ["Requests"]
+
+
+class Requests(AtomState):
+    """Taking executions in and handing their outcome back."""
+
+    def trigger(
+        self,
+        process: str,
+        parameters: dict[str, Any] | None = None,
+        secrets: dict[str, str] | None = None,
+        *,
+        trigger: Trigger = Trigger.API,
+    ) -> ExecutionRecord:
+        """Queue an execution of ``process``'s active deployment; checked before it queues."""
+        if self._stopping.is_set():
+            raise AtomUnavailableError("the atom is stopping and takes no new executions")
+        deployment = self._active(process)
+        notebook = load_process(self.deployer.notebook_of(deployment))
+        public = dict(parameters or {})
+        secret_values = {k: str(v) for k, v in (secrets or {}).items()}
+        for name in list(public):
+            if name in notebook.secret_names:
+                secret_values[name] = str(public.pop(name))
+        unknown = sorted(set(secret_values) - set(notebook.parameters))
+        if unknown:
+            raise ParameterError(f"{process} has no parameter {', '.join(unknown)}")
+        resolve_parameters(notebook, public)  # unknown names and wrong types fail here
+        self._check_queue_room(process)
+        record = self._enqueue(deployment, public, trigger, secret_values)
+        return record
+
+    def _check_queue_room(self, process: str) -> None:
+        waiting = self.queue.queued_count(process)
+        if waiting >= MAX_QUEUED_PER_PROCESS:
+            raise AtomUnavailableError(
+                f"{process} already has {waiting} executions queued; not queueing another",
+                hint="let the queue drain, raise --max-concurrent, or cancel some",
+            )
+
+    def _enqueue(
+        self,
+        deployment: Deployment,
+        public: dict[str, Any],
+        trigger: Trigger,
+        secrets: dict[str, str] | None = None,
+        *,
+        attempt: int = 1,
+        retry_of: str | None = None,
+        delay_s: float = 0.0,
+        documents: Documents | None = None,
+    ) -> ExecutionRecord:
+        now = utcnow()
+        record = ExecutionRecord(
+            id=new_execution_id(),
+            process=deployment.process,
+            notebook=deployment.notebook,
+            environment=deployment.environment,
+            trigger=trigger,
+            status=ExecutionStatus.QUEUED,
+            parameters=public,
+            secret_parameters=sorted(secrets or {}),
+            created_at=now,
+            attempt=attempt,
+            retry_of=retry_of,
+            not_before=now + timedelta(seconds=delay_s) if delay_s else None,
+            deployment_version=deployment.version,
+        )
+        if documents is not None:  # stored before the execution exists, so never lost
+            write_ipc(documents, self._incoming(record.id))
+        elif retry_of is not None and self._incoming(retry_of).exists():
+            write_ipc(read_ipc(self._incoming(retry_of)), self._incoming(record.id))
+        with self._lock:
+            self._finished[record.id] = threading.Event()
+            if secrets:
+                self._secrets[record.id] = dict(secrets)
+        self.queue.enqueue(record)
+        self._wake.set()
+        return record
+
+    def listen(
+        self, process: str, documents: Documents, *, timeout_s: float = 60.0
+    ) -> tuple[ExecutionRecord, dict[str, Documents]]:
+        """Run ``process`` on ``documents`` now and answer with what it returned, by label.
+
+        The documents are stored (an Arrow file in the execution's folder) before
+        the execution is queued, so an interrupted listener run can be retried
+        with the same input; ``ab.start()`` reads them in the kernel.
+        """
+        if self._stopping.is_set():
+            raise AtomUnavailableError("the atom is stopping and takes no new executions")
+        deployment = self._active(process)
+        self._check_queue_room(process)
+        record = self._enqueue(deployment, {}, Trigger.LISTENER, documents=documents)
+        record = self.wait(record.id, timeout_s)
+        returned = {
+            path.stem: read_ipc(path)
+            for path in sorted(self._return_dir(record.id).glob("*.arrow"))
+        }
+        return record, returned
+
+    def _incoming(self, execution_id: str) -> Path:
+        return self.home.executions_dir / execution_id / "incoming.arrow"
+
+    def _return_dir(self, execution_id: str) -> Path:
+        return self.home.executions_dir / execution_id / "returned"
+
+    def cancel(self, execution_id: str) -> ExecutionRecord:
+        """Cancel a queued execution, or stop a running one (on this or another atom)."""
+        record = self.store.get(execution_id)
+        if record.status is ExecutionStatus.QUEUED:
+            if self.queue.cancel_queued(record.id, "cancelled before it started"):
+                self._forget(record.id)
+        elif record.status is ExecutionStatus.RUNNING:
+            with self._lock:
+                control = self._running.get(record.id)
+            if control is not None:
+                control.stop(ExecutionStatus.CANCELLED, "cancelled while running")
+            else:
+                self.queue.request_cancel(record.id)
+        return self.store.get(record.id)
+
+    def _forget(self, execution_id: str) -> None:
+        """An execution that will not run here: drop its secrets, wake whoever waits for it."""
+        with self._lock:
+            self._secrets.pop(execution_id, None)
+            event = self._finished.pop(execution_id, None)
+        if event is not None:
+            event.set()
+
+    def wait(self, execution_id: str, timeout_s: float = 60.0) -> ExecutionRecord:
+        """The record once the execution has finished, or as it is when ``timeout_s`` passes."""
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            event = self._finished.get(execution_id)
+        if event is not None:
+            event.wait(timeout_s)
+        record = self.store.get(execution_id)
+        while not record.status.finished and time.monotonic() < deadline:
+            time.sleep(0.1)  # run by another atom, or before this atom started
+            record = self.store.get(execution_id)
+        return record
+
+    def _active(self, process: str) -> Deployment:
+        deployment = self.deployer.deployments.active(process)
+        if deployment is None:
+            raise UnknownEntityError(
+                f"no process {process!r} is deployed on this atom",
+                hint="deploy it first: atomnb deploy NOTEBOOK --atom URL",
+            )
+        return deployment
+
+    def _deployment_for(self, record: ExecutionRecord) -> Deployment | None:
+        if record.deployment_version is not None:
+            found = self.deployer.deployments.get(record.process, record.deployment_version)
+            if found is not None:
+                return found
+        return self.deployer.deployments.active(record.process)

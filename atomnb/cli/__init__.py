@@ -1,0 +1,15 @@
+"""The ``atomnb`` command, split by command group; importing a group's module registers it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from atomnb.cli import atom, deploy, executions, runs  # noqa: F401  (they register commands)
+from atomnb.cli.root import cli
+
+__all__ = ["cli", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``atomnb`` console script."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="atomnb")

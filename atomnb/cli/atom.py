@@ -1,0 +1,119 @@
+"""``atomnb atom start``: run an atom in the foreground."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from atomnb.cli.present import table
+from atomnb.cli.root import EXIT_FAILED, cli
+from atomnb.store import ExecutionRecord, Trigger
+
+__all__ = []
+
+
+@cli.group()
+def atom() -> None:
+    """Run an atom: the host that runs deployed processes on schedules and on request."""
+
+
+@atom.command("start")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The atom's folder: its id, deployed versions, outputs and (default) SQLite store.",
+)
+@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--store", "store_url", metavar="URL", help="Store URL (default: SQLite in home).")
+@click.option("--workers", type=int, default=None, help="Executions at once (default 2).")
+@click.option("--misfire-grace", type=float, default=None, help="Seconds before a fire is missed.")
+@click.option("--stop-grace", type=float, default=30.0, show_default=True, help="On Ctrl-C (s).")
+@click.option(
+    "--stale-after",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds without a heartbeat before another atom on the store counts as dead.",
+)
+@click.option(
+    "--deploy",
+    "deploy_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Deploy this notebook, or every process notebook in this folder, at start.",
+)
+@click.option("--env", "environment", default="default", help="Environment for --deploy.")
+@click.option("--run-deployed", is_flag=True, help="Run each process from --deploy once.")
+@click.option("--exit-after-run", is_flag=True, help="Stop once those runs have finished.")
+def atom_start(
+    home: Path,
+    port: int,
+    host: str,
+    store_url: str | None,
+    workers: int | None,
+    misfire_grace: float | None,
+    stop_grace: float,
+    stale_after: float,
+    deploy_paths: Sequence[Path],
+    environment: str,
+    run_deployed: bool,
+    exit_after_run: bool,
+) -> None:
+    """Start an atom in the foreground; Ctrl-C stops it cleanly."""
+    from atomnb.atom.server import serve
+
+    notebooks = _process_notebooks(deploy_paths)
+    outcome: list[ExecutionRecord] = []
+
+    def after_start(atom: Any) -> bool:
+        from atomnb.atom.deployer import DeployOptions
+        from atomnb.atom.package import build_package, deploy_defaults
+
+        names = []
+        for notebook in notebooks:
+            package = build_package(notebook)
+            declared = deploy_defaults(notebook) | {"environment": environment}
+            deployment, _ = atom.deployer.deploy(
+                package.data, DeployOptions(notebook=package.notebook, **declared)
+            )
+            names.append(deployment.process)
+            click.echo(f"deployed {deployment.process} v{deployment.version} ({environment})")
+        if run_deployed:
+            queued = [atom.trigger(name, trigger=Trigger.MANUAL) for name in names]
+            outcome.extend(atom.wait(r.id, timeout_s=600) for r in queued)
+            click.echo(table(outcome))
+            ok = sum(r.status.ok for r in outcome)
+            click.echo(f"{ok} of {len(outcome)} deployed process(es) succeeded")
+        return exit_after_run
+
+    serve(
+        home,
+        host=host,
+        port=port,
+        store_url=store_url,
+        workers=workers,
+        misfire_grace_s=misfire_grace,
+        stop_grace_s=stop_grace,
+        stale_after_s=stale_after,
+        after_start=after_start if notebooks or exit_after_run else None,
+    )
+    if any(not r.status.ok for r in outcome):
+        sys.exit(EXIT_FAILED)
+
+
+def _process_notebooks(paths: Sequence[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(
+                p for p in path.glob("*.ipynb") if not p.name.startswith(("_", ".", "tutorial"))
+            )
+        else:
+            found.append(path)
+    return found
