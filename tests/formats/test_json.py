@@ -100,12 +100,12 @@ def test_large_array_streams_item_by_item(tmp_path: Path, monkeypatch: pytest.Mo
     docs = ab.read(path, batch_size=1_000)
     assert docs[4_999] == {"i": 4_999, "v": 2_499.5}
     path.write_text(json.dumps([{"i": i} for i in range(100)])[:-20], encoding="utf-8")
-    with pytest.raises(FormatError, match=r"big\.json: invalid JSON after document"):
+    with pytest.raises(FormatError, match=r"big\.json: invalid JSON in document 98"):
         ab.read(path)
 
 
 def test_pathological_nesting_is_a_clear_error() -> None:
-    with pytest.raises(FormatError, match="too deep"):
+    with pytest.raises(FormatError, match="nesting deeper than 256"):
         ab.read(b"[" * 100_000 + b"]" * 100_000, format="json")
 
 
