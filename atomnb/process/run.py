@@ -6,6 +6,11 @@ the executor passed in (or an interactive one). When run by the executor, the
 trace is written to the execution folder after every shape, and persisted
 process properties are read from and written to files there, so the kernel never
 needs the store; the executor loads both into the store when the run ends.
+
+Everything the kernel writes is scrubbed as it is written (``atomnb.process.secrets``):
+the files stay behind even when the atom is killed, so they must never hold a
+secret value, raw or encoded. The trace also names the shapes still running, so
+a kernel that dies halfway can be reported with the shape it died in.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 from atomnb._files import write_text_atomically
 from atomnb.documents import Documents
 from atomnb.process.context import CAPTURE_ENV, ExecutionContext, context
+from atomnb.process.secrets import scrub_text, scrub_value
 from atomnb.process.trace import ShapeRecord, Trace
 
 __all__ = [
@@ -38,6 +44,8 @@ __all__ = [
 ]
 
 TRACE_FILE = "trace.json"
+#: Key of the trace file listing the shapes still running (outermost first) at its last write.
+RUNNING_KEY = "running"
 CAPTURE_FILE = "capture.jsonl"  # debugging runs only: first documents of every shape's paths
 CAPTURE_ROWS = 5
 PERSISTED_IN = "persisted.json"  # written by the executor: values from earlier runs
@@ -69,6 +77,7 @@ class ProcessRun:
         self.call_stack: list[tuple[Documents | None, dict[str, list[Documents]]]] = []
         self._persisted = _read_json(self._file(PERSISTED_IN)) if self._dir else {}
         self._persist_changes: dict[str, Any] = {}
+        self._running: list[str] = []  # shapes started and not yet ended, outermost first
         # Called after every shape with its record and outputs; the notebook front end
         # registers one to show each shape's summary (test mode). Never called with data
         # beyond what the shape returned.
@@ -103,12 +112,15 @@ class ProcessRun:
             bytes_in=documents_in.nbytes if documents_in is not None else 0,
             started_at=started,
         )
+        self._running.append(record.name)
+        self.flush()  # a kernel that dies in this shape is reported with its name
         try:
             yield call
         except BaseException as exc:
-            record.error = f"{type(exc).__name__}: {exc}"
+            record.error = scrub_text(f"{type(exc).__name__}: {exc}")
             raise
         finally:
+            self._running.pop()
             record.duration_s = round(time.perf_counter() - clock, 6)
             record.documents_out = {k: len(v) for k, v in call.outputs.items()}
             record.bytes_out = sum(v.nbytes for v in call.outputs.values())
@@ -127,7 +139,7 @@ class ProcessRun:
                     "shape": record.index,
                     "name": record.name,
                     "path": label,
-                    "documents": docs[:CAPTURE_ROWS].to_pylist(),
+                    "documents": scrub_value(docs[:CAPTURE_ROWS].to_pylist()),
                 },
                 default=str,
                 ensure_ascii=False,
@@ -138,16 +150,22 @@ class ProcessRun:
             handle.writelines(line + "\n" for line in lines)
 
     def log(self, level: str, message: str, shape: str | None = None) -> None:
-        self.trace.log(level, message, shape)
+        self.trace.log(level, scrub_text(message), shape)
         self.flush()
 
     def flush(self) -> None:
         """Write the trace (and persisted changes) where the executor will look for them."""
         if self._dir is None:
             return
-        self.trace.write(self._file(TRACE_FILE))
+        # Shapes log to the trace directly, so shapes and logs are scrubbed here (tracked
+        # values are scrubbed as they are tracked: there may be many).
+        data = self.trace.to_dict()
+        for key in ("shapes", "logs"):
+            data[key] = scrub_value(data[key], numbers=False)
+        data[RUNNING_KEY] = scrub_value(list(self._running))
+        _write_json(self._file(TRACE_FILE), data)
         if self._persist_changes:
-            _write_json(self._file(PERSISTED_OUT), self._persist_changes)
+            _write_json(self._file(PERSISTED_OUT), scrub_value(self._persist_changes))
 
     # -- persisted process properties ---------------------------------------------------
 
@@ -160,7 +178,9 @@ class ProcessRun:
     def persist(self, name: str, value: Any) -> None:
         """Keep ``value`` for later runs; saved only if this run succeeds."""
         json.dumps(value, default=str)  # refuse what cannot be stored, now, not at the end
-        self._persist_changes[name] = value
+        cleaned = scrub_value(value)  # a secret is never kept, not even for this run
+        same = json.dumps(cleaned, default=str) == json.dumps(value, default=str)
+        self._persist_changes[name] = value if same else cleaned
         self.flush()
 
 

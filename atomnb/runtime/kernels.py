@@ -5,8 +5,9 @@ through notebook cells), and the execution context travels the same way. papermi
 takes a kernel manager *class*, so each run gets a small subclass that carries
 its own environment and log path — nothing is written to ``os.environ`` of the
 caller, which matters once several executions run side by side. The kernel's
-own stdout/stderr (warnings, crashes) go to the execution's log file instead of
-the caller's terminal.
+own stdout/stderr (warnings, crashes, whatever a process writes past the
+notebook) go through a pipe and a scrubber (``KernelLog``) to the execution's
+log file instead of the caller's terminal.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import os
 import signal
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
+
+from atomnb.process.scrubber import Scrubber
+from atomnb.runtime.kernel_log import KernelLog
 
 __all__ = ["kernel_manager_with_env", "kill_process"]
 
@@ -28,29 +32,32 @@ class _EnvKernelManager(AsyncKernelManager):
     log_path: Path | None = None
     start_cwd: Path | None = None
     on_started: Callable[[int], None] | None = None
-    _log_handle: IO[bytes] | None = None
+    scrubber: Scrubber | None = None
+    _log: KernelLog | None = None
 
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:
         kw["env"] = {**os.environ, **kw.get("env", {}), **self.extra_env}
         if self.start_cwd is not None:  # not papermill's chdir: that moves the whole process
             kw["cwd"] = str(self.start_cwd)
-        if self.log_path is not None:
-            self._log_handle = self.log_path.open("ab")
-            kw.setdefault("stdout", self._log_handle)
-            kw.setdefault("stderr", self._log_handle)
+        if self.log_path is not None and self._log is None:
+            self._log = KernelLog(self.log_path, self.scrubber)
+            kw.setdefault("stdout", self._log.write_fd)
+            kw.setdefault("stderr", self._log.write_fd)
         return await super()._async_pre_start_kernel(**kw)
 
     async def _async_post_start_kernel(self, **kw: Any) -> None:
         await super()._async_post_start_kernel(**kw)
+        if self._log is not None:
+            self._log.started()
         pid = getattr(self.provisioner, "pid", None)
         if self.on_started is not None and pid:
             self.on_started(int(pid))
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
-        if self._log_handle is not None and not restart:
-            self._log_handle.close()
-            self._log_handle = None
+        if self._log is not None and not restart:
+            self._log.close()
+            self._log = None
 
 
 def kernel_manager_with_env(
@@ -58,10 +65,12 @@ def kernel_manager_with_env(
     log_path: Path | None = None,
     cwd: Path | None = None,
     on_started: Callable[[int], None] | None = None,
+    scrubber: Scrubber | None = None,
 ) -> type[AsyncKernelManager]:
     """An ``AsyncKernelManager`` subclass whose kernels start with ``env`` added, in ``cwd``.
 
-    ``on_started`` receives the kernel's process id, so a timeout or cancel can kill it.
+    ``on_started`` receives the kernel's process id, so a timeout or cancel can kill it;
+    ``scrubber`` cleans the kernel's output on its way to ``log_path``.
     """
     return type(
         "AtomnbKernelManager",
@@ -71,6 +80,7 @@ def kernel_manager_with_env(
             "log_path": log_path,
             "start_cwd": cwd,
             "on_started": staticmethod(on_started) if on_started else None,
+            "scrubber": scrubber,
         },
     )
 

@@ -12,6 +12,10 @@ worker thread starts its own next kernel and runs its executions itself. Only
 ``kill`` may be called from another thread (a timeout or a cancel): it sends
 SIGKILL to the kernel's process, which the running client notices as a dead
 kernel.
+
+A warm kernel's stdout and stderr go through a scrubbing pipe (``KernelLog``) from
+the start; the secrets to scrub are not known until the kernel is handed its run,
+so ``prepare`` gives the pipe its scrubber before the run's values reach the kernel.
 """
 
 from __future__ import annotations
@@ -22,13 +26,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
 from atomnb.errors import ExecutionError
+from atomnb.process.scrubber import Scrubber
+from atomnb.runtime.kernel_log import KernelLog
 from atomnb.runtime.kernels import kill_process
 
 __all__ = ["WarmKernel", "start_warm_kernel"]
@@ -42,7 +48,7 @@ class WarmKernel:
     manager: AsyncKernelManager
     client: AsyncKernelClient
     log_path: Path
-    _log: IO[bytes] | None = field(default=None, repr=False)
+    _log: KernelLog | None = field(default=None, repr=False)
     used: bool = False
 
     @property
@@ -54,17 +60,26 @@ class WarmKernel:
     def alive(self) -> bool:
         return bool(run_sync(self.manager.is_alive)())
 
-    def prepare(self, env: Mapping[str, str], cwd: Path, log_path: Path) -> None:
+    def prepare(
+        self,
+        env: Mapping[str, str],
+        cwd: Path,
+        log_path: Path,
+        scrubber: Scrubber | None = None,
+    ) -> None:
         """Hand the kernel one execution's environment, folder and log file, silently.
 
         The code runs outside the notebook (``silent``, no history), so the
         values it carries — secrets among them — never appear in a cell or the
-        output notebook. The kernel's log file moves to the execution's folder;
-        the kernel keeps writing to the same open file.
+        output notebook. The kernel's log file moves to the execution's folder
+        (the log's thread keeps writing to the same open file) and scrubs with
+        ``scrubber`` from now on, before the kernel has any secret.
         """
         if self.used:
             raise ExecutionError("a warm kernel runs exactly one execution")
         self.used = True
+        if scrubber is not None and self._log is not None:
+            self._log.set_scrubber(scrubber)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path.replace(log_path)
         self.log_path = log_path
@@ -109,19 +124,22 @@ def start_warm_kernel(
     log_dir.mkdir(parents=True, exist_ok=True)
     manager = AsyncKernelManager(kernel_name=kernel_name)
     log_path = log_dir / f"kernel-{os.getpid()}-{id(manager):x}.log"
-    handle = log_path.open("ab")
-    kwargs: dict[str, Any] = {"stdout": handle, "stderr": handle}
+    log = KernelLog(log_path)  # scrubs nothing until prepare: the kernel has no secret yet
+    kwargs: dict[str, Any] = {"stdout": log.write_fd, "stderr": log.write_fd}
     if cwd is not None:
         kwargs["cwd"] = str(cwd)
     try:
-        run_sync(manager.start_kernel)(**kwargs)
+        try:
+            run_sync(manager.start_kernel)(**kwargs)
+        finally:
+            log.started()
         client = manager.client()
         client.start_channels()
         run_sync(client.wait_for_ready)(timeout=start_timeout_s)
     except Exception as exc:
-        handle.close()
         with contextlib.suppress(Exception):
             run_sync(manager.shutdown_kernel)(now=True)
+        log.close(timeout_s=1)
         raise ExecutionError(f"could not start a {kernel_name!r} kernel: {exc}") from None
     client.allow_stdin = False
-    return WarmKernel(kernel_name, manager, client, log_path, handle)
+    return WarmKernel(kernel_name, manager, client, log_path, log)

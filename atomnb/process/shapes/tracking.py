@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from atomnb.documents import Documents
 from atomnb.errors import ProcessError
 from atomnb.process.run import current_run
+from atomnb.process.secrets import kernel_scrubber
 
 __all__ = ["MAX_TRACKED", "track"]
 
@@ -32,6 +33,7 @@ def track(documents: Documents, *fields: str, name: str | None = None) -> Docume
         raise ProcessError("track needs at least one field to track")
     run = current_run()
     label = name or "track"
+    scrubber = kernel_scrubber()  # a tracked field may hold a secret: never kept raw
     with run.shape("track", name, documents) as call:
         for field in fields:
             values = _values(documents, field, label).to_pylist()
@@ -45,8 +47,9 @@ def track(documents: Documents, *fields: str, name: str | None = None) -> Docume
                         label,
                     )
                     return call.out("out", documents)
+                text = scrubber.scrub(str(value)) if scrubber else str(value)
                 run.trace.tracked.append(
-                    {"shape": label, "field": field, "value": str(value), "document": index}
+                    {"shape": label, "field": field, "value": text, "document": index}
                 )
         call.out("out", documents)
     return documents

@@ -1,0 +1,194 @@
+"""Remove secret values, and the encoded forms a process may write them in, from text.
+
+A secret leaves a process in more shapes than its raw text: in an HTTP Basic
+header (base64 of ``user:secret``), in a URL (percent-encoded), inside a JSON
+document (escaped), as hex. ``Scrubber`` compiles, once per set of secrets, one
+regular expression over every such form and replaces each occurrence with
+``***``. Occurrences that overlap (two secrets sharing characters) are merged,
+so no fragment of either survives.
+
+Text that arrives in pieces (a kernel's log, a cell's output) goes through a
+``StreamScrubber``: it holds back the shortest tail that could still be the
+start of a secret, so a value split across two writes is caught as a whole.
+
+This module sits in the process layer because both sides use it: the kernel
+scrubs what it writes (trace, persisted values), the executor everything else.
+"""
+
+from __future__ import annotations
+
+import base64
+import codecs
+import json
+import re
+from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
+
+from atomnb.process.parameters import REDACTED
+
+__all__ = [
+    "MIN_SCRUB_LENGTH",
+    "ByteStreamScrubber",
+    "Scrubber",
+    "StreamScrubber",
+    "encoded_forms",
+]
+
+#: Values shorter than this are not scrubbed from free text (a secret "1" would
+#: otherwise erase every digit); they are still never injected into a notebook.
+MIN_SCRUB_LENGTH = 4
+
+# Characters of a base64 text that depend only on the secret's bytes when the secret
+# starts at byte offset 0, 1 or 2 of a 3-byte group (the rest mix in other bytes).
+_B64_SKIP = {0: 0, 1: 2, 2: 3}
+
+
+def _base64_forms(raw: bytes) -> set[str]:
+    forms: set[str] = set()
+    for alphabet in (base64.b64encode, base64.urlsafe_b64encode):
+        whole = alphabet(raw).decode("ascii")
+        forms.update((whole, whole.rstrip("=")))
+        for offset, skip in _B64_SKIP.items():
+            # The secret inside a longer base64 text (``user:secret`` of a Basic header):
+            # keep only the characters its own bytes decide, at each of the 3 alignments.
+            data = b"\0" * offset + raw
+            text = alphabet(data).decode("ascii")
+            full, rest = divmod(len(data), 3)
+            forms.add(text[skip : 4 * full + rest])
+    return forms
+
+
+def encoded_forms(value: str) -> set[str]:
+    """Every form of ``value`` the scrubber looks for: raw, JSON-escaped, URL-encoded,
+    base64 (standard and URL-safe, padded or not, at any alignment) and hex."""
+    raw = value.encode("utf-8")
+    forms = {
+        value,
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        quote(value, safe=""),
+        quote(value),
+        quote_plus(value),
+        raw.hex(),
+        raw.hex().upper(),
+    }
+    forms |= _base64_forms(raw)
+    return {f for f in forms if len(f) >= MIN_SCRUB_LENGTH}
+
+
+class Scrubber:
+    """Replaces every secret value of one set, in every encoded form, with ``***``."""
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self.values = frozenset(
+            v for v in values if isinstance(v, str) and len(v) >= MIN_SCRUB_LENGTH
+        )
+        patterns = sorted(
+            {form for value in self.values for form in encoded_forms(value)},
+            key=lambda f: (-len(f), f),
+        )
+        self.max_length = len(patterns[0]) if patterns else 0
+        # A lookahead finds a match at every position, so overlapping ones are all seen.
+        self._regex = (
+            re.compile("(?=(" + "|".join(re.escape(p) for p in patterns) + "))")
+            if patterns
+            else None
+        )
+        self._prefixes = frozenset(p[:k] for p in patterns for k in range(1, len(p)))
+
+    def __bool__(self) -> bool:
+        return self._regex is not None
+
+    def with_values(self, values: Iterable[str]) -> Scrubber:
+        """A scrubber for this set and ``values`` together."""
+        extra = frozenset(values) - self.values
+        return Scrubber(self.values | extra) if extra else self
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Merged (start, end) spans of every occurrence of any form, in order."""
+        if self._regex is None or not text:
+            return []
+        merged: list[tuple[int, int]] = []
+        for match in self._regex.finditer(text):
+            start, end = match.start(), match.start() + len(match.group(1))
+            if merged and start <= merged[-1][1]:
+                if end > merged[-1][1]:
+                    merged[-1] = (merged[-1][0], end)
+            else:
+                merged.append((start, end))
+        return merged
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret form replaced by ``***``."""
+        spans = self.spans(text)
+        return _redact(text, spans) if spans else text
+
+    def pending(self, text: str) -> int:
+        """Length of the longest tail of ``text`` that could be the start of a secret form."""
+        if not self._prefixes:
+            return 0
+        for size in range(min(self.max_length - 1, len(text)), 0, -1):
+            if text[-size:] in self._prefixes:
+                return size
+        return 0
+
+    def stream(self) -> StreamScrubber:
+        return StreamScrubber(self)
+
+
+class StreamScrubber:
+    """Scrubs text that arrives in chunks; a secret split across two chunks is still caught.
+
+    ``feed`` returns what can be written now; ``close`` the rest. The held-back tail
+    is never longer than the longest secret form, and only as long as it could still
+    become one. ``scrubber`` may be replaced between chunks (a warm kernel learns its
+    run's secrets only when it is handed the run).
+    """
+
+    def __init__(self, scrubber: Scrubber | None = None) -> None:
+        self.scrubber = scrubber or Scrubber()
+        self._held = ""
+
+    def feed(self, chunk: str) -> str:
+        text = self._held + chunk
+        scrubber = self.scrubber
+        spans = scrubber.spans(text)
+        cut = len(text) - scrubber.pending(text)
+        for start, end in spans:
+            if start < cut < end:
+                cut = start
+                break
+        self._held = text[cut:]
+        return _redact(text[:cut], [(s, e) for s, e in spans if e <= cut])
+
+    def close(self) -> str:
+        text, self._held = self._held, ""
+        return self.scrubber.scrub(text)
+
+
+class ByteStreamScrubber:
+    """A ``StreamScrubber`` over bytes (UTF-8; bytes that are not stay as they were)."""
+
+    def __init__(self, scrubber: Scrubber | None = None) -> None:
+        self.text = StreamScrubber(scrubber)
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+
+    def feed(self, chunk: bytes) -> bytes:
+        out = self.text.feed(self._decoder.decode(chunk))
+        return out.encode("utf-8", errors="surrogateescape")
+
+    def close(self) -> bytes:
+        out = self.text.feed(self._decoder.decode(b"", final=True)) + self.text.close()
+        return out.encode("utf-8", errors="surrogateescape")
+
+
+def _redact(text: str, spans: list[tuple[int, int]]) -> str:
+    if not spans:
+        return text
+    parts: list[str] = []
+    last = 0
+    for start, end in spans:
+        parts += [text[last:start], REDACTED]
+        last = end
+    parts.append(text[last:])
+    return "".join(parts)
