@@ -31,7 +31,15 @@ INCOMING_ENV = "ATOMNB_INCOMING"
 RETURN_DIR_ENV = "ATOMNB_RETURN_DIR"
 #: Set to 1 for a debugging run: shapes keep the first documents of every path.
 CAPTURE_ENV = "ATOMNB_CAPTURE"
-_KEYS = ("EXECUTION_ID", "ENVIRONMENT", "OUTPUT_DIR", "WORKSPACE", "PROCESS", "TRIGGER")
+_KEYS = (
+    "EXECUTION_ID",
+    "ENVIRONMENT",
+    "OUTPUT_DIR",
+    "WORKSPACE",
+    "PROCESS",
+    "TRIGGER",
+    "ROOT_EXECUTION_ID",
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,9 @@ class ExecutionContext:
     trigger: str
     output_dir: Path
     workspace: Path | None
+    #: The first attempt of a retried execution (itself when not a retry): a retry
+    #: re-sends with the idempotency keys derived from it (RELIABILITY row 18).
+    root_execution_id: str | None = None
 
     @property
     def interactive(self) -> bool:
@@ -58,6 +69,7 @@ class ExecutionContext:
             "TRIGGER": self.trigger,
             "OUTPUT_DIR": str(self.output_dir),
             "WORKSPACE": str(self.workspace or ""),
+            "ROOT_EXECUTION_ID": self.root_execution_id or self.execution_id or "",
         }
         return {ENV_PREFIX + key: value for key, value in values.items()}
 
@@ -75,6 +87,7 @@ def context() -> ExecutionContext:
         trigger=env["TRIGGER"] or "interactive",
         output_dir=output_dir,
         workspace=workspace,
+        root_execution_id=env["ROOT_EXECUTION_ID"] or env["EXECUTION_ID"] or None,
     )
 
 

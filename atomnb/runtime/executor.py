@@ -29,6 +29,7 @@ from papermill.parameterize import parameterize_notebook
 
 from atomnb._files import write_text_atomically
 from atomnb.components import Environment, Workspace, load_environment, resolve_secret
+from atomnb.connectors.files.pending import PENDING_ENV, PENDING_FILE, read_journal
 from atomnb.errors import AtomnbError, NotebookError
 from atomnb.process import (
     REDACTED,
@@ -44,6 +45,7 @@ from atomnb.process.context import (
     ExecutionContext,
     secret_env_name,
 )
+from atomnb.process.finalize import FINALIZE_SOURCE, FINALIZE_TAG
 from atomnb.process.run import PERSISTED_IN, PERSISTED_OUT, TRACE_FILE
 from atomnb.process.trace import Trace
 from atomnb.runtime.control import RunControl
@@ -58,6 +60,7 @@ from atomnb.store import (
     new_execution_id,
     utcnow,
 )
+from atomnb.store.inputs import record_inputs
 
 __all__ = ["PapermillExecutor", "RunRequest", "partial_notebook"]
 
@@ -219,6 +222,7 @@ class PapermillExecutor:
             trigger=request.trigger.value,
             output_dir=out_dir / "output",
             workspace=self.workspace.root,
+            root_execution_id=self._root_of(record),
         )
         kernel_env = (
             context.as_env()
@@ -229,7 +233,9 @@ class PapermillExecutor:
             kernel_env[INCOMING_ENV] = str(request.incoming)
         if request.return_dir is not None:
             kernel_env[RETURN_DIR_ENV] = str(request.return_dir)
-        node = _injected(prepared)
+        # file_get's archive/delete waits for success: journalled here, done by the final cell.
+        kernel_env[PENDING_ENV] = str(out_dir / PENDING_FILE)
+        node = _with_finalize(_injected(prepared))
         persisted = self.store.persisted(prepared.process.name, prepared.environment.name)
         write_text_atomically(out_dir / PERSISTED_IN, json.dumps(persisted, default=str))
         status, error, error_cell = ExecutionStatus.SUCCEEDED, None, None
@@ -282,8 +288,23 @@ class PapermillExecutor:
             status, error = request.control.outcome
             error_cell = None
         status = self._collect_trace(out_dir, record, prepared, status)
+        unfinished = None if status.ok else f"the execution {status.value}"
+        journal = read_journal(out_dir / PENDING_FILE)
+        record_inputs(self.store, record.id, journal, unfinished_reason=unfinished)
         record.error_cell = error_cell
         self._finish(record, status, error, prepared.secrets.values())
+
+    def _root_of(self, record: ExecutionRecord) -> str:
+        """The first attempt of a retried execution: its retries reuse its idempotency keys."""
+        root, seen = record, {record.id}
+        while root.retry_of and root.retry_of not in seen:
+            first = root.retry_of
+            seen.add(first)
+            try:
+                root = self.store.get(first)
+            except AtomnbError:  # the first attempt was purged: its id still names it
+                return first
+        return root.id
 
     def _collect_trace(
         self, out_dir: Path, record: ExecutionRecord, prepared: _Prepared, status: ExecutionStatus
@@ -387,6 +408,15 @@ def _injected(prepared: _Prepared) -> nbformat.NotebookNode:
     return node
 
 
+def _with_finalize(node: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook with a last cell that performs what waits for success (not published)."""
+    cell = nbformat.v4.new_code_cell(FINALIZE_SOURCE)
+    cell.metadata["tags"] = [FINALIZE_TAG]
+    cell.metadata["papermill"] = {}
+    node.cells.append(cell)
+    return node
+
+
 def _source_cell_index(node: nbformat.NotebookNode, executed_index: int) -> int:
     """The failing cell's index in the user's notebook, not counting the injected cell."""
     injected = sum(
@@ -414,6 +444,7 @@ def _keep_output(
     except Exception as exc:
         partial.unlink(missing_ok=True)
         raise NotebookError(f"the output notebook could not be read back: {exc}") from None
+    node.cells = [c for c in node.cells if FINALIZE_TAG not in c.metadata.get("tags", [])]
     scrub_notebook(node, prepared.secrets.values())
     node.metadata["atomnb"] = {
         "execution_id": record.id,

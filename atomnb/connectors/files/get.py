@@ -11,6 +11,7 @@ do on local files. Per file, what can go wrong stays with that file:
 
 and the other files still come through. Only a lost connection stops the call.
 Files still being written are left for the next poll (see ``readiness``).
+Archiving or deleting what was read waits for the execution to succeed (``after``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from atomnb.connectors.files.after import After, after_read, quietly
 from atomnb.connectors.files.errors import translate
 from atomnb.connectors.files.listing import Entry, list_folder
 from atomnb.connectors.files.names import join, split_pattern
@@ -40,7 +42,6 @@ __all__ = ["CONTENT", "FILE_MTIME", "FILE_PATH", "FILE_SIZE", "After", "get_file
 
 log = logging.getLogger("atomnb.connectors.files")
 
-After = Literal["keep", "archive", "delete"]
 #: The one column of an unparsed document: the file's bytes.
 CONTENT = "content"
 FILE_PATH = "file_path"
@@ -77,7 +78,9 @@ def get_files(
     is one unparsed document with its bytes in ``content``. Every document carries
     ``file_name``, ``file_path`` (relative to the root), ``file_size`` and ``file_mtime``.
     After a file was read, ``after="archive"`` moves it to ``archive_folder`` (relative
-    to the root) and ``after="delete"`` removes it, with its done-file.
+    to the root) and ``after="delete"`` removes it, with its done-file: inside an
+    execution only once the execution succeeded (a failed run or a crash leaves the
+    file for the next poll, see ``files.pending``); in an interactive session at once.
     """
     if after not in ("keep", "archive", "delete"):
         raise FatalConnectorError(f"after={after!r}: use keep, archive or delete")
@@ -100,12 +103,12 @@ def get_files(
             if fetched.rejection is not None:
                 rejections.append(fetched.rejection)
                 if fetched.rejection.rule == "format" and error_folder:
-                    _quietly(conn, entry, "move to the error folder", error_folder)
+                    quietly(conn, entry.path, "move to the error folder", error_folder)
                 continue
             assert fetched.documents is not None
             parts.append(fetched.documents)
             rejections.extend(fetched.documents.rejections)
-            _after(conn, entry, after, archive_folder, readiness)
+            after_read(conn, entry, after, archive_folder, readiness)
     for rejection in rejections:
         log.warning("refused: %s", rejection)
     out = Documents.concat(parts) if parts else Documents(pa.table({}))
@@ -155,44 +158,3 @@ def _iso(mtime: float | None) -> str | None:
     if mtime is None:
         return None
     return datetime.fromtimestamp(mtime, UTC).isoformat(timespec="seconds")
-
-
-def _after(
-    conn: FileConnection, entry: Entry, after: After, archive_folder: str, readiness: Readiness
-) -> None:
-    """Archive or delete a file that was read (and its done-file); failures are logged."""
-    if after == "keep":
-        return
-    done = readiness.done_name(entry.name)
-    _quietly(conn, entry, after, archive_folder if after == "archive" else None)
-    if done is not None:
-        done_entry = Entry(done, str(PurePosixPath(entry.path).with_name(done)), None, None)
-        _quietly(conn, done_entry, "delete", None)
-
-
-def _quietly(conn: FileConnection, entry: Entry, action: str, folder: str | None) -> None:
-    """Move ``entry`` into ``folder``, or delete it; a failure is logged, not raised.
-
-    The documents were read already: failing the call now would lose them, while a
-    file left in place is only read again by the next poll (at least once, never lost).
-    """
-    try:
-        if folder is not None:
-            _move(conn, entry, folder)
-        else:
-            conn.fs.rm_file(entry.path)
-    except Exception as exc:
-        error = translate(exc, f"{action} of {conn.location} {entry.name}")
-        log.warning("%s; the file stays and is read again by the next poll", error.message)
-
-
-def _move(conn: FileConnection, entry: Entry, folder: str) -> None:
-    """Move a file into ``folder`` (under the root), never overwriting an earlier one."""
-    fs = conn.fs
-    target_dir = conn.path(folder)
-    fs.makedirs(target_dir, exist_ok=True)
-    target = join(target_dir, entry.name)
-    if fs.exists(target):
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        target = join(target_dir, f"{entry.name}.{stamp}")
-    fs.mv(entry.path, target)

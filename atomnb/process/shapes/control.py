@@ -18,6 +18,7 @@ from typing import Any
 from atomnb.documents import Documents, read_ipc, write_ipc
 from atomnb.errors import ProcessError
 from atomnb.process.context import INCOMING_ENV, RETURN_DIR_ENV
+from atomnb.process.finalize import finalize
 from atomnb.process.run import current_run
 
 __all__ = [
@@ -140,6 +141,8 @@ def stop(reason: str = "", *, name: str | None = None) -> None:
     run = current_run()
     with run.shape("stop", name, None):
         run.trace.log("info", f"stopped: {reason}" if reason else "stopped", name or "stop")
+    if not run.call_stack:  # the execution ends here, successfully: its inputs are done with
+        finalize()
     raise StopProcess(reason)
 
 
