@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import string
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -40,6 +39,7 @@ from atomnb.connectors.http.bodies import (
 )
 from atomnb.connectors.http.connection import HttpConnection
 from atomnb.connectors.http.egress import origin
+from atomnb.connectors.http.idempotency import idempotency_key as derived_key
 from atomnb.connectors.http.paging import PageRequest, Paging, lookup
 from atomnb.connectors.http.retry import IDEMPOTENCY_HEADER
 from atomnb.connectors.http.send import Redactor, send
@@ -200,8 +200,8 @@ class HttpOperation:
         path = _fill_path(self.path, values)
         query = {name: _fill(template, values) for name, template in self.query.items()}
         headers = dict(self.headers)
-        if self.idempotency_key:
-            headers.setdefault(IDEMPOTENCY_HEADER, str(uuid.uuid4()))  # one per document
+        if self.idempotency_key:  # one per document; a retried execution sends the same
+            headers.setdefault(IDEMPOTENCY_HEADER, derived_key(self.name))
         data = None
         if content is not None:
             data, headers["Content-Type"] = content
