@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -27,7 +28,7 @@ from atomnb.store.tables import pending_inputs
 if TYPE_CHECKING:
     from atomnb.connectors.files.pending import PendingInput
 
-__all__ = ["InputRow", "inputs_of", "record_inputs"]
+__all__ = ["InputRow", "inputs_of", "record_inputs", "record_journal"]
 
 _CONNECTION_CHARS = 200
 
@@ -111,6 +112,20 @@ def record_inputs(
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot record the input files of {execution_id}: {exc}") from None
     return count
+
+
+def record_journal(
+    store: ExecutionStore, execution_id: str, execution_dir: Path, *, unfinished_reason: str
+) -> int:
+    """Store the journal a dead run left in its folder (the atom's restart: run interrupted).
+
+    Its actions were never performed, so its files are still where they were; this
+    only makes the store say so.
+    """
+    from atomnb.connectors.files.pending import PENDING_FILE, read_journal
+
+    entries = read_journal(execution_dir / PENDING_FILE)
+    return record_inputs(store, execution_id, entries, unfinished_reason=unfinished_reason)
 
 
 def inputs_of(

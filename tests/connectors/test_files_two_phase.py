@@ -20,7 +20,7 @@ from atomnb.connectors.files import FileConnection, get_files
 from atomnb.connectors.files.pending import PENDING_ENV, perform_pending, read_journal
 from atomnb.runtime import PapermillExecutor, RunRequest
 from atomnb.store import ExecutionRecord, ExecutionStatus, ExecutionStore
-from atomnb.store.inputs import inputs_of
+from atomnb.store.inputs import inputs_of, record_journal
 from tests.conftest import make_notebook
 from tests.connectors.file_servers import SFTP_USER, SftpServer
 
@@ -168,3 +168,21 @@ def test_interactively_the_action_happens_at_once(
     root = _inbox(tmp_path)
     get_files(FileConnection("file", root=str(root)), "in/*.csv", after="delete")
     assert not (root / "in" / "orders.csv").exists()
+
+
+def test_the_journal_of_a_dead_run_can_be_stored_at_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: ExecutionStore
+) -> None:
+    root = _inbox(tmp_path)
+    folder = tmp_path / "executions" / "20261204000000dead"
+    folder.mkdir(parents=True)
+    monkeypatch.setenv(PENDING_ENV, str(folder / "pending_inputs.json"))
+    get_files(FileConnection("file", root=str(root)), "in/*.csv", after="archive")
+    # the atom died here; on restart it stores what the dead run left
+    reason = "the execution was interrupted"
+    assert record_journal(store, folder.name, folder, unfinished_reason=reason) == 1
+    assert record_journal(store, folder.name, folder, unfinished_reason=reason) == 1  # again
+    [row] = inputs_of(store, execution_id=folder.name)
+    assert (row.status, row.action, row.archive_folder) == ("pending", "archive", "archive")
+    assert row.detail == f"{reason}; the file stays for the next poll"
+    assert (root / "in" / "orders.csv").exists()
