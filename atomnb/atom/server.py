@@ -33,6 +33,7 @@ def serve(
     stale_after_s: float = 60.0,
     ready_message: bool = True,
     after_start: Callable[[Atom], bool] | None = None,
+    secret_key_file: Path | None = None,
 ) -> Atom:
     """Run an atom until interrupted (or until ``after_start`` returns True: then stop).
 
@@ -51,6 +52,7 @@ def serve(
         url=url,
         misfire_grace_s=misfire_grace_s,
         stale_after_s=stale_after_s,
+        secret_key_file=secret_key_file,
     )
     atom.start()
     if atom.recovered:

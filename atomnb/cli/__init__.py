@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from atomnb.cli import atom, deploy, executions, runs  # noqa: F401  (they register commands)
+from atomnb.cli import (  # noqa: F401  (they register commands)
+    atom,
+    deploy,
+    executions,
+    runs,
+    secrets,
+)
 from atomnb.cli.root import cli
 
 __all__ = ["cli", "main"]

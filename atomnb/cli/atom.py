@@ -49,6 +49,13 @@ def atom() -> None:
     help="Deploy this notebook, or every process notebook in this folder, at start.",
 )
 @click.option("--env", "environment", default="default", help="Environment for --deploy.")
+@click.option(
+    "--secret-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Keys of the atom's secret store, one per line, the first primary "
+    "(default: $ATOMNB_SECRET_KEYS; make one with: atomnb secrets key).",
+)
 @click.option("--run-deployed", is_flag=True, help="Run each process from --deploy once.")
 @click.option("--exit-after-run", is_flag=True, help="Stop once those runs have finished.")
 def atom_start(
@@ -62,6 +69,7 @@ def atom_start(
     stale_after: float,
     deploy_paths: Sequence[Path],
     environment: str,
+    secret_key_file: Path | None,
     run_deployed: bool,
     exit_after_run: bool,
 ) -> None:
@@ -102,6 +110,7 @@ def atom_start(
         stop_grace_s=stop_grace,
         stale_after_s=stale_after,
         after_start=after_start if notebooks or exit_after_run else None,
+        secret_key_file=secret_key_file,
     )
     if any(not r.status.ok for r in outcome):
         sys.exit(EXIT_FAILED)

@@ -18,12 +18,14 @@ import platform
 import queue
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from atomnb.atom.deployer import Deployer
 from atomnb.atom.home import AtomHome
 from atomnb.atom.notify import Notifier
 from atomnb.atom.scheduler import Scheduler
+from atomnb.atom.secrets import AtomSecrets
 from atomnb.atom.service.control import Control
 from atomnb.store import ExecutionStatus, ExecutionStore, utcnow
 from atomnb.store.queue import ExecutionQueue
@@ -46,11 +48,14 @@ class Atom(Control):
         tick_s: float = 0.2,
         prewarm: bool = True,
         stale_after_s: float = 60.0,
+        secret_key_file: Path | None = None,
     ) -> None:
         self.home = home
         self.settings = home.settings(workers=workers, misfire_grace_s=misfire_grace_s)
         self.url = url
         self.store = ExecutionStore.open(store_url or home.store_url)
+        # Encrypted secrets (atom:NAME); keys from the file or $ATOMNB_SECRET_KEYS, or none.
+        self.secret_store = AtomSecrets.open(self.store, secret_key_file)
         self.id = home.atom_id
         self.queue = ExecutionQueue(self.store, self.id)
         self.deployer = Deployer(home, self.store)
@@ -81,6 +86,7 @@ class Atom(Control):
     def start(self) -> None:
         """Recover from an earlier crash, then start the workers and the control thread."""
         self._lock_home()
+        self.secret_store.start()  # atom:NAME references resolve from this atom's store
         last_seen = self.queue.register(platform.node(), self.url, os.getpid())
         seen = f"; last seen alive at {last_seen:%Y-%m-%d %H:%M:%S} UTC" if last_seen else ""
         reason = (
@@ -115,6 +121,7 @@ class Atom(Control):
         for thread in self._threads:
             thread.join(timeout=30)
         self.notifier.close()
+        self.secret_store.stop()
         self.queue.unregister()
         self.store.close()
         if self._lock_file is not None:
