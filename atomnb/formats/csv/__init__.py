@@ -5,12 +5,20 @@ trip is exact. ``infer_types=True`` lets pyarrow type the columns instead.
 A ragged row is never silently shifted: by default (``on_error="reject"``) it
 becomes a rejection naming its line, with its original text, and the good rows go
 on; ``on_error="raise"`` stops the read with that line instead.
+
+The first row is the header unless ``header=False`` (columns ``f0``, ``f1``, ...) or
+``column_names=[...]`` (with ``header=True`` the file's own header row is skipped).
+A header row that looks like data (every value a number or a date) is logged as a
+warning saying so; a header with a duplicate name is refused, both with that hint.
+A file with no line break is read as one row when it fits in a block and refused
+when it does not (pyarrow would call it empty).
 """
 
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from typing import IO, Any, Literal
 
 import pyarrow as pa
@@ -20,10 +28,12 @@ import pyarrow.csv as pa_csv
 from atomnb.documents import Documents, Rejection
 from atomnb.errors import FormatError
 from atomnb.formats.base import DEFAULT_BLOCK_BYTES, Source, block_size_error, with_file_property
+from atomnb.formats.csv.rows import RowLocator, header_problem
 
 __all__ = ["CsvFormat"]
 
 _BLOCK_BYTES = 1 << 20
+log = logging.getLogger("atomnb.formats")
 OnError = Literal["reject", "raise"]
 
 
@@ -52,10 +62,11 @@ class CsvFormat:
         if on_error not in ("reject", "raise"):
             raise FormatError(f"on_error must be 'reject' or 'raise', not {on_error!r}")
         bad_rows: list[pa_csv.InvalidRow] = []
+        probing = [True]  # the first look only learns the names: it refuses nothing
 
         def on_invalid(row: pa_csv.InvalidRow) -> str:
             bad_rows.append(row)
-            return "skip" if on_error == "reject" else "error"
+            return "skip" if on_error == "reject" or probing[0] else "error"
 
         parse = pa_csv.ParseOptions(
             delimiter=delimiter,
@@ -64,54 +75,51 @@ class CsvFormat:
             newlines_in_values=True,
             invalid_row_handler=on_invalid,
         )
-        names = column_names
         read = pa_csv.ReadOptions(
             block_size=block_bytes,
             encoding=encoding,
-            column_names=names,
+            column_names=column_names,
             autogenerate_column_names=not header and not column_names,
             skip_rows=1 if (header and column_names) else 0,
         )
+        opener = _opener(source, block_bytes)
+        locator = RowLocator(source)
+        header_note: str | None = None
+        reader: pa_csv.CSVStreamingReader | None = None
         try:
-            convert = self._convert_options(source, read, parse, infer_types)
+            with opener() as probe:
+                convert, names = _convert_options(probe, read, parse, infer_types, source)
+            if header and not column_names:
+                header_note = _warn_header(names, source)
             bad_rows.clear()  # the look at the first block reported them already; read again
-            reader = pa_csv.open_csv(
-                source.open(), read_options=read, parse_options=parse, convert_options=convert
-            )
-            for batch in reader:
-                rejected = [_rejection(row, source) for row in bad_rows]
-                bad_rows.clear()
-                for start in range(0, max(batch.num_rows, 1), batch_size):
-                    docs = with_file_property(batch.slice(start, batch_size), source)
-                    yield docs.with_rejections(rejected) if start == 0 else docs
-            if bad_rows:  # rows refused in the last block, after the final batch
-                empty = with_file_property(pa.Table.from_batches([], schema=reader.schema), source)
-                yield empty.with_rejections([_rejection(row, source) for row in bad_rows])
+            probing[0] = False
+            with opener() as handle:
+                reader = pa_csv.open_csv(
+                    handle, read_options=read, parse_options=parse, convert_options=convert
+                )
+                sent = False
+                for batch in reader:
+                    sent = True
+                    rejected = [_rejection(row, source, locator) for row in bad_rows]
+                    bad_rows.clear()
+                    for start in range(0, max(batch.num_rows, 1), batch_size):
+                        docs = with_file_property(batch.slice(start, batch_size), source)
+                        yield docs.with_rejections(rejected) if start == 0 else docs
+                if bad_rows or not sent:  # rows refused after the final batch, or no rows
+                    schema = reader.schema
+                    empty = with_file_property(pa.Table.from_batches([], schema=schema), source)
+                    refused = [_rejection(r, source, locator) for r in bad_rows]
+                    yield empty.with_rejections(refused) if refused else empty
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             too_long = block_size_error(exc, source, block_bytes)
-            raise (too_long or _translate(exc, source, bad_rows, encoding)) from None
-
-    @staticmethod
-    def _convert_options(
-        source: Source, read: pa_csv.ReadOptions, parse: pa_csv.ParseOptions, infer_types: bool
-    ) -> pa_csv.ConvertOptions:
-        if infer_types:
-            return pa_csv.ConvertOptions()
-        # Learn the column names from the first block, then read every column as text.
-        with source.open() as handle:
-            try:
-                names = pa_csv.open_csv(handle, read_options=read, parse_options=parse).schema.names
-            except pa.ArrowInvalid as exc:
-                if "Empty CSV file" in str(exc):
-                    names = []
-                else:
-                    raise
-        _check_delimiter(names, parse.delimiter, source)
-        return pa_csv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()),
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        )
+            error = too_long or _translate(exc, source, bad_rows, encoding, locator, header_note)
+            raise error from None
+        finally:
+            # Closed here, not by the garbage collector: a reader left open keeps pyarrow
+            # threads that can call into an interpreter already shutting down.
+            if reader is not None:
+                reader.close()
+            locator.close()
 
     def write(
         self,
@@ -158,6 +166,78 @@ def _escape_formulas(table: pa.Table) -> pa.Table:
     return table
 
 
+def _opener(source: Source, block_bytes: int) -> Callable[[], pa.NativeFile]:
+    """Arrow's own file (pyarrow reads it without the GIL, and no reader thread calls back
+    into Python). A file with no line break is refused when it is longer than a block
+    (pyarrow would take it as empty) and given its missing line end when it is not."""
+    head = source.read_head(block_bytes)
+    if b"\n" not in head and b"\r" not in head and head.strip():
+        if source.size() > block_bytes:
+            raise FormatError(
+                f"no line break in the first {block_bytes:,} bytes",
+                where=f"{source.name}, line 1",
+                hint="check that the file is CSV; if a record really is that long, pass "
+                f"block_bytes= larger than it (e.g. {block_bytes * 8:,})",
+            )
+        ended = head + b"\n"
+        return lambda: pa.BufferReader(ended)
+    if source.path is not None:
+        path = str(source.path)
+        return lambda: pa.OSFile(path)
+    data = source.data or b""
+    return lambda: pa.BufferReader(data)
+
+
+def _convert_options(
+    probe: pa.NativeFile,
+    read: pa_csv.ReadOptions,
+    parse: pa_csv.ParseOptions,
+    infer_types: bool,
+    source: Source,
+) -> tuple[pa_csv.ConvertOptions, list[str]]:
+    """Learn the column names from the first block; without ``infer_types`` every column
+    is read as text."""
+    try:
+        reader = pa_csv.open_csv(probe, read_options=read, parse_options=parse)
+    except pa.ArrowInvalid as exc:
+        if "Empty CSV file" in str(exc):
+            return pa_csv.ConvertOptions(), []
+        raise
+    try:
+        names = reader.schema.names
+    finally:
+        reader.close()
+    _check_delimiter(names, parse.delimiter, source)
+    if infer_types:
+        return pa_csv.ConvertOptions(), names
+    convert = pa_csv.ConvertOptions(
+        column_types=dict.fromkeys(names, pa.string()),
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    return convert, names
+
+
+def _warn_header(names: list[str], source: Source) -> str | None:
+    """Say so when the header row looks like data: the file may have no header row."""
+    problem = header_problem(names)
+    if problem is None:
+        return None
+    if problem.startswith("duplicate"):  # Arrow cannot join batches with two equal names
+        raise FormatError(
+            f"the header row has a {problem}",
+            where=f"{source.name}, line 1",
+            hint="if the file has no header row, pass header=False; "
+            "otherwise name the columns with column_names=[...]",
+        )
+    note = (
+        f"the header row looks like data ({problem}); if the file has no header row, "
+        "pass header=False (or column_names=[...])"
+    )
+    log.warning("%s, line 1: %s", source.name, note)
+    return note
+
+
 def _check_delimiter(names: list[str], delimiter: str, source: Source) -> None:
     """One column whose name holds another common delimiter: the delimiter is surely wrong."""
     if len(names) != 1:
@@ -171,8 +251,8 @@ def _check_delimiter(names: list[str], delimiter: str, source: Source) -> None:
             )
 
 
-def _rejection(row: pa_csv.InvalidRow, source: Source) -> Rejection:
-    line = row.number if row.number is not None else _locate(source, row.text)
+def _rejection(row: pa_csv.InvalidRow, source: Source, locator: RowLocator) -> Rejection:
+    line = row.number if row.number is not None else locator.locate(row.text)
     return Rejection(
         message=f"expected {row.expected_columns} fields, found {row.actual_columns}",
         where=f"{source.name}, line {line}" if line else source.name,
@@ -181,26 +261,20 @@ def _rejection(row: pa_csv.InvalidRow, source: Source) -> Rejection:
     )
 
 
-def _locate(source: Source, text: str) -> int | None:
-    """The line where a refused row starts (pyarrow cannot count lines when quoted
-    fields may hold newlines, so the file is scanned for the row, only on error)."""
-    first = text.split("\n", 1)[0].encode("utf-8")
-    with source.open() as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.rstrip(b"\r\n").lstrip(b"\xef\xbb\xbf") == first:
-                return number
-    return None
-
-
 def _translate(
-    exc: Exception, source: Source, bad_rows: list[pa_csv.InvalidRow], encoding: str
+    exc: Exception,
+    source: Source,
+    bad_rows: list[pa_csv.InvalidRow],
+    encoding: str,
+    locator: RowLocator,
+    header_note: str | None,
 ) -> FormatError:
     if bad_rows:
-        rejection = _rejection(bad_rows[0], source)
+        rejection = _rejection(bad_rows[0], source, locator)
         return FormatError(
             f"{rejection.message}: {bad_rows[0].text[:80]!r}",
             where=rejection.where,
-            hint="check the delimiter and quoting, or fix the row",
+            hint=header_note or "check the delimiter and quoting, or fix the row",
         )
     if isinstance(exc, UnicodeDecodeError) or "invalid UTF8" in str(exc):
         offset, line = _first_undecodable(source, encoding)
