@@ -7,16 +7,19 @@ always finishes the record, whatever happened. Secret values travel to the
 kernel only through its environment; the injected cell reads them from there, so
 papermill never writes them into the output notebook (neither its injected cell
 nor its metadata), and the record keeps only their names.
+
+Every secret the run could see (its secret parameters, and the credentials of
+the workspace's connections and environments: ``atomnb.runtime.secrets``) is
+scrubbed as it is written: from the kernel's log (``KernelLog``), every save of
+the notebook (``atomnb.runtime.engine``), the trace and persisted values (in the
+kernel, then again here) and every store row.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import platform
-import threading
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,13 +27,11 @@ from typing import Any
 import nbformat
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from papermill.exceptions import PapermillExecutionError
-from papermill.iorw import load_notebook_node
-from papermill.parameterize import parameterize_notebook
 
 from atomnb._files import write_text_atomically
 from atomnb.components import Environment, Workspace, load_environment, resolve_secret
 from atomnb.connectors.files.pending import PENDING_ENV, PENDING_FILE, read_journal
-from atomnb.errors import AtomnbError, NotebookError
+from atomnb.errors import AtomnbError
 from atomnb.process import (
     REDACTED,
     ProcessNotebook,
@@ -46,11 +47,20 @@ from atomnb.process.context import (
     secret_env_name,
 )
 from atomnb.process.finalize import FINALIZE_SOURCE, FINALIZE_TAG
-from atomnb.process.run import PERSISTED_IN, PERSISTED_OUT, TRACE_FILE
-from atomnb.process.trace import Trace
+from atomnb.process.run import PERSISTED_IN, PERSISTED_OUT
+from atomnb.process.scrubber import Scrubber
 from atomnb.runtime.control import RunControl
-from atomnb.runtime.kernels import kernel_manager_with_env, kill_process
-from atomnb.runtime.scrub import scrub_notebook, scrub_text
+from atomnb.runtime.injection import injected_notebook, source_cell_index
+from atomnb.runtime.kernels import kernel_manager_with_env, killer, timeout_timer
+from atomnb.runtime.output import (
+    dying_shape,
+    keep_output,
+    partial_notebook,
+    read_persisted,
+    read_trace,
+)
+from atomnb.runtime.scrub import scrub_text, scrubber_for
+from atomnb.runtime.secrets import run_secrets
 from atomnb.runtime.warm import WarmKernel
 from atomnb.store import (
     ExecutionRecord,
@@ -99,6 +109,10 @@ class _Prepared:
     environment: Environment
     public: dict[str, Any]
     secrets: dict[str, str]
+    #: Every secret the run could see (its own and its connections'), in every encoded form.
+    scrubber: Scrubber = field(default_factory=Scrubber)
+    #: What the kernel needs to scrub and resolve: references, atom secrets' values.
+    kernel_env: dict[str, str] = field(default_factory=dict)
 
 
 class PapermillExecutor:
@@ -127,10 +141,10 @@ class PapermillExecutor:
         for this one run either way and the caller discards it.
         """
         record = self._begin(request)
-        secrets = list(request.secrets.values())
+        secrets = scrubber_for(request.secrets.values())
         try:
             prepared = self._prepare(request)
-            secrets = list(prepared.secrets.values())
+            secrets = prepared.scrubber
             record.parameters = prepared.public | dict.fromkeys(prepared.secrets, REDACTED)
             record.secret_parameters = sorted(prepared.secrets)
             record.process = prepared.process.name
@@ -197,7 +211,9 @@ class PapermillExecutor:
             resolve_parameters(process, dict.fromkeys(unknown, ""))  # raises, naming them
         for name in secret_values:
             public.pop(name, None)
-        return _Prepared(process, environment, public, secret_values)
+        found = run_secrets(self.workspace, process.path)
+        scrubber = scrubber_for([*secret_values.values(), *found.values])
+        return _Prepared(process, environment, public, secret_values, scrubber, found.kernel_env)
 
     def _execute(
         self,
@@ -226,6 +242,7 @@ class PapermillExecutor:
         )
         kernel_env = (
             context.as_env()
+            | prepared.kernel_env
             | {CAPTURE_ENV: "1" if request.capture else "0"}
             | {secret_env_name(n): v for n, v in prepared.secrets.items()}
         )
@@ -235,7 +252,14 @@ class PapermillExecutor:
             kernel_env[RETURN_DIR_ENV] = str(request.return_dir)
         # file_get's archive/delete waits for success: journalled here, done by the final cell.
         kernel_env[PENDING_ENV] = str(out_dir / PENDING_FILE)
-        node = _with_finalize(_injected(prepared))
+        node = _with_finalize(
+            injected_notebook(
+                prepared.process.path,
+                prepared.public,
+                prepared.secrets,
+                prepared.process.kernel_name,
+            )
+        )
         persisted = self.store.persisted(prepared.process.name, prepared.environment.name)
         write_text_atomically(out_dir / PERSISTED_IN, json.dumps(persisted, default=str))
         status, error, error_cell = ExecutionStatus.SUCCEEDED, None, None
@@ -246,19 +270,26 @@ class PapermillExecutor:
             and kernel.kernel_name == prepared.process.kernel_name
             and kernel.alive()  # a warm kernel that died while waiting is no use
         ):
-            kernel.prepare(kernel_env, cwd, out_dir / "kernel.log")
+            kernel.prepare(kernel_env, cwd, out_dir / "kernel.log", prepared.scrubber)
             request.control.attach(kernel.kill)
-            engine = {"engine_name": _warm_engine(), "warm_kernel": kernel}
+            engine = {"warm_kernel": kernel}
         else:
             manager = kernel_manager_with_env(
-                kernel_env, out_dir / "kernel.log", cwd, on_started=_killer(request.control)
+                kernel_env,
+                out_dir / "kernel.log",
+                cwd,
+                on_started=killer(request.control),
+                scrubber=prepared.scrubber,
             )
             engine = {"kernel_manager_class": manager}
-        timer = _timeout_timer(request)
+        timer = timeout_timer(request.timeout_s, request.control)
         try:
             papermill.execute_notebook(
                 node,
-                str(partial),
+                None,  # papermill saves nothing itself: the engine saves, scrubbed
+                engine_name=_engine(),
+                save_to=partial,
+                scrubber=prepared.scrubber,
                 kernel_name=prepared.process.kernel_name,
                 progress_bar=False,
                 log_output=False,
@@ -269,10 +300,15 @@ class PapermillExecutor:
         except PapermillExecutionError as exc:
             if exc.ename != STOP_SIGNAL:  # the stop shape ends a process successfully
                 status = ExecutionStatus.FAILED
-                error_cell = _source_cell_index(node, exc.cell_index)
+                error_cell = source_cell_index(node, exc.cell_index)
                 error = f"{exc.ename}: {exc.evalue} (in cell {error_cell + 1})"
         except DeadKernelError as exc:
-            status, error = ExecutionStatus.FAILED, f"the kernel died during the run: {exc}"
+            status, shape = ExecutionStatus.FAILED, dying_shape(out_dir)
+            error = (
+                f"the kernel died during shape {shape}"
+                if shape
+                else f"the kernel died during the run: {exc}"
+            )
         except CellTimeoutError:
             status = ExecutionStatus.FAILED
             error = f"a cell ran longer than the {request.cell_timeout_s} s cell timeout"
@@ -283,7 +319,8 @@ class PapermillExecutor:
             if timer is not None:
                 timer.cancel()
             request.control.detach()
-            _keep_output(partial, output_path, prepared, record)
+            if not keep_output(partial, output_path, prepared.scrubber, _stamp(prepared, record)):
+                record.output_path = None
         if request.control.outcome is not None:  # cancelled or timed out: that is the reason
             status, error = request.control.outcome
             error_cell = None
@@ -292,7 +329,7 @@ class PapermillExecutor:
         journal = read_journal(out_dir / PENDING_FILE)
         record_inputs(self.store, record.id, journal, unfinished_reason=unfinished)
         record.error_cell = error_cell
-        self._finish(record, status, error, prepared.secrets.values())
+        self._finish(record, status, error, prepared.scrubber)
 
     def _root_of(self, record: ExecutionRecord) -> str:
         """The first attempt of a retried execution: its retries reuse its idempotency keys."""
@@ -310,27 +347,16 @@ class PapermillExecutor:
         self, out_dir: Path, record: ExecutionRecord, prepared: _Prepared, status: ExecutionStatus
     ) -> ExecutionStatus:
         """Load the kernel's trace into the store; caught failures downgrade a success."""
-        trace = Trace.read(out_dir / TRACE_FILE)
+        trace = read_trace(out_dir, prepared.scrubber)
         if trace is not None:
-            secrets = prepared.secrets.values()
-            for entry in trace.logs:  # a process may notify with a secret in the text
-                entry.message = scrub_text(entry.message, secrets)
-            for shape in trace.shapes:
-                shape.error = scrub_text(shape.error, secrets) if shape.error else shape.error
-            trace.write(out_dir / TRACE_FILE)  # the copy kept beside the output notebook too
             self.store.save_trace(record.id, trace)
             if status is ExecutionStatus.SUCCEEDED and trace.has_warnings:
                 status = ExecutionStatus.SUCCEEDED_WITH_WARNINGS
-        kept = out_dir / PERSISTED_OUT
-        if status.ok and kept.exists():
-            try:
-                values = json.loads(kept.read_text(encoding="utf-8"))
-            except ValueError:
-                values = {}
-            if isinstance(values, dict):
-                self.store.save_persisted(
-                    prepared.process.name, prepared.environment.name, values, record.id
-                )
+        values = read_persisted(out_dir / PERSISTED_OUT, prepared.scrubber)  # scrubbed always
+        if status.ok and values is not None:
+            self.store.save_persisted(
+                prepared.process.name, prepared.environment.name, values, record.id
+            )
         return status
 
     def _finish(
@@ -338,74 +364,21 @@ class PapermillExecutor:
         record: ExecutionRecord,
         status: ExecutionStatus,
         error: str | None,
-        secrets: Iterable[str] = (),
+        secrets: Scrubber | None = None,
     ) -> None:
         """End the record; an error message that quotes a secret value keeps only ``***``."""
         record.status = status
-        record.error_summary = scrub_text(error, secrets) if error else error
+        record.error_summary = scrub_text(error, secrets or ()) if error else error
         record.ended_at = utcnow()
         started = record.started_at or record.ended_at
         record.duration_s = round((record.ended_at - started).total_seconds(), 3)
         self.store.update(record)
 
 
-def _warm_engine() -> str:
-    from atomnb.runtime.engine import WARM_ENGINE  # registers the engine with papermill
+def _engine() -> str:
+    from atomnb.runtime.engine import ENGINE  # registers the engine with papermill
 
-    return WARM_ENGINE
-
-
-def _killer(control: RunControl) -> Callable[[int], None]:
-    """Once papermill's kernel has started, let ``control`` kill it by process id."""
-
-    def started(pid: int) -> None:
-        control.attach(functools.partial(kill_process, pid))
-
-    return started
-
-
-def _timeout_timer(request: RunRequest) -> threading.Timer | None:
-    if not request.timeout_s:
-        return None
-    limit = request.timeout_s
-    timer = threading.Timer(
-        limit,
-        request.control.stop,
-        (ExecutionStatus.FAILED, f"timed out: the execution ran longer than {limit:g} s"),
-    )
-    timer.daemon = True
-    timer.start()
-    return timer
-
-
-def _injected(prepared: _Prepared) -> nbformat.NotebookNode:
-    """The notebook with an injected cell: public values as literals, secrets read from env."""
-    # papermill's own loader adds the metadata its parameterizer and engine rely on.
-    node = load_notebook_node(str(prepared.process.path))
-    if not prepared.public and not prepared.secrets:
-        return node
-    node = parameterize_notebook(
-        node,
-        prepared.public,
-        kernel_name=prepared.process.kernel_name,
-        language="python",
-    )
-    if prepared.secrets:
-        lines = ["import os as _atomnb_os"]
-        lines += [
-            f"{name} = _atomnb_os.environ.pop({secret_env_name(name)!r})"
-            for name in sorted(prepared.secrets)
-        ]
-        lines.append("del _atomnb_os")
-        for cell in node.cells:
-            if "injected-parameters" in cell.metadata.get("tags", []):
-                cell.source = (
-                    cell.source.rstrip("\n")
-                    + "\n# secret parameters (values come from the kernel's environment)\n"
-                    + "\n".join(lines)
-                    + "\n"
-                )
-    return node
+    return ENGINE
 
 
 def _with_finalize(node: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -417,42 +390,12 @@ def _with_finalize(node: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return node
 
 
-def _source_cell_index(node: nbformat.NotebookNode, executed_index: int) -> int:
-    """The failing cell's index in the user's notebook, not counting the injected cell."""
-    injected = sum(
-        1
-        for cell in node.cells[:executed_index]
-        if "injected-parameters" in cell.metadata.get("tags", [])
-    )
-    return executed_index - injected
-
-
-def partial_notebook(output_path: Path) -> Path:
-    """Where papermill saves the notebook while it runs (secrets not yet scrubbed)."""
-    return output_path.with_name(f".{output_path.stem}.partial.ipynb")
-
-
-def _keep_output(
-    partial: Path, output_path: Path, prepared: _Prepared, record: ExecutionRecord
-) -> None:
-    """Scrub secrets from the notebook papermill saved, stamp it, publish it as the output."""
-    if not partial.exists():
-        record.output_path = None
-        return
-    try:
-        node = nbformat.read(partial, as_version=4)
-    except Exception as exc:
-        partial.unlink(missing_ok=True)
-        raise NotebookError(f"the output notebook could not be read back: {exc}") from None
-    node.cells = [c for c in node.cells if FINALIZE_TAG not in c.metadata.get("tags", [])]
-    scrub_notebook(node, prepared.secrets.values())
-    node.metadata["atomnb"] = {
+def _stamp(prepared: _Prepared, record: ExecutionRecord) -> dict[str, Any]:
+    """The execution's fields, kept in the output notebook's metadata."""
+    return {
         "execution_id": record.id,
         "process": prepared.process.name,
         "environment": prepared.environment.name,
         "trigger": record.trigger.value,
         "secret_parameters": sorted(prepared.secrets),
     }
-    text = nbformat.writes(node)
-    write_text_atomically(output_path, text if text.endswith("\n") else text + "\n")
-    partial.unlink(missing_ok=True)

@@ -13,8 +13,10 @@ log file instead of the caller's terminal.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,9 +24,11 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 
 from atomnb.process.scrubber import Scrubber
+from atomnb.runtime.control import RunControl
 from atomnb.runtime.kernel_log import KernelLog
+from atomnb.store import ExecutionStatus
 
-__all__ = ["kernel_manager_with_env", "kill_process"]
+__all__ = ["kernel_manager_with_env", "kill_process", "killer", "timeout_timer"]
 
 
 class _EnvKernelManager(AsyncKernelManager):
@@ -93,3 +97,26 @@ def kill_process(pid: int) -> None:
     """
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
+
+
+def killer(control: RunControl) -> Callable[[int], None]:
+    """Once papermill's kernel has started, let ``control`` kill it by process id."""
+
+    def started(pid: int) -> None:
+        control.attach(functools.partial(kill_process, pid))
+
+    return started
+
+
+def timeout_timer(limit: float | None, control: RunControl) -> threading.Timer | None:
+    """A timer that stops the run (``control``) once it has run ``limit`` seconds."""
+    if not limit:
+        return None
+    timer = threading.Timer(
+        limit,
+        control.stop,
+        (ExecutionStatus.FAILED, f"timed out: the execution ran longer than {limit:g} s"),
+    )
+    timer.daemon = True
+    timer.start()
+    return timer
