@@ -16,6 +16,7 @@ from atomnb.atom.service.workers import Workers
 from atomnb.components import load_environment
 from atomnb.errors import AtomError, AtomnbError
 from atomnb.store import ExecutionRecord, utcnow
+from atomnb.store.inputs import record_journal
 from atomnb.store.deployments import Deployment
 
 __all__ = ["Recovery"]
@@ -47,6 +48,7 @@ class Recovery(Workers):
         """After a crash: drop unscrubbed partial notebooks, retry what may be retried."""
         for record in interrupted:
             log.warning("execution %s (%s) was interrupted", record.id, record.process)
+            self._record_inputs(record)
             for partial in (self.home.executions_dir / record.id).glob(".*.partial.ipynb"):
                 partial.unlink(missing_ok=True)  # may hold secret values nobody can scrub now
             deployment = self._deployment_for(record)
@@ -59,6 +61,18 @@ class Recovery(Workers):
                 self.store.update(record)
             elif not self._retry_if_asked(record):
                 self.notifier.finished(record, deployment.notify)
+
+    def _record_inputs(self, record: ExecutionRecord) -> None:
+        """Files the dead run read stay where they were: the store says so (rows pending)."""
+        try:
+            record_journal(
+                self.store,
+                record.id,
+                self.home.executions_dir / record.id,
+                unfinished_reason=record.error_summary or "interrupted",
+            )
+        except Exception:  # a damaged journal must not stop the atom from starting
+            log.exception("execution %s: its input journal could not be recorded", record.id)
 
     def _secrets_lost(self, record: ExecutionRecord, deployment: Deployment) -> list[str]:
         """Secret parameters of ``record`` its environment cannot give again (runtime ones)."""
