@@ -16,8 +16,8 @@ from atomnb.atom.service.workers import Workers
 from atomnb.components import load_environment
 from atomnb.errors import AtomError, AtomnbError
 from atomnb.store import ExecutionRecord, utcnow
-from atomnb.store.inputs import record_journal
 from atomnb.store.deployments import Deployment
+from atomnb.store.inputs import record_journal
 
 __all__ = ["Recovery"]
 
