@@ -5,7 +5,10 @@ An atom keeps its own copy of each deployed version, so editing the notebook
 package holds the workspace's ``atomnb.toml``, its components and environment
 extensions, the notebook, and the files the notebook reads at run time: those
 its metadata lists (``metadata.atomnb.include``, globs relative to the
-notebook's folder) or, by default, a ``data/`` folder beside it.
+notebook's folder) or, by default, a ``data/`` folder beside it. The notebooks
+it calls (``ab.process_call("child.ipynb", ...)``, found in its code: see
+``atomnb.atom.called``) come along, with their own run-time files; a call whose
+target is computed at run time is a ``PackagingWarning``.
 
 Packages arrive over the network, so unpacking trusts nothing: names must stay
 inside the target folder (no absolute paths, ``..`` or links) and sizes are capped.
@@ -17,12 +20,14 @@ import hashlib
 import io
 import json
 import stat
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from atomnb.atom.called import called_notebooks
 from atomnb.components import Workspace
 from atomnb.errors import AtomError, PayloadTooLargeError
 from atomnb.store.deployments import RUN_SETTINGS
@@ -32,6 +37,7 @@ __all__ = [
     "MANIFEST",
     "MAX_PACKAGE_BYTES",
     "Package",
+    "PackagingWarning",
     "build_package",
     "deploy_defaults",
     "read_package",
@@ -52,6 +58,10 @@ _FIXED_TIME = (
 )  # zip entries carry no build time, so equal content hashes equal
 
 
+class PackagingWarning(UserWarning):
+    """Something the package may lack at run time (a notebook called by a computed name)."""
+
+
 @dataclass(frozen=True)
 class Package:
     """A built package: its bytes, the notebook's path inside it and a content hash."""
@@ -59,6 +69,8 @@ class Package:
     data: bytes
     notebook: str
     content_hash: str
+    #: What building it could not settle (also issued as ``PackagingWarning``s).
+    warnings: tuple[str, ...] = ()
 
 
 def build_package(notebook: Path, workspace: Workspace | None = None) -> Package:
@@ -84,6 +96,13 @@ def build_package(notebook: Path, workspace: Workspace | None = None) -> Package
     add(notebook)
     for path in _included(notebook, root):
         add(path)
+    calls = called_notebooks(notebook, root)
+    for called in calls.notebooks:  # what it calls runs from this package too
+        add(called)
+        for path in _included(called, root):
+            add(path)
+    for message in calls.warnings:
+        warnings.warn(PackagingWarning(message), stacklevel=2)
     buffer = io.BytesIO()
     digest = hashlib.sha256()
     notebook_name = notebook.relative_to(root).as_posix()
@@ -98,6 +117,7 @@ def build_package(notebook: Path, workspace: Workspace | None = None) -> Package
             "notebook": notebook_name,
             "content_hash": digest.hexdigest(),
             "deploy": deploy_defaults(notebook),
+            "calls": [called.relative_to(root).as_posix() for called in calls.notebooks],
         }
         archive.writestr(
             zipfile.ZipInfo(MANIFEST, _FIXED_TIME), json.dumps(manifest, indent=2, sort_keys=True)
@@ -109,7 +129,7 @@ def build_package(notebook: Path, workspace: Workspace | None = None) -> Package
             f"{MAX_PACKAGE_BYTES / 1e6:.0f} MB limit",
             hint="list fewer files in the notebook's metadata atomnb.include",
         )
-    return Package(data, notebook_name, digest.hexdigest())
+    return Package(data, notebook_name, digest.hexdigest(), tuple(calls.warnings))
 
 
 def read_package(data: bytes) -> tuple[Package, dict[str, Any]]:

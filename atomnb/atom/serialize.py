@@ -1,4 +1,10 @@
-"""Records as JSON-ready dictionaries, for the HTTP API and the CLI that reads it."""
+"""Records as JSON-ready dictionaries, for the HTTP API and the CLI that reads it.
+
+Also the one link between records that is not a field of the record itself: the
+executions one called (``ab.process_call``), its children (each names it in
+``parent_id``). Kept here, light, so the CLI can ask a local store without
+loading the atom.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,13 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from atomnb.store import ExecutionRecord, ExecutionStatus, Trigger
+import sqlalchemy as sa
 
-__all__ = ["plain", "record_dict", "record_from_dict"]
+from atomnb.store import ExecutionRecord, ExecutionStatus, ExecutionStore, Trigger
+from atomnb.store.repository import record_from_row
+from atomnb.store.tables import executions
+
+__all__ = ["children_of", "plain", "record_dict", "record_from_dict"]
 
 
 def plain(value: Any) -> Any:
@@ -39,3 +49,14 @@ def record_from_dict(values: dict[str, Any]) -> ExecutionRecord:
     data["status"] = ExecutionStatus(data["status"])
     data["trigger"] = Trigger(data["trigger"])
     return ExecutionRecord(**data)
+
+
+def children_of(store: ExecutionStore, execution_id: str) -> list[ExecutionRecord]:
+    """The executions ``execution_id`` called (``ab.process_call``), oldest first."""
+    query = (
+        sa.select(executions)
+        .where(executions.c.parent_id == execution_id)
+        .order_by(executions.c.created_at, executions.c.id)
+    )
+    with store.engine.connect() as connection:
+        return [record_from_row(row) for row in connection.execute(query).mappings()]

@@ -48,22 +48,25 @@ def executions(
 @click.option("--atom", "atom_url", metavar="URL", help="Ask this atom instead of the store.")
 @click.pass_obj
 def executions_show(options: Options, execution_id: str, atom_url: str | None) -> None:
-    """Show one execution (an id or a unique prefix of one)."""
+    """Show one execution (an id or a unique prefix of one), with what it called."""
+    from atomnb.atom.serialize import children_of, record_from_dict
     from atomnb.process.trace import LogEntry, ShapeRecord
 
     if atom_url:
         from atomnb.atom.client import AtomClient
-        from atomnb.atom.serialize import record_from_dict
 
         with AtomClient(atom_url) as client:
             found = client.execution(execution_id)
-        record = record_from_dict(found)
+            record = record_from_dict(found)
+            called = client._call("GET", f"/api/executions/{record.id}/calls").json()
+        children = [record_from_dict(c) for c in called]
         shapes = [ShapeRecord(**s) for s in found.get("shapes", [])]
         logs = [LogEntry(**e) for e in found.get("logs", [])]
     else:
         _, store = options.open()
         record = store.get(execution_id)
         shapes, logs = store.shapes(record.id), store.logs(record.id)
+        children = children_of(store, record.id)
     rows = [
         ("id", record.id),
         ("process", record.process),
@@ -80,6 +83,7 @@ def executions_show(options: Options, execution_id: str, atom_url: str | None) -
         ("output notebook", record.output_path or "-"),
         ("host", record.host or "-"),
         ("attempt", str(record.attempt)),
+        ("called by", record.parent_id or "-"),
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
@@ -100,6 +104,14 @@ def executions_show(options: Options, execution_id: str, atom_url: str | None) -
             for s in shapes
         ]
         click.echo(grid([header, *table]))
+    if children:
+        click.echo("\ncalls")
+        lines = [("ID", "PROCESS", "STATUS", "DURATION", "ERROR")]
+        lines += [
+            (c.id, c.process, c.status.value, seconds(c.duration_s), c.error_summary or "-")
+            for c in children
+        ]
+        click.echo(grid(lines))
     if logs:
         click.echo("\nlog")
         for entry in logs:

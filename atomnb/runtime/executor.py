@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,7 @@ from atomnb.process.context import (
 from atomnb.process.finalize import FINALIZE_SOURCE, FINALIZE_TAG
 from atomnb.process.run import PERSISTED_IN, PERSISTED_OUT
 from atomnb.process.scrubber import Scrubber
+from atomnb.process.shapes.call import CALL_STORE_ENV, CALLER_ENV
 from atomnb.runtime.control import RunControl
 from atomnb.runtime.injection import injected_notebook, source_cell_index
 from atomnb.runtime.kernels import kernel_manager_with_env, killer, timeout_timer
@@ -101,6 +103,13 @@ class RunRequest:
     incoming: Path | None = None
     #: Where the process leaves what ``ab.return_documents`` returns, one file per label.
     return_dir: Path | None = None
+    #: The execution that called this one (``ab.process_call``), recorded as its parent. A
+    #: called ``atomnb run`` finds it in $ATOMNB_CALLER_ID, set by the caller's process_call.
+    parent_id: str | None = field(default_factory=lambda: os.environ.get(CALLER_ENV) or None)
+    #: More variables for the kernel (the atom's: how ``ab.process_call`` reaches it) ...
+    kernel_env: dict[str, str] = field(default_factory=dict)
+    #: ... and secret ones (its API token), scrubbed like secret parameters.
+    kernel_secret_env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -188,6 +197,7 @@ class PapermillExecutor:
             created_at=started,
             started_at=started,
             host=self.host,
+            parent_id=request.parent_id,
         )
         return self.store.insert(record)
 
@@ -212,7 +222,14 @@ class PapermillExecutor:
         for name in secret_values:
             public.pop(name, None)
         found = run_secrets(self.workspace, process.path)
-        scrubber = scrubber_for([*secret_values.values(), *found.values])
+        scrubber = scrubber_for(
+            [
+                *secret_values.values(),
+                *found.values,
+                *request.kernel_secret_env.values(),
+                self.store.engine.url.password or "",  # the store URL goes to the kernel
+            ]
+        )
         return _Prepared(process, environment, public, secret_values, scrubber, found.kernel_env)
 
     def _execute(
@@ -245,6 +262,10 @@ class PapermillExecutor:
             | prepared.kernel_env
             | {CAPTURE_ENV: "1" if request.capture else "0"}
             | {secret_env_name(n): v for n, v in prepared.secrets.items()}
+            # a called process (ab.process_call) is recorded in this store, as its child
+            | {CALL_STORE_ENV: self.store.engine.url.render_as_string(hide_password=False)}
+            | request.kernel_env
+            | request.kernel_secret_env
         )
         if request.incoming is not None:
             kernel_env[INCOMING_ENV] = str(request.incoming)

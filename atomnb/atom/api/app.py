@@ -33,6 +33,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from atomnb.atom.api.bodies import UnsupportedMediaTypeError
+from atomnb.atom.api.calls import add_call_routes
 from atomnb.atom.api.deployments import add_deployment_routes
 from atomnb.atom.api.executions import add_execution_routes
 from atomnb.atom.api.guard import RequestGuard, allowed_hosts
@@ -93,6 +94,7 @@ def create_app(atom: Atom) -> FastAPI:
         )
 
     add_execution_routes(app, atom)
+    add_call_routes(app, atom)
     add_deployment_routes(app, atom)
     add_listener_routes(app, atom)
     add_secret_routes(app, atom)

@@ -2,6 +2,9 @@
 
 A worker starts its next kernel before it asks for more work, so an execution
 finds one waiting; whatever happens around an execution, the worker survives.
+Its kernel is told how to reach the atom, so the process can call others here
+(``ab.process_call``: see ``atomnb.atom.service.calls``); what it called and is
+still running is cancelled when it ends.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import logging
 import random
 
-from atomnb.atom.service.requests import Requests
+from atomnb.atom.service.calls import Calls
 from atomnb.atom.service.state import MAX_RETRY_DELAY_S, Job
 from atomnb.process import REDACTED
 from atomnb.runtime import PapermillExecutor, RunRequest
@@ -24,7 +27,7 @@ log = logging.getLogger("atomnb.atom.service")
 _WARM_KERNEL = "python3"
 
 
-class Workers(Requests):
+class Workers(Calls):
     """Running queued jobs, one per worker thread."""
 
     def _work(self) -> None:
@@ -70,6 +73,7 @@ class Workers(Requests):
             secrets = self._secrets.pop(record.id, {})
         incoming = self._incoming(record.id)
         try:
+            kernel_env, kernel_secret_env = self.call_env()
             executor = PapermillExecutor(
                 self.deployer.workspace_of(deployment),
                 self.store,
@@ -87,6 +91,8 @@ class Workers(Requests):
                 control=job.control,
                 incoming=incoming if incoming.exists() else None,
                 return_dir=self._return_dir(record.id),
+                kernel_env=kernel_env,
+                kernel_secret_env=kernel_secret_env,
             )
             final = executor.run(request, kernel=kernel)
         except Exception as exc:
@@ -100,6 +106,7 @@ class Workers(Requests):
                 final.ended_at = utcnow()
                 self.store.update(final)
         finally:
+            self._stop_calls(record.id, "cancelled: its caller ended")
             with self._lock:
                 self._running.pop(record.id, None)
         try:
