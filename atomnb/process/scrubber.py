@@ -2,8 +2,9 @@
 
 A secret leaves a process in more shapes than its raw text: in an HTTP Basic
 header (base64 of ``user:secret``), in a URL (percent-encoded), inside a JSON
-document (escaped), as hex. ``Scrubber`` compiles, once per set of secrets, one
-regular expression over every such form and replaces each occurrence with
+document (escaped), as hex. ``Scrubber`` works out, once per set of secrets,
+every such form (and one regular expression over all of them, a quick first
+check for short texts), finds each occurrence of each form and replaces it with
 ``***``. Occurrences that overlap (two secrets sharing characters) are merged,
 so no fragment of either survives.
 
@@ -41,6 +42,9 @@ MIN_SCRUB_LENGTH = 4
 # Characters of a base64 text that depend only on the secret's bytes when the secret
 # starts at byte offset 0, 1 or 2 of a 3-byte group (the rest mix in other bytes).
 _B64_SKIP = {0: 0, 1: 2, 2: 3}
+_MIN_FRAGMENT = 8
+#: Below this length a text is first checked with one regular expression search.
+_SHORT_TEXT = 4096
 
 
 def _base64_forms(raw: bytes) -> set[str]:
@@ -54,7 +58,9 @@ def _base64_forms(raw: bytes) -> set[str]:
             data = b"\0" * offset + raw
             text = alphabet(data).decode("ascii")
             full, rest = divmod(len(data), 3)
-            forms.add(text[skip : 4 * full + rest])
+            fragment = text[skip : 4 * full + rest]
+            if len(fragment) >= _MIN_FRAGMENT:  # shorter ones would hit unrelated base64 data
+                forms.add(fragment)
     return forms
 
 
@@ -88,16 +94,14 @@ class Scrubber:
             key=lambda f: (-len(f), f),
         )
         self.max_length = len(patterns[0]) if patterns else 0
-        # A lookahead finds a match at every position, so overlapping ones are all seen.
-        self._regex = (
-            re.compile("(?=(" + "|".join(re.escape(p) for p in patterns) + "))")
-            if patterns
-            else None
-        )
+        self._patterns = patterns
+        # One search of an alternation answers "any secret here?" for short texts quickly;
+        # str.find per form is faster on long ones and sees overlapping occurrences too.
+        self._any = re.compile("|".join(re.escape(p) for p in patterns)) if patterns else None
         self._prefixes = frozenset(p[:k] for p in patterns for k in range(1, len(p)))
 
     def __bool__(self) -> bool:
-        return self._regex is not None
+        return self._any is not None
 
     def with_values(self, values: Iterable[str]) -> Scrubber:
         """A scrubber for this set and ``values`` together."""
@@ -106,11 +110,18 @@ class Scrubber:
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Merged (start, end) spans of every occurrence of any form, in order."""
-        if self._regex is None or not text:
+        if self._any is None or not text:
             return []
+        if len(text) < _SHORT_TEXT and self._any.search(text) is None:
+            return []
+        found: list[tuple[int, int]] = []
+        for pattern in self._patterns:
+            start = text.find(pattern)
+            while start != -1:
+                found.append((start, start + len(pattern)))
+                start = text.find(pattern, start + 1)
         merged: list[tuple[int, int]] = []
-        for match in self._regex.finditer(text):
-            start, end = match.start(), match.start() + len(match.group(1))
+        for start, end in sorted(found):
             if merged and start <= merged[-1][1]:
                 if end > merged[-1][1]:
                     merged[-1] = (merged[-1][0], end)
