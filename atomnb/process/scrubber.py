@@ -98,7 +98,6 @@ class Scrubber:
         # One search of an alternation answers "any secret here?" for short texts quickly;
         # str.find per form is faster on long ones and sees overlapping occurrences too.
         self._any = re.compile("|".join(re.escape(p) for p in patterns)) if patterns else None
-        self._prefixes = frozenset(p[:k] for p in patterns for k in range(1, len(p)))
 
     def __bool__(self) -> bool:
         return self._any is not None
@@ -136,12 +135,17 @@ class Scrubber:
 
     def pending(self, text: str) -> int:
         """Length of the longest tail of ``text`` that could be the start of a secret form."""
-        if not self._prefixes:
-            return 0
-        for size in range(min(self.max_length - 1, len(text)), 0, -1):
-            if text[-size:] in self._prefixes:
-                return size
-        return 0
+        tail = text[-(self.max_length - 1) :] if self.max_length > 1 else ""
+        longest = 0
+        for pattern in self._patterns:
+            start = tail.find(pattern[0])
+            while start != -1 and len(tail) - start > longest:
+                rest = tail[start:]
+                if len(rest) < len(pattern) and pattern.startswith(rest):
+                    longest = len(rest)  # the earliest start is this pattern's longest tail
+                    break
+                start = tail.find(pattern[0], start + 1)
+        return longest
 
     def stream(self) -> StreamScrubber:
         return StreamScrubber(self)

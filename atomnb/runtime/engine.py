@@ -40,7 +40,7 @@ WARM_ENGINE = ENGINE  # one engine: a warm kernel is an engine keyword argument
 
 def save_scrubbed(nb: nbformat.NotebookNode, path: Path, scrubber: Scrubber) -> None:
     """Write a scrubbed copy of ``nb`` to ``path`` atomically; ``nb`` itself is left as is."""
-    node = copy.deepcopy(nb)
+    node = copy.deepcopy(nb) if scrubber else nb
     if scrubber:
         for cell in node.get("cells", []):
             running = cell.get("metadata", {}).get("papermill", {}).get("status") == "running"
