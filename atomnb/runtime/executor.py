@@ -50,6 +50,7 @@ from atomnb.process.context import (
 from atomnb.process.finalize import FINALIZE_SOURCE, FINALIZE_TAG
 from atomnb.process.run import PERSISTED_IN, PERSISTED_OUT
 from atomnb.process.scrubber import Scrubber
+from atomnb.process.secrets import scrub_value
 from atomnb.process.shapes.call import CALL_STORE_ENV, CALLER_ENV
 from atomnb.runtime.control import RunControl
 from atomnb.runtime.injection import injected_notebook, source_cell_index
@@ -154,7 +155,8 @@ class PapermillExecutor:
         try:
             prepared = self._prepare(request)
             secrets = prepared.scrubber
-            record.parameters = prepared.public | dict.fromkeys(prepared.secrets, REDACTED)
+            public = scrub_value(prepared.public, secrets)  # a plain value may quote a secret
+            record.parameters = public | dict.fromkeys(prepared.secrets, REDACTED)
             record.secret_parameters = sorted(prepared.secrets)
             record.process = prepared.process.name
             self.store.update(record)

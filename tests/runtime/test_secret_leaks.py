@@ -115,13 +115,13 @@ def _run(workspace: Workspace, store: ExecutionStore, fail: bool, warm: bool) ->
     nb = workspace.notebooks_dir / "leaky.ipynb"
     from tests.conftest import make_notebook
 
-    make_notebook(nb, LEAKY, parameters='api_token = ""  # secret\nfail = False')
+    make_notebook(nb, LEAKY, parameters='api_token = ""  # secret\nfail = False\nnote = ""')
     kernel = start_warm_kernel("python3", workspace.state_dir / "kernels") if warm else None
     try:
         record = PapermillExecutor(workspace, store).run(
             RunRequest(
                 notebook=nb,
-                parameters={"fail": str(fail)},
+                parameters={"fail": str(fail), "note": f"pw {PASSWORD}"},  # not declared secret
                 secrets={"api_token": TOKEN},
                 environment="dev",
             ),
