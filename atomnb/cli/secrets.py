@@ -31,14 +31,20 @@ def secrets_key() -> None:
     click.echo(generate_key())
 
 
-@secrets.command("set")
+@secrets.command("set", context_settings={"allow_extra_args": True})
 @click.argument("name")
 @ATOM_URL
-def secrets_set(name: str, atom_url: str | None) -> None:
+@click.pass_context
+def secrets_set(ctx: click.Context, name: str, atom_url: str | None) -> None:
     """Set secret NAME on an atom; the value comes from stdin or a hidden prompt."""
     from atomnb.atom.secrets.client import SecretsClient
     from atomnb.components.environments import check_atom_secret_name
 
+    if ctx.args:  # not echoed: it is most likely the value itself
+        raise ConfigError(
+            "secrets set takes no value argument: it would stay in the shell's history",
+            hint=f"pipe it in (atomnb secrets set {name} --atom URL < file) or answer the prompt",
+        )
     check_atom_secret_name(name)
     value = _read_value(name)
     with SecretsClient(atom_url, timeout_s=60) as client:
