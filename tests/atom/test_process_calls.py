@@ -11,6 +11,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -19,10 +20,13 @@ from typing import Any
 import httpx
 import pytest
 
+from atomnb.atom.client import AtomClient
 from atomnb.atom.package import MANIFEST, PackagingWarning, build_package
 from atomnb.components import Workspace
 from tests.atom.conftest import AtomProcess
-from tests.conftest import make_notebook
+from tests.conftest import _free_port, make_notebook
+
+TOKEN = "call-t0ken-of-the-atom-5f1c"
 
 CHILD = """\
 import atomnb as ab
@@ -168,3 +172,109 @@ def test_a_failing_called_process_fails_its_caller_naming_the_child(
     reason = parent["error_summary"]
     assert "process call: child failed: RuntimeError: child says no" in reason
     assert f"(execution {child['id']})" in reason
+
+
+@pytest.mark.notebook
+def test_with_an_api_token_the_call_gets_through_and_the_token_is_written_nowhere(
+    calling: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    child = calling.notebooks_dir / "sub" / "child.ipynb"
+    make_notebook(  # a child that shows the token it was given, every way it can
+        child,
+        "import os, sys\ntoken = os.environ['ATOMNB_CALL_TOKEN']\nprint('token', token)\n"
+        "print(token, file=sys.__stderr__, flush=True)\n" + CHILD,
+        parameters="factor = 2\nfail = False",
+    )
+    home = tmp_path / "token-home"
+    home.mkdir()
+    (home / "atom.toml").write_text(
+        '[atom]\nid = "calls"\n\n[settings]\napi_token = "env:CALL_TEST_TOKEN"\n'
+    )
+    monkeypatch.setenv("CALL_TEST_TOKEN", TOKEN)
+    port = _free_port()
+    log = tmp_path / "token-atom.log"
+    command = [sys.executable, "-m", "atomnb", "atom", "start", "--home", str(home)]
+    proc = subprocess.Popen(
+        [*command, "--port", str(port), "--stop-grace", "5", "--workers", "1"],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    atom = AtomProcess(home, port, [], log, proc)
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+        try:
+            if httpx.get(f"{atom.url}/api/health", timeout=1).status_code == 401:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    atom.client = AtomClient(atom.url, timeout_s=60, token=TOKEN)
+    try:
+        atom.deploy(calling.notebooks_dir / "parent.ipynb")
+        parent = atom.finished(atom.client.trigger("parent")["id"], timeout_s=300)
+        assert parent["status"] == "succeeded", parent["error_summary"]
+        called = atom.client._call("GET", f"/api/executions/{parent['id']}/calls").json()
+        assert [c["status"] for c in called] == ["succeeded"]
+        answers = [
+            atom.client._call("GET", f"/api/executions/{r}{part}").content
+            for r in (parent["id"], called[0]["id"])
+            for part in ("", "/log", "/notebook")
+        ]
+        assert b"token ***" in answers[5]  # the child's output notebook: scrubbed, not missing
+        assert b"\n***\n" in answers[4]  # its kernel log (what it wrote to stderr)
+    finally:
+        atom.stop()
+    assert all(TOKEN.encode() not in answer for answer in answers)
+    leaks = [p for p in home.rglob("*") if p.is_file() and TOKEN.encode() in p.read_bytes()]
+    assert leaks == []
+
+
+@pytest.mark.notebook
+def test_a_cancelled_caller_takes_its_running_child_with_it(
+    tmp_path: Path, start_atom: Any
+) -> None:
+    ws = Workspace.init(tmp_path / "ws", name="cancel")
+    make_notebook(
+        ws.notebooks_dir / "slow.ipynb",
+        "import time\nfrom pathlib import Path\nPath(marker).touch()\ntime.sleep(300)",
+        parameters='marker = ""',
+    )
+    make_notebook(
+        ws.notebooks_dir / "caller.ipynb",
+        "import atomnb as ab\nab.process_call('slow.ipynb', parameters={'marker': marker})",
+        parameters='marker = ""',
+    )
+    marker = tmp_path / "child-started"
+    atom = start_atom()
+    atom.deploy(ws.notebooks_dir / "caller.ipynb")
+    parent = atom.client.trigger("caller", {"marker": str(marker)})
+    atom.wait_for(marker.exists, 180, "the called process to start")
+    atom.client.cancel(parent["id"])
+    assert atom.finished(parent["id"])["status"] == "cancelled"
+    (child,) = _children(atom, parent["id"])
+    child = atom.finished(child["id"])
+    assert child["status"] == "cancelled"
+    assert child["error_summary"] == "cancelled: its caller ended"
+
+
+@pytest.mark.notebook
+def test_a_process_that_calls_itself_stops_at_the_depth_limit(
+    tmp_path: Path, start_atom: Any
+) -> None:
+    ws = Workspace.init(tmp_path / "ws", name="loop")
+    make_notebook(
+        ws.notebooks_dir / "loop.ipynb", "import atomnb as ab\nab.process_call('loop.ipynb')"
+    )
+    atom = start_atom()
+    atom.deploy(ws.notebooks_dir / "loop.ipynb")
+    root = atom.finished(atom.client.trigger("loop")["id"], timeout_s=600)
+    assert root["status"] == "failed"
+    chain = [root]
+    while children := _children(atom, chain[-1]["id"]):
+        (child,) = children
+        chain.append(atom.finished(child["id"]))
+    assert len(chain) == 5  # the caller and four levels of calls; the fifth is refused
+    assert all(r["status"] == "failed" for r in chain)
+    deepest = chain[-1]["error_summary"]
+    assert "would nest 6 deep, over the limit of 5" in deepest, deepest
+    assert f"(execution {chain[1]['id']})" in root["error_summary"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,9 +31,13 @@ assert [d["n"] for d in returned["back"]] == [1, 2]
 
 
 def _run(workspace: Workspace, store_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return _atomnb(workspace, store_url, "run", *args)
+
+
+def _atomnb(workspace: Workspace, store_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "atomnb", "-w", str(workspace.root), "--store", store_url]
     return subprocess.run(
-        [*command, "run", *args],
+        [*command, *args],
         capture_output=True,
         text=True,
         timeout=300,
@@ -65,6 +70,10 @@ def test_atomnb_run_records_the_called_process_in_the_same_store_linked_to_its_c
         assert runs["child"].status is ExecutionStatus.SUCCEEDED
     finally:
         store.close()
+    shown = _atomnb(workspace, url, "executions", "show", runs["parent"].id).stdout
+    assert re.search(rf"\ncalls\nID .*\n{runs['child'].id}\s+child\s+succeeded", shown), shown
+    shown = _atomnb(workspace, url, "executions", "show", runs["child"].id).stdout
+    assert re.search(rf"called by\s+{runs['parent'].id}\n", shown), shown
     stray = ExecutionStore.open(workspace.store_url())
     try:
         assert stray.recent() == []  # nothing recorded beside the notebooks
