@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+import uuid
 from typing import Any
 
 import httpx
@@ -23,7 +25,7 @@ from atomnb.errors import (
     UnknownEntityError,
 )
 
-__all__ = ["ATOM_TOKEN_ENV", "ATOM_URL_ENV", "AtomClient"]
+__all__ = ["ATOM_TOKEN_ENV", "ATOM_URL_ENV", "TRIGGER_ATTEMPTS", "AtomClient"]
 
 ATOM_URL_ENV = "ATOMNB_ATOM_URL"
 ATOM_TOKEN_ENV = "ATOMNB_ATOM_TOKEN"
@@ -32,6 +34,8 @@ _ERRORS: dict[int, type[AtomError]] = {
     413: PayloadTooLargeError,
     503: AtomUnavailableError,
 }
+#: How often ``trigger`` sends one request when the connection drops (same Idempotency-Key).
+TRIGGER_ATTEMPTS = 3
 
 
 class AtomClient:
@@ -57,14 +61,20 @@ class AtomClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise AtomUnavailableError(
-                f"cannot reach the atom at {self.url}: {type(exc).__name__}",
-                hint="is it running? start one with: atomnb atom start --home DIR --port PORT",
-            ) from None
+    def _call(self, method: str, path: str, *, attempts: int = 1, **kwargs: Any) -> httpx.Response:
+        """One request; with ``attempts`` > 1 it is sent again when the connection fails."""
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self._http.request(method, path, **kwargs)
+                break
+            except httpx.HTTPError as exc:
+                if attempt < attempts:
+                    time.sleep(0.5 * 2 ** (attempt - 1))
+                    continue
+                raise AtomUnavailableError(
+                    f"cannot reach the atom at {self.url}: {type(exc).__name__}",
+                    hint="is it running? start one with: atomnb atom start --home DIR --port PORT",
+                ) from None
         if response.status_code >= 400:
             try:
                 body = response.json()
@@ -107,7 +117,15 @@ class AtomClient:
         *,
         wait: bool = False,
         wait_timeout_s: float = 300.0,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
+        """Trigger ``process``; a dropped connection is retried without a second execution.
+
+        Every attempt carries the same ``Idempotency-Key`` (``idempotency_key``, or
+        one made for this call), so the atom answers a retry with the execution
+        the first attempt started.
+        """
+        key = idempotency_key or uuid.uuid4().hex
         body = {
             "parameters": parameters or {},
             "secrets": secrets or {},
@@ -119,6 +137,8 @@ class AtomClient:
             "POST",
             f"/api/processes/{process}/executions",
             json=body,
+            headers={"idempotency-key": key},
+            attempts=TRIGGER_ATTEMPTS,
             **({"timeout": timeout} if timeout else {}),
         )
         return dict(response.json())

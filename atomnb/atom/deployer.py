@@ -19,7 +19,8 @@ from typing import Any
 from atomnb.atom.cron import check_schedule, next_fire
 from atomnb.atom.home import AtomHome
 from atomnb.atom.notify import check_notify
-from atomnb.atom.package import unpack_package
+from atomnb.atom.retention import prune_packages
+from atomnb.atom.unpack import DEFAULT_MAX_UNPACKED_BYTES, unpack_package
 from atomnb.components import Workspace, load_environment
 from atomnb.errors import AtomError, ConfigError
 from atomnb.process import load_process
@@ -113,23 +114,42 @@ def _check_whole(name: str, value: int, low: int, high: int) -> None:
 class Deployer:
     """Receives packages for one atom home and store."""
 
-    def __init__(self, home: AtomHome, store: ExecutionStore) -> None:
+    def __init__(
+        self,
+        home: AtomHome,
+        store: ExecutionStore,
+        *,
+        versions_kept: int | None = None,
+        max_unpacked_bytes: int | None = None,
+    ) -> None:
         self.home = home
+        self.store = store
         self.deployments = DeploymentStore(store)
         self.schedules = ScheduleStore(store)
+        if versions_kept is None or max_unpacked_bytes is None:
+            settings = home.settings()
+            versions_kept = versions_kept or settings.package_versions_kept
+            max_unpacked_bytes = max_unpacked_bytes or settings.package_max_unpacked_bytes
+        self.versions_kept = versions_kept
+        self.max_unpacked_bytes = max_unpacked_bytes or DEFAULT_MAX_UNPACKED_BYTES
 
-    def deploy(self, data: bytes, options: DeployOptions) -> tuple[Deployment, bool]:
-        """Deploy a package; returns the active deployment and whether it is a new version.
+    def deploy(self, data: bytes | Path, options: DeployOptions) -> tuple[Deployment, bool]:
+        """Deploy a package (its bytes or a file); the active deployment, whether it is new.
 
         All or nothing: everything is checked before the version is recorded, and
         if keeping the package or scheduling it fails after that, the previous
         version is active again (the failed one stays in the history, inactive).
+        Afterwards only the newest ``versions_kept`` package folders of the
+        process stay on disk, besides the active one and any a queued or running
+        execution still uses.
         """
         options.check()
-        incoming = Path(tempfile.mkdtemp(prefix="incoming-", dir=self._incoming_dir()))
+        incoming = Path(tempfile.mkdtemp(prefix="incoming-", dir=self.incoming_dir()))
         unpacked = incoming / "package"
         try:
-            content_hash = unpack_package(data, unpacked)
+            content_hash = unpack_package(
+                data, unpacked, max_unpacked_bytes=self.max_unpacked_bytes
+            )
             process = self._check_package(unpacked, options)
             settings = {name: getattr(options, name) for name in RUN_SETTINGS}
             settings.update(schedule=options.schedule or None, notify=dict(options.notify))
@@ -153,6 +173,13 @@ class Deployer:
                 raise
         finally:
             shutil.rmtree(incoming, ignore_errors=True)
+        prune_packages(
+            self.store,
+            self.home.deployments_dir / deployment.process,
+            deployment.process,
+            keep=self.versions_kept,
+            active=deployment.version,
+        )
         return deployment, created
 
     def workspace_of(self, deployment: Deployment) -> Workspace:
@@ -174,7 +201,8 @@ class Deployer:
         self.schedules.disable(process)
         return self.deployments.deactivate(process)
 
-    def _incoming_dir(self) -> Path:
+    def incoming_dir(self) -> Path:
+        """Where packages are received and unpacked before they are checked."""
         folder = self.home.deployments_dir / ".incoming"
         folder.mkdir(parents=True, exist_ok=True)
         return folder

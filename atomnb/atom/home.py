@@ -38,6 +38,9 @@ class AtomSettings:
     #: and dashboard request must carry ``Authorization: Bearer <token>``.
     api_token: str | None = None
     listen_max_bytes: int = 50 * 1024 * 1024  # a bigger listener message answers 413
+    idempotency_hours: float = 24.0  # how long an Idempotency-Key names its execution
+    package_versions_kept: int = 10  # package folders kept per process, besides active/in use
+    package_max_unpacked_bytes: int = 200 * 1024 * 1024  # a package unpacking to more: refused
 
 
 class AtomHome:
@@ -60,6 +63,8 @@ class AtomHome:
                 "# [settings]\n# workers = 2\n# retention_days = 30\n# retention_count = 200\n"
                 '# misfire_grace_s = 60\n# base_url = "http://127.0.0.1:8765"\n'
                 '# api_token = "env:ATOMNB_ATOM_TOKEN"\n# listen_max_bytes = 52428800\n'
+                "# idempotency_hours = 24\n# package_versions_kept = 10\n"
+                "# package_max_unpacked_bytes = 209715200\n"
                 '# [settings.smtp]\n# host = "127.0.0.1"\n# port = 25\n'
                 '# sender = "atom@example.org"\n# password = "env:SMTP_PASSWORD"\n',
             )
@@ -89,9 +94,13 @@ class AtomHome:
                 )
             if not resolve_secret(settings.api_token, name="api_token"):  # fails early
                 raise ConfigError("the api_token secret is empty", where=where)
-        limit = settings.listen_max_bytes
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ConfigError("listen_max_bytes must be a positive whole number", where=where)
+        for name in ("listen_max_bytes", "package_versions_kept", "package_max_unpacked_bytes"):
+            limit = getattr(settings, name)
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                raise ConfigError(f"{name} must be a positive whole number", where=where)
+        hours = settings.idempotency_hours
+        if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0 < hours <= 87600:
+            raise ConfigError("idempotency_hours must be over 0 and at most 87600", where=where)
         return settings
 
     @property

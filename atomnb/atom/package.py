@@ -10,8 +10,9 @@ it calls (``ab.process_call("child.ipynb", ...)``, found in its code: see
 ``atomnb.atom.called``) come along, with their own run-time files; a call whose
 target is computed at run time is a ``PackagingWarning``.
 
-Packages arrive over the network, so unpacking trusts nothing: names must stay
-inside the target folder (no absolute paths, ``..`` or links) and sizes are capped.
+Packages arrive over the network, so unpacking (``atomnb.atom.unpack``) trusts
+nothing: names must stay inside the target folder (no absolute paths, ``..`` or
+links), and sizes, compression ratios and member counts are capped.
 """
 
 from __future__ import annotations
@@ -19,17 +20,16 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import stat
 import warnings
 import zipfile
-import zlib
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from atomnb.atom.called import called_notebooks
+from atomnb.atom.unpack import MANIFEST, MAX_PACKAGE_BYTES, unpack_package
 from atomnb.components import Workspace
-from atomnb.errors import AtomError, PayloadTooLargeError
+from atomnb.errors import AtomError
 from atomnb.store.deployments import RUN_SETTINGS
 
 __all__ = [
@@ -44,10 +44,6 @@ __all__ = [
     "unpack_package",
 ]
 
-MAX_PACKAGE_BYTES = 200 * 1024 * 1024
-#: Inside every package: which notebook is the process, its content hash, its deploy defaults.
-MANIFEST = "atomnb-package.json"
-_CHUNK = 1024 * 1024
 _FIXED_TIME = (
     2000,
     1,
@@ -192,83 +188,3 @@ def _included(notebook: Path, root: Path) -> list[Path]:
             if resolved.is_file() and resolved.is_relative_to(root):
                 found.append(resolved)
     return found
-
-
-def unpack_package(data: bytes, target: Path) -> str:
-    """Extract a package into ``target`` (which must not exist); returns its content hash.
-
-    Every way a hostile or broken zip can fail — corrupt data (bad CRC),
-    encryption, an unsupported compression method, a name that is both a file
-    and a folder — is an ``AtomError`` naming it, never a crash. Entries are
-    copied in chunks, so a large file is never held in memory twice.
-    """
-    if len(data) > MAX_PACKAGE_BYTES:
-        raise PayloadTooLargeError(
-            f"the deployment package is {len(data)} bytes, over the {MAX_PACKAGE_BYTES} byte limit"
-        )
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
-        raise AtomError("the deployment package is not a zip file") from None
-    digest = hashlib.sha256()
-    with archive:
-        entries = [e for e in archive.infolist() if not e.is_dir()]
-        total = sum(e.file_size for e in entries)
-        if total > MAX_PACKAGE_BYTES * 4:
-            raise PayloadTooLargeError(
-                f"the deployment package unpacks to {total} bytes, over the limit"
-            )
-        names = sorted(((_safe_name(entry), entry) for entry in entries), key=lambda i: i[0])
-        _refuse_clashes([name for name, _ in names])
-        target.mkdir(parents=True)
-        for name, entry in names:
-            path = target.joinpath(*PurePosixPath(name).parts)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                content_hash = _copy_entry(archive, entry, path)
-            except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
-                raise AtomError(f"the deployment package is corrupt at {name!r}: {exc}") from None
-            except (RuntimeError, NotImplementedError) as exc:  # encrypted, unknown method
-                raise AtomError(
-                    f"the deployment package entry {name!r} cannot be read: {exc}",
-                    hint="build packages with atomnb deploy (plain deflate, no password)",
-                ) from None
-            if name != MANIFEST:  # the manifest describes the content; it is not part of it
-                digest.update(name.encode() + b"\0" + content_hash)
-    return digest.hexdigest()
-
-
-def _copy_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, path: Path) -> bytes:
-    """Copy one entry to ``path`` in chunks; returns the SHA-256 of its content."""
-    content = hashlib.sha256()
-    with archive.open(entry) as source, path.open("wb") as sink:
-        while chunk := source.read(_CHUNK):
-            content.update(chunk)
-            sink.write(chunk)
-    return content.digest()
-
-
-def _refuse_clashes(names: list[str]) -> None:
-    """Refuse a name given twice, or used both as a file and as a folder (``a``, ``a/b``)."""
-    seen: set[str] = set()
-    folders: set[str] = set()
-    for name in names:
-        parts = PurePosixPath(name).parts
-        folders.update("/".join(parts[:n]) for n in range(1, len(parts)))
-        if name in seen:
-            raise AtomError(f"the deployment package holds {name!r} twice")
-        seen.add(name)
-    clash = sorted(seen & folders)
-    if clash:
-        raise AtomError(f"the deployment package holds {clash[0]!r} both as a file and as a folder")
-
-
-def _safe_name(entry: zipfile.ZipInfo) -> str:
-    name = entry.filename
-    path = PurePosixPath(name)
-    mode = entry.external_attr >> 16
-    if stat.S_ISLNK(mode):
-        raise AtomError(f"the deployment package holds a link: {name!r}")
-    if path.is_absolute() or "\\" in name or ".." in path.parts or not path.parts:
-        raise AtomError(f"the deployment package holds an unsafe name: {name!r}")
-    return path.as_posix()

@@ -4,10 +4,17 @@ Output notebooks and kernel logs grow with every run; the store's metadata is
 small and is what dashboards and audits need. A sweep removes the folders of
 finished executions older than the age limit or beyond the newest N of their
 process, and marks their records as having no output any more.
+
+Deployed package folders are kept by count too (``package_versions_kept``):
+after a deploy, a process keeps its newest N versions on disk, the active one,
+and every version a queued or running execution was given — never the folder
+an execution is about to run from. The deployment records stay.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -17,9 +24,12 @@ import sqlalchemy as sa
 from atomnb.store import ExecutionStatus, ExecutionStore, utcnow
 from atomnb.store.tables import executions
 
-__all__ = ["sweep"]
+__all__ = ["prune_packages", "sweep", "versions_in_use"]
+
+log = logging.getLogger(__name__)
 
 _UNFINISHED = (ExecutionStatus.QUEUED.value, ExecutionStatus.RUNNING.value)
+_VERSION_FOLDER = re.compile(r"^v(\d+)$")
 
 
 def sweep(store: ExecutionStore, executions_dir: Path, *, days: float, keep: int) -> int:
@@ -59,4 +69,42 @@ def sweep(store: ExecutionStore, executions_dir: Path, *, days: float, keep: int
                     .where(executions.c.id.in_(chunk), executions.c.output_path.is_not(None))
                     .values(output_path=None)
                 )
+    return removed
+
+
+def versions_in_use(store: ExecutionStore, process: str) -> set[int]:
+    """The deployment versions of ``process`` that queued or running executions were given."""
+    query = sa.select(executions.c.deployment_version).where(
+        executions.c.process == process,
+        executions.c.status.in_(_UNFINISHED),
+        executions.c.deployment_version.is_not(None),
+    )
+    with store.engine.connect() as connection:
+        return {int(v) for v in connection.execute(query).scalars()}
+
+
+def prune_packages(
+    store: ExecutionStore, process_dir: Path, process: str, *, keep: int, active: int | None
+) -> list[int]:
+    """Remove package folders (``v<N>``) of ``process`` beyond the newest ``keep``.
+
+    The active version and those in use are kept whatever their age; returns the
+    versions removed.
+    """
+    if not process_dir.is_dir():
+        return []
+    versions = sorted(
+        (int(m.group(1)) for p in process_dir.iterdir() if (m := _VERSION_FOLDER.match(p.name))),
+        reverse=True,
+    )
+    if len(versions) <= keep:
+        return []
+    spared = set(versions[:keep]) | versions_in_use(store, process)
+    if active is not None:
+        spared.add(active)
+    removed = [v for v in versions if v not in spared]
+    for version in removed:
+        shutil.rmtree(process_dir / f"v{version}", ignore_errors=True)
+    if removed:
+        log.info("%s: removed package folder(s) of version(s) %s", process, removed)
     return removed

@@ -124,7 +124,7 @@ def test_unpacking_turns_every_broken_zip_into_an_atom_error(
 def test_unpacking_checks_the_size_first_and_copies_large_entries_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import atomnb.atom.package as package
+    import atomnb.atom.unpack as package
 
     big = bytes(range(256)) * (3 * 4096 + 7)  # over the copy chunk size
     data = _zip({"data/big.bin": big, "atomnb.toml": b"x"})

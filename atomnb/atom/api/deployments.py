@@ -12,7 +12,7 @@ from atomnb.atom.api.bodies import (
     PACKAGE_MEDIA_TYPES,
     UnsupportedMediaTypeError,
     media_type,
-    read_limited,
+    spool_limited,
 )
 from atomnb.atom.deployer import DeployOptions
 from atomnb.atom.package import MAX_PACKAGE_BYTES
@@ -56,7 +56,6 @@ def add_deployment_routes(app: FastAPI, atom: Atom) -> None:
                 f"a package must be sent as {' or '.join(PACKAGE_MEDIA_TYPES)}, "
                 f"not {media_type(request) or 'without a content type'}"
             )
-        data = await read_limited(request, MAX_PACKAGE_BYTES, "the deployment package")
         try:
             notify_config = json.loads(notify) if notify else {}
         except ValueError:
@@ -74,7 +73,14 @@ def add_deployment_routes(app: FastAPI, atom: Atom) -> None:
             overlap=overlap,
             notify=notify_config,
         )
-        deployment, created = await run_in_threadpool(atom.deployer.deploy, data, options)
+        options.check()  # refuse bad options before receiving the package
+        upload = await spool_limited(  # on disk: a package never sits in the atom's memory
+            request, MAX_PACKAGE_BYTES, "the deployment package", atom.deployer.incoming_dir()
+        )
+        try:
+            deployment, created = await run_in_threadpool(atom.deployer.deploy, upload, options)
+        finally:
+            upload.unlink(missing_ok=True)
         return {"deployment": deployment.as_dict(), "created": created}
 
     @app.get("/api/deployments", summary="Active deployments")

@@ -4,17 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, FastAPI, Query
+from fastapi import FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from atomnb.atom.api.bodies import json_body_only
+from atomnb.atom.api.bodies import (
+    UnsupportedMediaTypeError,
+    body_expected,
+    is_json,
+    media_type,
+    read_limited,
+)
+from atomnb.atom.api.guard import MAX_JSON_BODY_BYTES
 from atomnb.atom.serialize import plain, record_dict
 from atomnb.atom.service import Atom
-from atomnb.errors import AtomError, UnknownEntityError
+from atomnb.atom.service.requests import IdempotencyKeyReusedError
+from atomnb.errors import AtomError, AtomnbError, UnknownEntityError
 from atomnb.store import ExecutionRecord, ExecutionStatus, Trigger
 
-__all__ = ["TriggerRequest", "add_execution_routes"]
+__all__ = ["IDEMPOTENCY_KEY_HEADER", "REPLAYED_HEADER", "TriggerRequest", "add_execution_routes"]
+
+#: The caller's key for one logical trigger, sent again with each retry of it.
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+#: Set (``true``) on an answer that names an execution an earlier request started.
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 class TriggerRequest(BaseModel):
@@ -41,19 +56,59 @@ def add_execution_routes(app: FastAPI, atom: Atom) -> None:
             "queued": len(atom.queue.waiting()),
         }
 
+    async def _key_reused(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AtomnbError)
+        return JSONResponse(
+            {"error": exc.message, "where": exc.where, "hint": exc.hint}, status_code=422
+        )
+
+    app.add_exception_handler(IdempotencyKeyReusedError, _key_reused)
+
     @app.post(
         "/api/processes/{process}/executions",
         status_code=202,
         summary="Trigger an execution",
-        dependencies=[Depends(json_body_only)],
+        description=(
+            "With an `Idempotency-Key` header, the same key for the same process answers "
+            "with the execution the first request started (header `Idempotent-Replayed: "
+            "true`); the same key with other parameters answers 422."
+        ),
+        openapi_extra={
+            "requestBody": {
+                "required": False,
+                "content": {"application/json": {"schema": TriggerRequest.model_json_schema()}},
+            },
+            "parameters": [
+                {
+                    "name": IDEMPOTENCY_KEY_HEADER,
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "maxLength": 200},
+                }
+            ],
+        },
+        responses={200: {"description": "finished (wait), or a replay of a finished one"}},
     )
-    def trigger(process: str, body: TriggerRequest | None = None) -> Any:
-        body = body or TriggerRequest.model_validate({})
-        record = atom.trigger(process, body.parameters, body.secrets, trigger=Trigger.API)
+    async def trigger(process: str, request: Request) -> JSONResponse:
+        await run_in_threadpool(atom.check_deployed, process)  # 404 before reading the body
+        body = await _trigger_body(request)
+        key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+        replayed = False
+        if key is None:
+            record = await run_in_threadpool(
+                lambda: atom.trigger(process, body.parameters, body.secrets, trigger=Trigger.API)
+            )
+        else:
+            record, replayed = await run_in_threadpool(
+                lambda: atom.trigger_once(
+                    process, key, body.parameters, body.secrets, trigger=Trigger.API
+                )
+            )
         if body.wait:
-            record = atom.wait(record.id, body.wait_timeout_s)
+            record = await run_in_threadpool(atom.wait, record.id, body.wait_timeout_s)
         status = 200 if record.status.finished else 202
-        return JSONResponse(record_dict(record), status_code=status)
+        headers = {REPLAYED_HEADER: "true"} if replayed else None
+        return JSONResponse(record_dict(record), status_code=status, headers=headers)
 
     @app.get("/api/executions", summary="Recent executions, newest first")
     def executions(
@@ -111,3 +166,27 @@ def _execution_status(value: str) -> ExecutionStatus:
     except ValueError:
         known = ", ".join(s.value for s in ExecutionStatus)
         raise AtomError(f"unknown execution status {value!r}", hint=f"one of {known}") from None
+
+
+async def _trigger_body(request: Request) -> TriggerRequest:
+    """The trigger's JSON, read within its limit; a form's content type is refused (415).
+
+    Validation errors never repeat their input (a secret may be in it).
+    """
+    media = media_type(request)
+    if body_expected(request) and media and not is_json(media):
+        raise UnsupportedMediaTypeError(f"the body must be application/json, not {media}")
+    data = await read_limited(request, MAX_JSON_BODY_BYTES, "the trigger's body")
+    if not data.strip():
+        return TriggerRequest.model_validate({})
+    if not is_json(media):
+        raise UnsupportedMediaTypeError("the body must be application/json, not without a type")
+    try:
+        return TriggerRequest.model_validate_json(data)
+    except ValidationError as exc:
+        errors = [
+            {k: v for k, v in error.items() if k not in ("input", "url")}
+            | {"loc": ("body", *error["loc"])}
+            for error in exc.errors()
+        ]
+        raise RequestValidationError(errors) from None

@@ -31,6 +31,7 @@ def add_listener_routes(app: FastAPI, atom: Atom) -> None:
         timeout_s: float = Query(60.0, gt=0, le=3600),
     ) -> Response:
         fmt = format_for(request.headers.get("content-type"), format)
+        await run_in_threadpool(atom.check_deployed, process)  # 404 before reading the body
         body = await read_limited(request, settings.listen_max_bytes, "the message")
         documents = await run_in_threadpool(read, body, fmt)
         if not len(documents) and documents.rejections:

@@ -6,16 +6,25 @@ the atom dies; a listener's documents are stored beside it before it is queued.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from atomnb.atom.service.state import MAX_QUEUED_PER_PROCESS, AtomState
 from atomnb.documents import Documents
 from atomnb.documents.exchange import read_ipc, write_ipc
-from atomnb.errors import AtomUnavailableError, ParameterError, UnknownEntityError
+from atomnb.errors import (
+    AtomError,
+    AtomUnavailableError,
+    NotFoundError,
+    ParameterError,
+    UnknownEntityError,
+)
 from atomnb.process import load_process, resolve_parameters
 from atomnb.store import (
     ExecutionRecord,
@@ -25,8 +34,16 @@ from atomnb.store import (
     utcnow,
 )
 from atomnb.store.deployments import Deployment
+from atomnb.store.idempotency import MAX_KEY_LENGTH, IdempotencyClaim, IdempotencyKeys
 
-__all__ = ["Requests"]
+__all__ = ["IdempotencyKeyReusedError", "Requests"]
+
+_PURGE_KEYS_S = 600.0
+_WINNER_WAIT_S = 30.0
+
+
+class IdempotencyKeyReusedError(AtomError):
+    """An ``Idempotency-Key`` sent again with a different request (answered 422)."""
 
 
 class Requests(AtomState):
@@ -41,6 +58,95 @@ class Requests(AtomState):
         trigger: Trigger = Trigger.API,
     ) -> ExecutionRecord:
         """Queue an execution of ``process``'s active deployment; checked before it queues."""
+        deployment, public, secret_values = self._checked(process, parameters, secrets)
+        return self._enqueue(deployment, public, trigger, secret_values)
+
+    def trigger_once(
+        self,
+        process: str,
+        key: str,
+        parameters: dict[str, Any] | None = None,
+        secrets: dict[str, str] | None = None,
+        *,
+        trigger: Trigger = Trigger.API,
+    ) -> tuple[ExecutionRecord, bool]:
+        """``trigger`` under a caller's idempotency key; the record and whether it is a replay.
+
+        The same key for the same process names the same execution for the
+        retention (``idempotency_hours``), across restarts and atoms on one
+        store; a key sent again with other parameters (or other secret names)
+        is refused. Secret values are not part of the comparison: they are
+        never recorded, not even hashed.
+        """
+        check_idempotency_key(key)
+        digest = _request_hash(parameters, secrets, self._secret_names(process))
+        self._purge_expired_keys()
+        held = self.idempotency_keys.get(process, key)
+        if held is None:
+            deployment, public, secret_values = self._checked(process, parameters, secrets)
+            execution_id = new_execution_id()
+            held = self.idempotency_keys.claim(process, key, execution_id, digest)
+            if held.new:
+                try:
+                    record = self._enqueue(
+                        deployment, public, trigger, secret_values, execution_id=execution_id
+                    )
+                except BaseException:
+                    self.idempotency_keys.release(process, key, execution_id)
+                    raise
+                return record, False
+        return self._replay(process, key, held, digest), True
+
+    def _replay(
+        self, process: str, key: str, held: IdempotencyClaim, digest: str
+    ) -> ExecutionRecord:
+        """The execution an earlier request with ``key`` started (waiting for it to be queued)."""
+        if held.request_hash is not None and held.request_hash != digest:
+            raise IdempotencyKeyReusedError(
+                f"the Idempotency-Key {key!r} was already used for another request to "
+                f"{process} (execution {held.execution_id})",
+                hint="send a new key for a new request; reuse a key only to retry the same one",
+            )
+        deadline = time.monotonic() + _WINNER_WAIT_S
+        while True:
+            try:
+                return self.store.get(held.execution_id)
+            except NotFoundError:  # the winner of a race has not queued it yet
+                if time.monotonic() > deadline or self.idempotency_keys.get(process, key) is None:
+                    raise AtomUnavailableError(
+                        f"the request with Idempotency-Key {key!r} was not queued; send it again"
+                    ) from None
+                time.sleep(0.05)
+
+    def _secret_names(self, process: str) -> set[str]:
+        """The parameters ``process`` declares secret (their values are never hashed)."""
+        deployment = self.deployer.deployments.active(process)
+        if deployment is None:
+            return set()
+        return set(load_process(self.deployer.notebook_of(deployment)).secret_names)
+
+    @cached_property
+    def idempotency_keys(self) -> IdempotencyKeys:
+        hours = self.settings.idempotency_hours
+        return IdempotencyKeys(self.store, retention=timedelta(hours=hours))
+
+    def _purge_expired_keys(self) -> None:
+        now = time.monotonic()
+        if now - getattr(self, "_keys_purged_at", -_PURGE_KEYS_S) >= _PURGE_KEYS_S:
+            self._keys_purged_at = now
+            self.idempotency_keys.purge()
+
+    def check_deployed(self, process: str) -> Deployment:
+        """The active deployment of ``process`` (404 otherwise): asked before a body is read."""
+        return self._active(process)
+
+    def _checked(
+        self,
+        process: str,
+        parameters: dict[str, Any] | None,
+        secrets: dict[str, str] | None,
+    ) -> tuple[Deployment, dict[str, Any], dict[str, str]]:
+        """The deployment, public parameters and secret values of a trigger, all checked."""
         if self._stopping.is_set():
             raise AtomUnavailableError("the atom is stopping and takes no new executions")
         deployment = self._active(process)
@@ -55,8 +161,7 @@ class Requests(AtomState):
             raise ParameterError(f"{process} has no parameter {', '.join(unknown)}")
         resolve_parameters(notebook, public)  # unknown names and wrong types fail here
         self._check_queue_room(process)
-        record = self._enqueue(deployment, public, trigger, secret_values)
-        return record
+        return deployment, public, secret_values
 
     def _check_queue_room(self, process: str) -> None:
         waiting = self.queue.queued_count(process)
@@ -77,10 +182,11 @@ class Requests(AtomState):
         retry_of: str | None = None,
         delay_s: float = 0.0,
         documents: Documents | None = None,
+        execution_id: str | None = None,
     ) -> ExecutionRecord:
         now = utcnow()
         record = ExecutionRecord(
-            id=new_execution_id(),
+            id=execution_id or new_execution_id(),
             process=deployment.process,
             notebook=deployment.notebook,
             environment=deployment.environment,
@@ -184,3 +290,27 @@ class Requests(AtomState):
             if found is not None:
                 return found
         return self.deployer.deployments.active(record.process)
+
+
+def check_idempotency_key(key: str) -> None:
+    """A key is 1 to 200 visible ASCII characters (a UUID is the usual choice)."""
+    if not 0 < len(key) <= MAX_KEY_LENGTH or not all(33 <= ord(c) <= 126 for c in key):
+        raise AtomError(
+            f"an Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters",
+            hint="e.g. a UUID, made once per request and sent again with its retries",
+        )
+
+
+def _request_hash(
+    parameters: dict[str, Any] | None, secrets: dict[str, str] | None, secret_names: set[str]
+) -> str:
+    """What makes two requests the same: their public parameters and their secrets' names."""
+    public = {k: v for k, v in (parameters or {}).items() if k not in secret_names}
+    named = sorted(set(secrets or {}) | (set(parameters or {}) & secret_names))
+    canonical = json.dumps(
+        {"parameters": public, "secrets": named},
+        sort_keys=True,
+        default=str,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
