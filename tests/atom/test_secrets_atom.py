@@ -48,6 +48,18 @@ def checker(atom_workspace: Workspace) -> Path:
     )
 
 
+@pytest.fixture
+def resolver(atom_workspace: Workspace) -> Path:
+    """A process that resolves atom:NAME itself in the kernel (as a connection's auth does)."""
+    return make_notebook(
+        atom_workspace.notebooks_dir / "resolver.ipynb",
+        "import hashlib\nfrom atomnb.components import resolve_secret\n"
+        f"value = resolve_secret('atom:{NAME}', name='token')\n"
+        "print('matches', hashlib.sha256(value.encode()).hexdigest() == expected)",
+        parameters='expected = ""',
+    )
+
+
 def _key_file(path: Path, *keys: str) -> Path:
     path.write_text("\n".join(keys) + "\n")
     path.chmod(0o600)
@@ -85,7 +97,7 @@ def _token_in_store(home: Path) -> str:
 
 
 def test_a_secret_set_through_stdin_reaches_the_run_and_nothing_else(
-    start_atom: Callable[..., AtomProcess], checker: Path, tmp_path: Path
+    start_atom: Callable[..., AtomProcess], checker: Path, resolver: Path, tmp_path: Path
 ) -> None:
     keys = _key_file(tmp_path / "atom.keys", generate_key())
     atom = start_atom("--secret-key-file", str(keys))
@@ -105,6 +117,11 @@ def test_a_secret_set_through_stdin_reaches_the_run_and_nothing_else(
     text = _outputs(atom, str(record["id"]))
     assert "matches True" in text  # the run saw exactly the value
     assert "keys visible False" in text  # but not the atom's keys
+    atom.deploy(resolver)
+    expected = hashlib.sha256(VALUE.encode()).hexdigest()
+    resolved = atom.client.trigger("resolver", {"expected": expected}, wait=True)
+    assert resolved["status"] == "succeeded", resolved  # the kernel resolved it on its own
+    assert "matches True" in _outputs(atom, str(resolved["id"]))
 
     token = _token_in_store(atom.home)
     assert token.startswith("gAAAAA") and VALUE not in token
