@@ -63,7 +63,7 @@ def cli(ctx: click.Context, workspace: Path | None, store: str | None) -> None:
 ATOM_URL = click.option(
     "--atom",
     "atom_url",
-    envvar="ATOMNBATOM_URL",
+    envvar="ATOMNB_ATOM_URL",
     metavar="URL",
-    help="The atom's URL (default: $ATOMNBATOM_URL).",
+    help="The atom's URL (default: $ATOMNB_ATOM_URL).",
 )
