@@ -48,7 +48,7 @@ from atomnb.process.context import (
     secret_env_name,
 )
 from atomnb.process.finalize import FINALIZE_SOURCE, FINALIZE_TAG
-from atomnb.process.run import PERSISTED_IN, PERSISTED_OUT
+from atomnb.process.run import PERSISTED_IN
 from atomnb.process.scrubber import Scrubber
 from atomnb.process.secrets import scrub_value
 from atomnb.process.shapes.call import CALL_STORE_ENV, CALLER_ENV
@@ -56,11 +56,11 @@ from atomnb.runtime.control import RunControl
 from atomnb.runtime.injection import injected_notebook, source_cell_index
 from atomnb.runtime.kernels import kernel_manager_with_env, killer, timeout_timer
 from atomnb.runtime.output import (
+    collect_trace,
     dying_shape,
     keep_output,
+    output_stamp,
     partial_notebook,
-    read_persisted,
-    read_trace,
 )
 from atomnb.runtime.scrub import scrub_text, scrubber_for
 from atomnb.runtime.secrets import run_secrets
@@ -342,12 +342,21 @@ class PapermillExecutor:
             if timer is not None:
                 timer.cancel()
             request.control.detach()
-            if not keep_output(partial, output_path, prepared.scrubber, _stamp(prepared, record)):
+            stamp = output_stamp(record, prepared.environment.name, sorted(prepared.secrets))
+            if not keep_output(partial, output_path, prepared.scrubber, stamp):
                 record.output_path = None
         if request.control.outcome is not None:  # cancelled or timed out: that is the reason
             status, error = request.control.outcome
             error_cell = None
-        status = self._collect_trace(out_dir, record, prepared, status)
+        status = collect_trace(
+            self.store,
+            out_dir,
+            record.id,
+            prepared.process.name,
+            prepared.environment.name,
+            prepared.scrubber,
+            status,
+        )
         unfinished = None if status.ok else f"the execution {status.value}"
         journal = read_journal(out_dir / PENDING_FILE)
         record_inputs(self.store, record.id, journal, unfinished_reason=unfinished)
@@ -365,22 +374,6 @@ class PapermillExecutor:
             except AtomnbError:  # the first attempt was purged: its id still names it
                 return first
         return root.id
-
-    def _collect_trace(
-        self, out_dir: Path, record: ExecutionRecord, prepared: _Prepared, status: ExecutionStatus
-    ) -> ExecutionStatus:
-        """Load the kernel's trace into the store; caught failures downgrade a success."""
-        trace = read_trace(out_dir, prepared.scrubber)
-        if trace is not None:
-            self.store.save_trace(record.id, trace)
-            if status is ExecutionStatus.SUCCEEDED and trace.has_warnings:
-                status = ExecutionStatus.SUCCEEDED_WITH_WARNINGS
-        values = read_persisted(out_dir / PERSISTED_OUT, prepared.scrubber)  # scrubbed always
-        if status.ok and values is not None:
-            self.store.save_persisted(
-                prepared.process.name, prepared.environment.name, values, record.id
-            )
-        return status
 
     def _finish(
         self,
@@ -411,14 +404,3 @@ def _with_finalize(node: nbformat.NotebookNode) -> nbformat.NotebookNode:
     cell.metadata["papermill"] = {}
     node.cells.append(cell)
     return node
-
-
-def _stamp(prepared: _Prepared, record: ExecutionRecord) -> dict[str, Any]:
-    """The execution's fields, kept in the output notebook's metadata."""
-    return {
-        "execution_id": record.id,
-        "process": prepared.process.name,
-        "environment": prepared.environment.name,
-        "trigger": record.trigger.value,
-        "secret_parameters": sorted(prepared.secrets),
-    }

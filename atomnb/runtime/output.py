@@ -20,13 +20,22 @@ import nbformat
 from atomnb._files import write_text_atomically
 from atomnb.errors import NotebookError
 from atomnb.process.finalize import FINALIZE_TAG
-from atomnb.process.run import RUNNING_KEY, TRACE_FILE
+from atomnb.process.run import PERSISTED_OUT, RUNNING_KEY, TRACE_FILE
 from atomnb.process.scrubber import Scrubber
 from atomnb.process.secrets import scrub_value
 from atomnb.process.trace import Trace
 from atomnb.runtime.scrub import scrub_notebook
+from atomnb.store import ExecutionRecord, ExecutionStatus, ExecutionStore
 
-__all__ = ["dying_shape", "keep_output", "partial_notebook", "read_persisted", "read_trace"]
+__all__ = [
+    "collect_trace",
+    "dying_shape",
+    "keep_output",
+    "output_stamp",
+    "partial_notebook",
+    "read_persisted",
+    "read_trace",
+]
 
 
 def partial_notebook(output_path: Path) -> Path:
@@ -102,3 +111,38 @@ def dying_shape(out_dir: Path) -> str | None:
     if shapes and isinstance(shapes, list) and isinstance(shapes[-1], dict):
         return str(shapes[-1].get("name"))
     return None
+
+
+def output_stamp(
+    record: ExecutionRecord, environment: str, secret_names: list[str]
+) -> dict[str, Any]:
+    """The execution's fields, kept in the output notebook's metadata."""
+    return {
+        "execution_id": record.id,
+        "process": record.process,
+        "environment": environment,
+        "trigger": record.trigger.value,
+        "secret_parameters": secret_names,
+    }
+
+
+def collect_trace(
+    store: ExecutionStore,
+    out_dir: Path,
+    execution_id: str,
+    process: str,
+    environment: str,
+    scrubber: Scrubber,
+    status: ExecutionStatus,
+) -> ExecutionStatus:
+    """Load the kernel's trace and kept values into the store (scrubbed); caught failures
+    turn a success into one with warnings. Kept values are stored only for a success."""
+    trace = read_trace(out_dir, scrubber)
+    if trace is not None:
+        store.save_trace(execution_id, trace)
+        if status is ExecutionStatus.SUCCEEDED and trace.has_warnings:
+            status = ExecutionStatus.SUCCEEDED_WITH_WARNINGS
+    values = read_persisted(out_dir / PERSISTED_OUT, scrubber)  # the file is scrubbed always
+    if status.ok and values is not None:
+        store.save_persisted(process, environment, values, execution_id)
+    return status
