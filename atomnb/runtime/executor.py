@@ -223,7 +223,7 @@ class PapermillExecutor:
             resolve_parameters(process, dict.fromkeys(unknown, ""))  # raises, naming them
         for name in secret_values:
             public.pop(name, None)
-        found = run_secrets(self.workspace, process.path)
+        found = run_secrets(self.workspace, process.path, environment.name)
         scrubber = scrubber_for(
             [
                 *secret_values.values(),

@@ -5,9 +5,11 @@ through a connection component (``ab.connection("shop_api")``, its password
 ``env:SHOP_PASSWORD``), an environment's ``[connections.*]`` override or a
 reference written in the notebook (``BearerAuth("env:TOKEN")``). Any of those may
 end up printed, logged or tracked. ``run_secrets`` collects every such reference
-(from every environment extension, since a process may name another one), resolves
-those it can here (a reference that fails is skipped: scrubbing never fails a
-run), and gives:
+(``env:`` and ``file:`` ones of every environment extension too, since a process
+may name another environment; ``atom:`` ones only of its own, so a run never
+receives, nor makes the atom decrypt, another environment's atom secrets),
+resolves those it can here (a reference that fails is skipped: scrubbing never
+fails a run), and gives:
 
 * the values, for the executor's scrubber (kernel log, notebook, trace, store rows);
 * the references, handed to the kernel (``ATOMNB_SECRET_REFS``) so it scrubs the
@@ -30,7 +32,11 @@ from typing import Any
 import yaml
 
 from atomnb.components import Workspace, load_environment, resolve_secret
-from atomnb.components.environments import atom_secret_env_name, is_secret_key
+from atomnb.components.environments import (
+    DEFAULT_ENVIRONMENT,
+    atom_secret_env_name,
+    is_secret_key,
+)
 from atomnb.process.secrets import SECRET_REFS_ENV
 
 __all__ = ["RunSecrets", "collect_references", "run_secrets"]
@@ -49,9 +55,12 @@ class RunSecrets:
     kernel_env: dict[str, str] = field(default_factory=dict)
 
 
-def run_secrets(workspace: Workspace, notebook: Path | None = None) -> RunSecrets:
-    """Collect and resolve every secret reference a run of ``notebook`` could use."""
-    references = collect_references(workspace, notebook)
+def run_secrets(
+    workspace: Workspace, notebook: Path | None = None, environment: str | None = None
+) -> RunSecrets:
+    """Collect and resolve every secret reference a run of ``notebook`` in ``environment``
+    could use."""
+    references = collect_references(workspace, notebook, environment)
     found = RunSecrets(references=references)
     for reference in references:
         try:
@@ -67,19 +76,24 @@ def run_secrets(workspace: Workspace, notebook: Path | None = None) -> RunSecret
     return found
 
 
-def collect_references(workspace: Workspace, notebook: Path | None = None) -> list[str]:
-    """Secret references of every environment, connection component and the notebook's code."""
+def collect_references(
+    workspace: Workspace, notebook: Path | None = None, environment: str | None = None
+) -> list[str]:
+    """Secret references of the environments, connection components and the notebook's code
+    (``atom:`` ones of other environments than ``environment`` left out)."""
     found: dict[str, None] = {}  # ordered, without repeats
     extensions = workspace.extensions_dir
     names = sorted(p.stem for p in extensions.glob("*.toml")) if extensions.is_dir() else []
     for name in names:
         try:
-            environment = load_environment(extensions, name)
+            loaded = load_environment(extensions, name)
         except Exception:  # a broken extension is reported by the run that uses it
             continue
-        found.update(dict.fromkeys(r for r in environment.secrets.values() if _usable(r)))
-        for settings in environment.connections.values():
-            found.update(dict.fromkeys(_references_in(settings)))
+        refs = [r for r in loaded.secrets.values() if _usable(r)]
+        for settings in loaded.connections.values():
+            refs += _references_in(settings)
+        own = name == (environment or DEFAULT_ENVIRONMENT)
+        found.update(dict.fromkeys(r for r in refs if own or not r.startswith("atom:")))
     folder = workspace.components_dir / "connections"
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         try:
