@@ -86,9 +86,13 @@ def _check_directory(entries: list[zipfile.ZipInfo], size: int, limit: int) -> N
         raise PayloadTooLargeError(
             f"the deployment package holds {len(entries)} files, over the limit of {MAX_MEMBERS}"
         )
-    total = 0
+    total = sum(entry.file_size for entry in entries)
+    if total > limit:
+        raise PayloadTooLargeError(
+            f"the deployment package unpacks to {total} bytes, over the {limit} byte limit",
+            hint="raise package_max_unpacked_bytes in the atom's atom.toml if this is intended",
+        )
     for entry in entries:
-        total += entry.file_size
         if entry.file_size > RATIO_FLOOR_BYTES and (
             entry.file_size > MAX_RATIO * max(entry.compress_size, 1)
         ):
@@ -97,11 +101,6 @@ def _check_directory(entries: list[zipfile.ZipInfo], size: int, limit: int) -> N
                 f"{entry.file_size} bytes from {entry.compress_size}: over the "
                 f"{MAX_RATIO}:1 compression limit (a zip bomb?)"
             )
-    if total > limit:
-        raise PayloadTooLargeError(
-            f"the deployment package unpacks to {total} bytes, over the {limit} byte limit",
-            hint="raise package_max_unpacked_bytes in the atom's atom.toml if this is intended",
-        )
     if total > RATIO_FLOOR_BYTES and total > MAX_RATIO * max(size, 1):
         raise PayloadTooLargeError(
             f"the deployment package unpacks to {total} bytes from {size}: over the "

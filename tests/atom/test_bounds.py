@@ -11,6 +11,7 @@ atom's peak resident memory (``VmHWM``, reset before each case).
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,3 +136,144 @@ def test_a_package_just_under_the_limit_still_deploys_from_a_stream(
     )
     assert response.status_code == 201, response.text
     assert response.json()["deployment"]["retries"] == 1
+
+
+# -- deployment packages: zip bombs and kept versions ------------------------------------
+
+
+def _zeros_zip(members: dict[str, int], *, stored: bool = False) -> bytes:
+    """A zip whose members are ``size`` zero bytes each, written in chunks (never in memory)."""
+    buffer = io.BytesIO()
+    method = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        for name, size in members.items():
+            with archive.open(name, "w", force_zip64=size > 2**31) as sink:
+                for start in range(0, size, MB):
+                    sink.write(bytes(min(MB, size - start)))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("members", "message"),
+    [
+        ({"data/bomb.bin": 250 * MB}, "byte limit"),  # 250 KB unpacking to 250 MB
+        ({"atomnb.toml": 10, "data/dense.bin": 20 * MB}, "100:1"),  # under the size limit
+        ({f"data/{n}.bin": 900 * 1024 for n in range(60)}, "100:1"),  # each small, all dense
+    ],
+    ids=["total", "member-ratio", "overall-ratio"],
+)
+def test_a_zip_bomb_is_refused_before_anything_is_written(
+    tmp_path: Path, members: dict[str, int], message: str
+) -> None:
+    from atomnb.atom.unpack import unpack_package
+    from atomnb.errors import PayloadTooLargeError
+
+    data = _zeros_zip(members)
+    target = tmp_path / "unpacked"
+    with pytest.raises(PayloadTooLargeError, match=message):
+        unpack_package(data, target)
+    assert not target.exists()
+
+
+def test_too_many_members_and_special_files_are_refused(tmp_path: Path) -> None:
+    from atomnb.atom.unpack import MAX_MEMBERS, unpack_package
+    from atomnb.errors import AtomError, PayloadTooLargeError
+
+    many = io.BytesIO()
+    with zipfile.ZipFile(many, "w") as archive:
+        for n in range(MAX_MEMBERS + 1):
+            archive.writestr(f"f/{n}", b"")
+    with pytest.raises(PayloadTooLargeError, match="files, over the limit"):
+        unpack_package(many.getvalue(), tmp_path / "many")
+    assert not (tmp_path / "many").exists()
+
+    fifo = io.BytesIO()
+    with zipfile.ZipFile(fifo, "w") as archive:
+        info = zipfile.ZipInfo("data/pipe")
+        info.external_attr = (0o010644) << 16  # S_IFIFO
+        archive.writestr(info, b"")
+    with pytest.raises(AtomError, match="special file"):
+        unpack_package(fifo.getvalue(), tmp_path / "fifo")
+    drive = io.BytesIO()
+    with zipfile.ZipFile(drive, "w") as archive:
+        archive.writestr("C:evil.txt", b"x")
+    with pytest.raises(AtomError, match="unsafe name"):
+        unpack_package(drive.getvalue(), tmp_path / "drive")
+
+
+def test_a_member_that_inflates_past_its_header_is_refused_and_removed(tmp_path: Path) -> None:
+    """The directory says 1,000 bytes; the data inflates to 5 MB."""
+    from atomnb.atom.unpack import unpack_package
+    from atomnb.errors import AtomError
+
+    data = bytearray(_zeros_zip({"atomnb.toml": 1000, "data/liar.bin": 5 * MB}))
+    for signature, size_at in ((b"PK\x01\x02", 24), (b"PK\x03\x04", 22)):  # central, local
+        at = data.rindex(signature)  # the second member's headers come last
+        data[at + size_at : at + size_at + 4] = (1000).to_bytes(4, "little")
+    target = tmp_path / "unpacked"
+    with pytest.raises(AtomError, match=r"liar\.bin"):
+        unpack_package(bytes(data), target)
+    assert not target.exists()  # what was written before the lie was found is gone
+
+
+def test_the_unpacked_size_limit_is_a_setting(start_atom, atom_workspace: Workspace) -> None:
+    from atomnb.atom.package import build_package
+
+    home = atom_workspace.root.parent / "small-packages"
+    home.mkdir()
+    (home / "atom.toml").write_text(
+        '[atom]\nid = "small-packages"\n\n[settings]\npackage_max_unpacked_bytes = 1048576\n'
+    )
+    atom: AtomProcess = start_atom("--workers", "1", home=home)
+    data_dir = atom_workspace.notebooks_dir / "data"
+    data_dir.mkdir()
+    (data_dir / "noise.bin").write_bytes(os.urandom(2 * MB))  # incompressible: no ratio
+    package = build_package(atom_workspace.notebooks_dir / "echo.ipynb")
+    response = httpx.post(
+        f"{atom.url}/api/deployments",
+        params={"notebook": package.notebook},
+        content=package.data,
+        headers={"content-type": "application/zip"},
+        timeout=60,
+    )
+    assert response.status_code == 413, response.text
+    assert "1048576 byte limit" in response.json()["error"]
+    assert "package_max_unpacked_bytes" in response.json()["hint"]
+    assert atom.client.deployments() == []
+    assert not list((home / "deployments").glob("*/v*"))
+
+
+def test_old_package_versions_are_removed_but_not_one_in_use(
+    start_atom, atom_workspace: Workspace
+) -> None:
+    home = atom_workspace.root.parent / "few-versions"
+    home.mkdir()
+    (home / "atom.toml").write_text(
+        '[atom]\nid = "few-versions"\n\n[settings]\npackage_versions_kept = 2\n'
+    )
+    atom: AtomProcess = start_atom("--workers", "1", home=home)
+    notebook = atom_workspace.notebooks_dir / "sleeper.ipynb"
+    version_file = atom_workspace.notebooks_dir / "data" / "version.txt"
+    version_file.parent.mkdir()
+
+    def deploy(n: int) -> int:
+        version_file.write_text(str(n))  # a new content hash: a new version
+        return int(atom.deploy(notebook)["version"])
+
+    def kept() -> set[str]:
+        return {p.name for p in (home / "deployments" / "sleeper").glob("v*")}
+
+    assert deploy(1) == 1
+    running = atom.client.trigger("sleeper", {"seconds": 600.0})
+    atom.wait_for(
+        lambda: atom.client.execution(running["id"])["status"] == "running", what="running"
+    )
+    for n in range(2, 6):
+        assert deploy(n) == n
+    assert kept() == {"v1", "v4", "v5"}  # v1 runs; the two newest; v2 and v3 went
+    atom.client.cancel(running["id"])
+    atom.finished(running["id"])
+    deploy(6)
+    assert kept() == {"v5", "v6"}
+    history = atom.client._call("GET", "/api/deployments/sleeper").json()
+    assert sorted(d["version"] for d in history) == [1, 2, 3, 4, 5, 6]  # the records stay
