@@ -29,6 +29,7 @@ from atomnb.connectors.http.auth import (
 )
 from atomnb.connectors.http.bodies import BODY_FORMATS, BodyFormat, format_for
 from atomnb.connectors.http.connection import HttpConnection
+from atomnb.connectors.http.openapi_servers import server_url
 from atomnb.connectors.http.operation import HttpOperation
 from atomnb.errors import ConnectorError
 from atomnb.profiles import Element, ElementType, Profile
@@ -136,12 +137,15 @@ def import_openapi(
     base_url: str | None = None,
     secrets: Mapping[str, str] | None = None,
     client_id: str | None = None,
+    server_variables: Mapping[str, Any] | None = None,
 ) -> OpenApiService:
     """Read an OpenAPI 3 document (a YAML/JSON file or a parsed dict).
 
     ``secrets`` maps a security scheme's name to a secret reference (``env:VAR``);
     the first scheme given one becomes the connection's authentication.
-    ``base_url`` replaces the spec's server (needed when it is relative).
+    ``base_url`` replaces the spec's server (needed when it is relative); a server
+    URL with variables (``{scheme}://{host}/v1``) takes their defaults, each
+    overridable by ``server_variables`` (checked against the variable's ``enum``).
     """
     spec = _load(source)
     version = str(spec.get("openapi", ""))
@@ -151,12 +155,7 @@ def import_openapi(
             hint="Swagger 2.0 documents must be converted to OpenAPI 3 first",
         )
     title = str(spec.get("info", {}).get("title", "service"))
-    servers = spec.get("servers") or [{"url": "/"}]
-    url = base_url or str(servers[0].get("url", "/"))
-    if not url.startswith(("http://", "https://")):
-        raise ConnectorError(
-            f"the spec's server {url!r} is relative", hint="pass base_url= with the full address"
-        )
+    url = server_url(spec, base_url, server_variables)
     schemas = spec.get("components", {}).get("schemas", {})
     resolver = _Schemas(spec)
     profiles = {name: resolver.profile(name, schema) for name, schema in schemas.items()}
