@@ -54,6 +54,11 @@ back into it. A namespace first declared after the first batch was read is missi
 first batch's metadata (which is the one ``Documents.concat`` keeps). A batch whose documents
 have no field at all is a table with no columns.
 
+Bounds: libxml2's own limits stay on (names, text nodes and attribute values of 10 MB at
+most), and before the parser sees them the bytes are checked (``_guard``): a tag with more
+than ``max_attributes`` (10,000) attributes, or a run of 16 MB without markup, is refused
+with its line and byte offset, so a huge start tag never builds gigabytes inside libxml2.
+
 Errors: well-formedness errors are FormatErrors with file, line and column; bytes that are not
 valid in the declared encoding give the byte offset. Inside a ``record_path`` read, a record
 holding an entity reference that cannot be expanded is rejected (see ``Documents.rejections``)
@@ -69,6 +74,7 @@ from atomnb.documents import Documents
 from atomnb.errors import FormatError
 from atomnb.formats.base import Source
 from atomnb.formats.xml._common import reject_unknown
+from atomnb.formats.xml._guard import MAX_ATTRIBUTES
 from atomnb.formats.xml._read import read_batches
 from atomnb.formats.xml._write import write_documents
 
@@ -89,6 +95,7 @@ class XmlFormat:
         batch_size: int,
         record_path: str | None = None,
         repeating: Sequence[str] = (),
+        max_attributes: int = MAX_ATTRIBUTES,
         **options: Any,
     ) -> Iterator[Documents]:
         reject_unknown(options)
@@ -96,7 +103,7 @@ class XmlFormat:
             raise FormatError("batch_size must be at least 1")
         if isinstance(repeating, str):
             repeating = [repeating]
-        yield from read_batches(source, batch_size, record_path, tuple(repeating))
+        yield from read_batches(source, batch_size, record_path, tuple(repeating), max_attributes)
 
     def write(
         self,

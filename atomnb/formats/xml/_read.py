@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any, cast
+from typing import Any, cast
 
 import pyarrow as pa
 from lxml import etree
@@ -15,13 +15,19 @@ from atomnb.errors import FormatError
 from atomnb.formats.base import Source, with_file_property
 from atomnb.formats.xml._common import NAMESPACES_KEY, RECORD_KEY, TEXT, WRAPPER_KEY, XML_NS
 from atomnb.formats.xml._errors import syntax_error
+from atomnb.formats.xml._guard import MAX_ATTRIBUTES, TagGuard
 
 
 def read_batches(
-    source: Source, batch_size: int, record_path: str | None, repeating: tuple[str, ...]
+    source: Source,
+    batch_size: int,
+    record_path: str | None,
+    repeating: tuple[str, ...],
+    max_attributes: int = MAX_ATTRIBUTES,
 ) -> Iterator[Documents]:
     """Batches of at most ``batch_size`` documents, one per record element."""
-    return _Reader(source, batch_size, _RecordPath.parse(record_path), repeating).batches()
+    reader = _Reader(source, batch_size, _RecordPath.parse(record_path), repeating)
+    return reader.batches(max_attributes)
 
 
 class _Refused(Exception):
@@ -144,15 +150,16 @@ class _Reader:
 
     # parsing -----------------------------------------------------------------
 
-    def batches(self) -> Iterator[Documents]:
+    def batches(self, max_attributes: int) -> Iterator[Documents]:
         etree.clear_error_log()
         try:
             with self.source.open() as handle:
-                yield from self._parse(handle)
+                guarded = TagGuard(handle, self.source.name, max_attributes=max_attributes)
+                yield from self._parse(guarded)
         except etree.XMLSyntaxError as exc:
             raise syntax_error(exc, self.source) from None
 
-    def _parse(self, handle: IO[bytes]) -> Iterator[Documents]:
+    def _parse(self, handle: TagGuard) -> Iterator[Documents]:
         events = etree.iterparse(
             handle,
             events=("start", "end", "start-ns"),
