@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import html
 import json
 import re
 from collections.abc import Iterable
@@ -65,13 +66,16 @@ def _base64_forms(raw: bytes) -> set[str]:
 
 
 def encoded_forms(value: str) -> set[str]:
-    """Every form of ``value`` the scrubber looks for: raw, JSON-escaped, URL-encoded,
-    base64 (standard and URL-safe, padded or not, at any alignment) and hex."""
+    """Every form of ``value`` the scrubber looks for: raw, JSON-, Python- and HTML-escaped,
+    URL-encoded, base64 (standard and URL-safe, padded or not, at any alignment) and hex."""
     raw = value.encode("utf-8")
     forms = {
         value,
         json.dumps(value)[1:-1],
         json.dumps(value, ensure_ascii=False)[1:-1],
+        repr(value)[1:-1],
+        html.escape(value),  # a table of documents shown as HTML in the notebook
+        html.escape(value, quote=False),
         quote(value, safe=""),
         quote(value),
         quote_plus(value),

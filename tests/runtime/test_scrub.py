@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import itertools
 import json
 import tracemalloc
@@ -28,6 +29,7 @@ def _encodings(value: str) -> list[str]:
         quote(value),
         quote_plus(value),
         json.dumps(value)[1:-1],
+        html.escape(value),
         raw.hex(),
     ]
 
