@@ -123,7 +123,15 @@ def _compare(name: str, python: Any, words: str) -> None:
         + ("two missing values are equal" if "equal" in name else "false when either is missing"),
         inputs=[Input("a", ANY), Input("b", ANY, optional=True)],
         output=B,
-        args=[Arg("value", JSON_SCALAR, None, "what to compare with, if no second input")],
+        args=[
+            Arg(
+                "value",
+                JSON_SCALAR,
+                None,
+                "what to compare with, if no second input",
+                kind="value",  # a number field on numbers, a date field on dates …
+            )
+        ],
         python=python,
     )
     def build(inputs: list[pl.Expr], args: dict[str, Any], ctx: BuildContext) -> Built:

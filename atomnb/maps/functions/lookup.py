@@ -97,7 +97,7 @@ def _lookup_py(
         Arg("key_column", str, "key", "column holding the keys (tables with several columns)"),
         Arg("value_column", str, "value", "column holding the result"),
         Arg("default", (str, int, float, bool), None, "result for keys not in the table"),
-        Arg("not_found", str, "default", "default, null or error"),
+        Arg("not_found", str, "default", "default, null or error", ("default", "null", "error")),
     ],
     python=_lookup_py,
 )

@@ -246,7 +246,13 @@ def _round_py(value: Any, *, digits: int = 0, mode: str = "half_even") -> float 
     return float(value) if result is None else float(result)
 
 
-MODE_ARG = Arg("mode", str, "half_even", "half_even (banker's: 2.5 → 2) or half_up (2.5 → 3)")
+MODE_ARG = Arg(
+    "mode",
+    str,
+    "half_even",
+    "half_even (banker's: 2.5 → 2) or half_up (2.5 → 3)",
+    choices=("half_even", "half_up"),
+)
 
 
 @register(

@@ -28,6 +28,7 @@ from atomnb.profiles import ElementType
 
 __all__ = [
     "ANY",
+    "ARG_INPUTS",
     "SAME",
     "Arg",
     "BuildContext",
@@ -78,16 +79,43 @@ class Input:
     optional: bool = False  # may be left out (only after the required ones), e.g. compare to an arg
 
 
+#: What the mapper shows for an argument: a number, whole-number, true/false, date or text
+#: field, a choice list, a list or mapping, or "value": typed like the step's input.
+ARG_INPUTS = ("number", "integer", "boolean", "date", "text", "choice", "list", "mapping", "value")
+
+
 @dataclass(frozen=True)
 class Arg:
     name: str
     type: type | tuple[type, ...] = str
     default: Any = ...
     description: str = ""
+    choices: tuple[str, ...] = ()  # the allowed texts (the mapper shows a choice list)
+    kind: str = ""  # one of ARG_INPUTS when the type alone does not say (e.g. "value")
 
     @property
     def required(self) -> bool:
         return self.default is ...
+
+    @property
+    def input(self) -> str:
+        """The kind of field the mapper shows (one of ``ARG_INPUTS``), from the declared type."""
+        kinds = self.type if isinstance(self.type, tuple) else (self.type,)
+        if self.kind:
+            return self.kind
+        if self.choices:
+            return "choice"
+        if kinds == (bool,):
+            return "boolean"
+        if kinds == (int,):
+            return "integer"
+        if set(kinds) <= {int, float}:
+            return "number"
+        if kinds == (list,):
+            return "list"
+        if kinds == (dict,):
+            return "mapping"
+        return "text"
 
 
 @dataclass(frozen=True)
@@ -197,6 +225,8 @@ class MapFunction:
                 {
                     "name": a.name,
                     "type": _type_names(a.type),
+                    "input": a.input,
+                    "choices": list(a.choices),
                     "required": a.required,
                     "default": None if a.required else a.default,
                     "description": a.description,

@@ -99,7 +99,13 @@ def _constant_py(*, value: Any, type: str | None = None) -> Any:
     return _convert(value, _declared({"value": value, "type": type}, "value"))
 
 
-_TYPE_ARG = Arg("type", str, None, "string, integer, decimal or boolean (missing: from the value)")
+_TYPE_ARG = Arg(
+    "type",
+    str,
+    None,
+    "string, integer, decimal or boolean (missing: from the value)",
+    ("string", "integer", "decimal", "boolean"),
+)
 
 
 @register(

@@ -26,11 +26,12 @@ import traitlets
 
 from atomnb.components import Workspace
 from atomnb.documents import Documents
-from atomnb.errors import AtomnbError, ComponentError, WorkspaceNotFoundError
+from atomnb.errors import AtomnbError, ComponentError, MapError, WorkspaceNotFoundError
 from atomnb.maps import Map, Rule, function_library, load_map, load_xref, save_map
 from atomnb.nb.sources import as_documents
 from atomnb.nb.widgets import mapping_ops as ops
 from atomnb.nb.widgets.preview import preview
+from atomnb.nb.widgets.step_args import convert_step_args, value_inputs
 from atomnb.nb.widgets.trees import tree_rows
 from atomnb.profiles import Profile, load_profile
 
@@ -63,6 +64,8 @@ class MapperWidget(anywidget.AnyWidget):
     preview = traitlets.Dict().tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
     status = traitlets.Dict().tag(sync=True)
+    #: Argument fields whose text did not convert: ``target/step/arg`` → message and text.
+    errors = traitlets.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -99,7 +102,10 @@ class MapperWidget(anywidget.AnyWidget):
                     self.target_tree = tree_rows(mapping.target)
                 self.rules = [r.to_dict() for r in mapping.rules]
                 self.fan_out = mapping.fan_out or ""
-                self.links = [link.to_json() for link in ops.iter_links(mapping)]
+                self.links = [
+                    {**link.to_json(), "value_inputs": value_inputs(mapping, link)}
+                    for link in ops.iter_links(mapping)
+                ]
                 self.unmapped = ops.unmapped_mandatory(mapping)
                 self.preview = preview(mapping, self.documents, tables=self._tables(mapping))
                 if self.selected and not any(x["target"] == self.selected for x in self.links):
@@ -226,18 +232,47 @@ def _unlink(w: MapperWidget, m: Mapping[str, Any]) -> Map:
 
 
 def _add_step(w: MapperWidget, m: Mapping[str, Any]) -> Map:
-    return ops.add_step(w.map, str(m["target"]), str(m["fn"]), dict(m.get("args") or {}))
+    target, fn = str(m["target"]), str(m["fn"])
+    link = ops.find_link(w.map, target)
+    index = len(link.steps) if link is not None else 0
+    changed = ops.add_step(w.map, target, fn)
+    args, errors = convert_step_args(changed, target, index, fn, dict(m.get("args") or {}))
+    _set_errors(w, target, errors)
+    return ops.set_step_args(changed, target, index, args) if args else changed
 
 
 def _set_args(w: MapperWidget, m: Mapping[str, Any]) -> Map:
-    return ops.set_step_args(w.map, str(m["target"]), int(m["index"]), dict(m.get("args") or {}))
+    """Typed text → the declared types; a field that does not convert keeps its old value."""
+    target, index = str(m["target"]), int(m["index"])
+    link = ops.find_link(w.map, target)
+    if link is None or not 0 <= index < len(link.steps):
+        raise MapError(f"the link to {target} has no step {index + 1}")
+    step = link.steps[index]
+    args, errors = convert_step_args(w.map, target, index, step.fn, dict(m.get("args") or {}))
+    for key in errors:
+        name = key.rsplit("/", 1)[1]
+        if name in step.args:
+            args[name] = step.args[name]
+    _set_errors(w, target, errors, index)
+    return ops.set_step_args(w.map, target, index, args)
+
+
+def _set_errors(
+    w: MapperWidget, target: str, errors: Mapping[str, Any], index: int | None = None
+) -> None:
+    """Replace the argument errors of one step (or of every step of ``target``)."""
+    prefix = f"{target}/" if index is None else f"{target}/{index}/"
+    kept = {k: v for k, v in w.errors.items() if not k.startswith(prefix)}
+    w.errors = {**kept, **errors}
 
 
 def _remove_step(w: MapperWidget, m: Mapping[str, Any]) -> Map:
+    _set_errors(w, str(m["target"]), {})
     return ops.remove_step(w.map, str(m["target"]), int(m["index"]))
 
 
 def _move_step(w: MapperWidget, m: Mapping[str, Any]) -> Map:
+    _set_errors(w, str(m["target"]), {})
     return ops.move_step(w.map, str(m["target"]), int(m["index"]), int(m["delta"]))
 
 

@@ -24,6 +24,7 @@ from atomnb.profiles import Element, ElementType, Profile
 __all__ = [
     "LinkView",
     "add_step",
+    "find_link",
     "find_rule",
     "iter_links",
     "link",
@@ -117,6 +118,11 @@ def _mode(mapping: Map, rule: Rule, target: str, sp: str) -> str:
     if any(s.fn in library and library[s.fn].kind is FunctionKind.AGGREGATE for s in rule.steps):
         return "aggregate"
     return "repeating"
+
+
+def find_link(mapping: Map, target: str) -> LinkView | None:
+    """The link to the full target path ``target``, as the mapper draws it."""
+    return next((view for view in iter_links(mapping) if view.target == target), None)
 
 
 def find_rule(mapping: Map, target: str) -> Rule | None:

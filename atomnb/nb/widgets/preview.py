@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+import polars as pl
+
 from atomnb.documents import Documents
 from atomnb.errors import AtomnbError, ValidationErrorGroup
 from atomnb.maps import Map, apply_map
@@ -113,6 +115,10 @@ def _run(
             continue
         except AtomnbError as exc:
             problems.append({"target": None, "message": exc.message, "hint": exc.hint})
+            return None, _unique(problems)
+        except pl.exceptions.PolarsError as exc:  # never a traceback in place of the preview
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            problems.append({"target": None, "message": first, "hint": None})
             return None, _unique(problems)
         assert isinstance(mapped, Documents)
         return mapped, _unique(problems)

@@ -34,6 +34,35 @@ function parentOf(path) {
   return i < 0 ? null : path.slice(0, i);
 }
 
+// -- argument fields, typed by the function's signature ------------------------------------
+// A "value" argument takes the kind of what the step works on (link.value_inputs).
+function kind(arg, link, index) {
+  return arg.input === "value" ? (link.value_inputs || [])[index] || "text" : arg.input || "text";
+}
+
+function shown(value) {
+  if (value === undefined || value === null) return "";
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+function argInput(arg, id, current, type, error) {
+  const base = { id, class: error ? "am-arg am-arg-invalid" : "am-arg", "data-arg": arg.name, "data-kind": type, "aria-invalid": error ? "true" : "false" };
+  if (type === "boolean") return h("input", { ...base, type: "checkbox", checked: current ?? arg.default ?? false });
+  if (type === "choice")
+    return h(
+      "select",
+      base,
+      h("option", { value: "", text: arg.required ? "choose…" : `${arg.default} (default)` }),
+      ...arg.choices.map((c) => h("option", { value: c, text: c, selected: current === c })),
+    );
+  const types = { number: "number", integer: "number", date: "date" };
+  const attrs = { ...base, type: types[type] || "text", value: error ? shown(error.raw) : shown(current) };
+  if (type === "number") attrs.step = "any";
+  if (type === "integer") attrs.step = "1";
+  attrs.placeholder = arg.required ? "required" : shown(arg.default);
+  return h("input", attrs);
+}
+
 function render({ model, el }) {
   const ui = {
     collapsed: { source: new Set(), target: new Set() },
@@ -590,6 +619,7 @@ function render({ model, el }) {
       const id = `am-${link.target}-${index}-${arg.name}`.replace(/[^A-Za-z0-9_-]/g, "_");
       let input;
       const current = args[arg.name];
+      const error = (model.get("errors") || {})[`${link.target}/${index}/${arg.name}`];
       if (step.fn === "lookup" && arg.name === "table") {
         input = h(
           "select",
@@ -604,21 +634,13 @@ function render({ model, el }) {
           h("option", { value: "", text: `${arg.default} (default)` }),
           ...tables[args.table].map((c) => h("option", { value: c, text: c, selected: current === c })),
         );
-      } else if (arg.type === "bool") {
-        input = h("input", { id, class: "am-arg", "data-arg": arg.name, type: "checkbox", checked: current ?? arg.default });
       } else {
-        input = h("input", {
-          id,
-          class: "am-arg",
-          "data-arg": arg.name,
-          type: arg.type === "int" || arg.type === "float" || arg.type === "int or float" ? "number" : "text",
-          value: current ?? "",
-          placeholder: arg.required ? "required" : arg.default === null ? "" : String(arg.default),
-        });
+        input = argInput(arg, id, current, kind(arg, link, index), error);
       }
       input.addEventListener("change", () => {
-        args[arg.name] = convert(arg, input);
-        if (args[arg.name] === null) delete args[arg.name];
+        // the kernel converts the text by the function's declared type
+        args[arg.name] = input.type === "checkbox" ? input.checked : input.value;
+        if (args[arg.name] === "") delete args[arg.name];
         commit();
       });
       form.append(
@@ -629,6 +651,7 @@ function render({ model, el }) {
         ),
         input,
       );
+      if (error) form.append(h("span", { class: "am-arg-error", role: "alert", "data-arg": arg.name, text: error.message }));
     }
     return h(
       "li",
@@ -646,14 +669,6 @@ function render({ model, el }) {
     );
   }
 
-  function convert(arg, input) {
-    if (input.type === "checkbox") return input.checked;
-    const raw = input.value;
-    if (raw === "") return null;
-    if (arg.type === "int") return Number.parseInt(raw, 10);
-    if (arg.type === "float" || arg.type === "int or float") return Number(raw);
-    return raw;
-  }
 
   function palette(link) {
     const box = h("div", { class: "am-palette", role: "dialog", "aria-label": "function library" });
@@ -827,7 +842,7 @@ function render({ model, el }) {
     ["change:preview", onPreview],
     ["change:selected", onSelected],
     ["change:status", onStatus],
-    ["change:functions change:tables", drawEditor],
+    ["change:functions change:tables change:errors", drawEditor],
   ];
   for (const [name, fn] of events) model.on(name, fn);
   const resize = new ResizeObserver(() => drawLines());
