@@ -120,5 +120,9 @@ class AtomHome:
 
     @property
     def kernels_dir(self) -> Path:
-        """Logs of warm kernels not yet given an execution."""
-        return self.root / "kernels"
+        """Logs of warm kernels not yet given an execution.
+
+        Inside the executions folder, so a log moves to its execution by a rename
+        on one file system, also when the executions folder is a mount of its own.
+        """
+        return self.executions_dir / ".kernels"

@@ -29,7 +29,7 @@ import nbformat
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from papermill.exceptions import PapermillExecutionError
 
-from atomnb._files import write_text_atomically
+from atomnb._files import storage_failure, write_text_atomically
 from atomnb.components import Environment, Workspace, load_environment, resolve_secret
 from atomnb.connectors.files.pending import PENDING_ENV, PENDING_FILE, read_journal
 from atomnb.errors import AtomnbError
@@ -172,7 +172,7 @@ class PapermillExecutor:
             raise
         except Exception as exc:
             # A bug of ours: still end the record, then let the traceback through.
-            message = f"internal error: {type(exc).__name__}: {exc}"
+            message = storage_failure(exc) or f"internal error: {type(exc).__name__}: {exc}"
             self._finish(record, ExecutionStatus.FAILED, message, secrets)
             raise
         return record
