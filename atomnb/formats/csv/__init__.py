@@ -82,7 +82,11 @@ class CsvFormat:
             autogenerate_column_names=not header and not column_names,
             skip_rows=1 if (header and column_names) else 0,
         )
-        opener = _opener(source, block_bytes)
+        head = source.read_head(block_bytes)
+        if not head.strip():
+            return  # an empty file holds no documents
+        _check_encoding(head, encoding, source)
+        opener = _opener(source, head, block_bytes)
         locator = RowLocator(source)
         header_note: str | None = None
         reader: pa_csv.CSVStreamingReader | None = None
@@ -166,11 +170,27 @@ def _escape_formulas(table: pa.Table) -> pa.Table:
     return table
 
 
-def _opener(source: Source, block_bytes: int) -> Callable[[], pa.NativeFile]:
+def _check_encoding(head: bytes, encoding: str, source: Source) -> None:
+    """Bytes the encoding cannot decode in the first block (binary data, UTF-16, Latin-1)
+    are named before pyarrow meets them in a refused row it cannot even show."""
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(head)
+    except UnicodeDecodeError as exc:
+        line = head.count(b"\n", 0, exc.start) + 1
+        raise FormatError(
+            f"not valid {encoding} at byte {exc.start}",
+            where=f"{source.name}, line {line}",
+            hint="pass encoding= (e.g. 'latin-1' or 'cp1252') matching the file, "
+            "or check that it is delimited text",
+        ) from None
+    except LookupError:
+        raise FormatError(f"unknown encoding {encoding!r}") from None
+
+
+def _opener(source: Source, head: bytes, block_bytes: int) -> Callable[[], pa.NativeFile]:
     """Arrow's own file (pyarrow reads it without the GIL, and no reader thread calls back
     into Python). A file with no line break is refused when it is longer than a block
     (pyarrow would take it as empty) and given its missing line end when it is not."""
-    head = source.read_head(block_bytes)
     if b"\n" not in head and b"\r" not in head and head.strip():
         if source.size() > block_bytes:
             raise FormatError(
@@ -223,6 +243,13 @@ def _warn_header(names: list[str], source: Source) -> str | None:
     problem = header_problem(names)
     if problem is None:
         return None
+    if problem.startswith("it looks like"):
+        raise FormatError(
+            f"the first row is not a CSV header: {problem}",
+            where=f"{source.name}, line 1",
+            hint="read it with the format it is in (format='json', 'jsonl' or 'xml'), "
+            "or pass header=False if it really is delimited text",
+        )
     if problem.startswith("duplicate"):  # Arrow cannot join batches with two equal names
         raise FormatError(
             f"the header row has a {problem}",
@@ -276,8 +303,9 @@ def _translate(
             where=rejection.where,
             hint=header_note or "check the delimiter and quoting, or fix the row",
         )
-    if isinstance(exc, UnicodeDecodeError) or "invalid UTF8" in str(exc):
-        offset, line = _first_undecodable(source, encoding)
+    undecodable = _first_undecodable(source, encoding)
+    if undecodable is not None:
+        offset, line = undecodable
         return FormatError(
             f"not valid {encoding} at byte {offset}",
             where=f"{source.name}, line {line}",
@@ -286,7 +314,7 @@ def _translate(
     return FormatError(f"invalid CSV: {str(exc).splitlines()[0]}", where=source.name)
 
 
-def _first_undecodable(source: Source, encoding: str) -> tuple[int, int]:
+def _first_undecodable(source: Source, encoding: str) -> tuple[int, int] | None:
     """Byte offset and line of the first byte ``encoding`` cannot decode (read in chunks)."""
     decoder = codecs.getincrementaldecoder(encoding)()
     offset, line = 0, 1
@@ -298,4 +326,8 @@ def _first_undecodable(source: Source, encoding: str) -> tuple[int, int]:
                 return offset + exc.start, line + chunk[: exc.start].count(b"\n")
             offset += len(chunk)
             line += chunk.count(b"\n")
-    return offset, line
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return offset, line  # a character cut short at the end
+    return None

@@ -71,6 +71,11 @@ _DATE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?
 def header_problem(names: list[str]) -> str | None:
     """Why a header row looks like a data row (numbers, dates, duplicates), or None."""
     values = [name.strip() for name in names]
+    first = values[0] if values else ""
+    if first.startswith(("{", "[")):
+        return "it looks like JSON"
+    if first.startswith("<"):
+        return "it looks like XML"
     if values and all(_NUMBER.match(v) or _DATE.match(v) for v in values if v) and any(values):
         return "all its values are numbers or dates"
     seen: set[str] = set()

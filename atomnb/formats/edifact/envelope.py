@@ -186,7 +186,7 @@ def envelope_events(segments: Iterator[RawSegment], name: str) -> Iterator[Event
             hint="ask the sender for the complete file",
         )
     if interchanges == 0:
-        raise FormatError("no interchange (UNB..UNZ) in the file", where=name)
+        raise FormatError("no interchange (UNB..UNZ) in the file", where=f"{name}, byte 0")
 
 
 _SERVICE = frozenset({"UNA", "UNB", "UNG", "UNH", "UNT", "UNE", "UNZ"})

@@ -106,7 +106,7 @@ def tokenize(handle: IO[bytes], name: str) -> Iterator[RawSegment]:
             shown = buf.data[pos : pos + 20]
             raise FormatError(
                 f"not an EDIFACT interchange: it starts with {shown!r}, not UNA or UNB",
-                where=name,
+                where=f"{name}, segment 1",
                 hint="check the file is EDIFACT (X12 starts with ISA) or pass the right format=",
             )
         first = False

@@ -69,7 +69,7 @@ def _unbroken_chunks(
                 f"record length {length} ({size // length} records and {remainder} byte(s) over): "
                 "a record is cut short, or bytes were added or lost and every record after "
                 "them is shifted",
-                where=source.name,
+                where=f"{source.name}, byte {size - remainder}",
                 hint="compare the file with its source; atomnb will not guess where records start",
             )
         size -= remainder

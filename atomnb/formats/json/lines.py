@@ -27,7 +27,7 @@ from atomnb.formats.json.whole import arrow_message, tag_layout
 
 __all__ = ["read_lines"]
 
-_ROW = re.compile(r"in row (\d+)")
+_ROW = re.compile(r" ?in row (\d+)")
 
 
 def read_lines(
@@ -140,7 +140,13 @@ class _LinesReader:
                 table = self._with_schema(block, options, as_text)
             self.schema = as_text
             return table
-        return self._with_schema(block, options, self.schema)
+        table = self._with_schema(block, options, self.schema)
+        # Fields first seen (or first typed) in this block keep their type from now on.
+        known = set(self.schema.names)
+        for found in table.schema:
+            if found.name not in known and not _is_null(found.type):
+                self.schema = self.schema.append(found.with_type(_text_type(found.type)))
+        return table
 
     @staticmethod
     def _with_schema(block: bytes, options: pa_json.ReadOptions, schema: pa.Schema) -> pa.Table:
@@ -171,7 +177,8 @@ class _LinesReader:
                         f"invalid JSON Lines: {arrow_message(exc)}", where=self.source.name
                     ) from None
                 number, text = good.pop(int(row.group(1)))
-                refused.append(self._rejection(number, None, arrow_message(exc), "json.type", text))
+                message = _ROW.sub("", arrow_message(exc)).rstrip()
+                refused.append(self._rejection(number, None, message, "json.type", text))
         return None, refused
 
     def _check(self, text: bytes, number: int, deep: Any) -> Rejection | bytes:

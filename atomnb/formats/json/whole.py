@@ -151,6 +151,12 @@ def _table_from_records(records: list[dict[str, Any]], source: Source, offset: i
         return pa.table({})
     try:
         return pa.Table.from_struct_array(pa.array(records))
+    except OverflowError:
+        raise FormatError(
+            "a number does not fit in 64 bits",
+            where=f"{source.name}, documents {offset}-{offset + len(records) - 1}",
+            hint="give a profile that declares the field as a string or a decimal",
+        ) from None
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
         raise FormatError(
             f"documents disagree on a field's type: {arrow_message(exc)}",

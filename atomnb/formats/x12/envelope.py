@@ -229,7 +229,7 @@ def read_envelope(segments: Iterable[Segment], name: str) -> Iterator[Event]:
         missing = {"start": "ISA", "isa": "GS or IEA", "gs": "ST or GE", "st": "SE"}.get(
             state, "GE or IEA" if state == "se" else "IEA"
         )
-        where = _where(name, last) if last is not None else name
+        where = _where(name, last) if last is not None else f"{name}, byte 0"
         hint = "the file may be truncated"
         if last is not None and last.id == "ISA":
             hint = "only an ISA segment was found: is the segment terminator after ISA16 missing?"

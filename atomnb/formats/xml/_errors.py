@@ -37,6 +37,8 @@ def syntax_error(exc: etree.XMLSyntaxError, source: Source) -> FormatError:
             hint="re-encode the file, or fix its <?xml encoding=...?> declaration",
         )
     if not line:
+        if not source.read_head(4096).strip():
+            return FormatError("the file is empty: no XML element", where=f"{source.name}, byte 0")
         return FormatError(f"not well-formed XML: {message}", where=source.name)
     return FormatError(
         f"not well-formed XML: {message}", where=f"{source.name}, line {line}, column {column}"
