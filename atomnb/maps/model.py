@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from atomnb.errors import MapError
@@ -159,6 +160,25 @@ class Map:
         from atomnb.maps.apply import apply_map  # apply imports this module
 
         return apply_map(self, documents, **options)
+
+    def save(self, name: str | None = None, *, workspace: Any = None) -> Path:
+        """Check the map, then save it as ``components/maps/<name>.yaml`` (with its profiles).
+
+        An invalid map is not saved: the ``ValidationErrorGroup`` lists every problem
+        (a mandatory target not mapped, a rule that does not compile). Saving what is
+        already saved keeps the version. Returns the map file's path.
+        """
+        from atomnb.maps.component import save_map  # component imports this module
+
+        self.validate()
+        return save_map(self, name, workspace=workspace)
+
+    @classmethod
+    def load(cls, name: str, *, workspace: Any = None) -> Map:
+        """The saved map component ``name``, with its profiles."""
+        from atomnb.maps.component import load_map
+
+        return load_map(name, workspace=workspace)
 
     def validate(self) -> None:
         """Check the whole map before running: raises one group with every problem."""

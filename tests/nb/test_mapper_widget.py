@@ -160,17 +160,19 @@ def test_save_and_reopen_shows_the_same_map(
         fn="replace",
         args={"old": "SO-", "new": "INV-"},
     )
+    send(widget, action="link", source="orderDate", target="order_date")
+    send(widget, action="add_step", target="order_date", fn="parse_date")
+    mask = {"mask": "%Y-%m-%dT%H:%M:%SZ"}
+    send(widget, action="set_args", target="order_date", index=0, args=mask)
     send(widget, action="save")
     path = example_ws.components_dir / "maps" / "drafted.yaml"
     assert widget.status["path"] == str(path)
     body = yaml.safe_load(path.read_text())["body"]
-    assert body["rules"] == [
-        {
-            "target": "invoice_id",
-            "source": "orderId",
-            "steps": [{"fn": "replace", "args": {"old": "SO-", "new": "INV-"}}],
-        }
-    ]
+    assert body["rules"][0] == {
+        "target": "invoice_id",
+        "source": "orderId",
+        "steps": [{"fn": "replace", "args": {"old": "SO-", "new": "INV-"}}],
+    }
     reopened = mapper("drafted", documents=docs)
     assert reopened.map == load_map("drafted") and reopened.rules == widget.rules
     assert reopened.preview["rows"][0]["outputs"][0]["invoice_id"] == "INV-00001"

@@ -16,7 +16,7 @@ in JupyterLab, Notebook 7, VS Code and Voila.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,20 +26,25 @@ import traitlets
 
 from atomnb.components import Workspace
 from atomnb.documents import Documents
-from atomnb.errors import AtomnbError, ComponentError, MapError, WorkspaceNotFoundError
-from atomnb.maps import Map, Rule, function_library, load_map, load_xref, save_map
+from atomnb.errors import (
+    AtomnbError,
+    ComponentError,
+    ValidationErrorGroup,
+    WorkspaceNotFoundError,
+)
+from atomnb.maps import Map, Rule, function_library, load_map, load_xref
+from atomnb.maps.component import map_version, save_map_file
 from atomnb.nb.sources import as_documents
 from atomnb.nb.widgets import mapping_ops as ops
+from atomnb.nb.widgets.mapper_actions import HANDLERS
 from atomnb.nb.widgets.preview import preview
-from atomnb.nb.widgets.step_args import convert_step_args, value_inputs
+from atomnb.nb.widgets.step_args import value_inputs
 from atomnb.nb.widgets.trees import tree_rows
 from atomnb.profiles import Profile, load_profile
 
 __all__ = ["MapperWidget", "mapper"]
 
 STATIC = Path(__file__).parent / "static"
-
-Handler = Callable[["MapperWidget", Mapping[str, Any]], Map | None]
 
 
 class MapperWidget(anywidget.AnyWidget):
@@ -148,12 +153,14 @@ class MapperWidget(anywidget.AnyWidget):
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, Mapping):
             return
-        handler = _HANDLERS.get(str(content.get("action")))
+        handler = HANDLERS.get(str(content.get("action")))
         if handler is None:
             self.status = {"level": "error", "text": f"unknown action {content.get('action')!r}"}
             return
         try:
             changed = handler(self, content)
+        except ValidationErrorGroup:
+            return  # a refused save: the status already lists the reasons
         except AtomnbError as exc:
             self._report(exc)
             return
@@ -168,15 +175,38 @@ class MapperWidget(anywidget.AnyWidget):
     # -- actions usable from Python too -------------------------------------------------
 
     def save(self) -> Path:
-        """Write the map component (and its two profiles); returns the map file's path."""
+        """Check the map and write it (and its two profiles); returns the map file's path.
+
+        An invalid map is not saved: the status lists every reason (and the
+        ``ValidationErrorGroup`` is raised when called from Python), so a process never
+        loads a half-done map. Saving unchanged content keeps the version.
+        """
         if self.workspace is None:
             raise WorkspaceNotFoundError(
                 "cannot save the map: no workspace (atomnb.toml) above the current folder",
                 hint="run `atomnb init` in your project folder, or pass workspace=",
             )
         self.map = ops.with_tables(self.map)  # the lookups' tables become references
-        path = save_map(self.map, workspace=self.workspace)
-        self.status = {"level": "info", "text": f"saved {path}", "path": str(path)}
+        try:
+            self.map.validate()
+        except ValidationErrorGroup as group:
+            reasons = [getattr(e, "message", str(e)) for e in group.exceptions]
+            self.status = {
+                "level": "error",
+                "text": f"not saved: {len(reasons)} problem(s) — " + "; ".join(reasons),
+                "problems": reasons,
+            }
+            raise
+        before = map_version(self.map.name, workspace=self.workspace)
+        saved = save_map_file(self.map, workspace=self.workspace)
+        path = self.workspace.components_dir / "maps" / f"{saved.name}.yaml"
+        note = "unchanged, " if before == saved.version else ""
+        self.status = {
+            "level": "info",
+            "text": f"saved {path} ({note}version {saved.version})",
+            "path": str(path),
+            "version": saved.version,
+        }
         return path
 
     @classmethod
@@ -220,83 +250,6 @@ def _table_catalogue(workspace: Workspace | None) -> dict[str, list[str]]:
     return out
 
 
-def _link(w: MapperWidget, m: Mapping[str, Any]) -> Map:
-    changed = ops.link(w.map, str(m["source"]), str(m["target"]))
-    w.selected = str(m["target"])
-    return changed
-
-
-def _unlink(w: MapperWidget, m: Mapping[str, Any]) -> Map:
-    source = m.get("source")
-    return ops.unlink(w.map, str(m["target"]), None if source is None else str(source))
-
-
-def _add_step(w: MapperWidget, m: Mapping[str, Any]) -> Map:
-    target, fn = str(m["target"]), str(m["fn"])
-    link = ops.find_link(w.map, target)
-    index = len(link.steps) if link is not None else 0
-    changed = ops.add_step(w.map, target, fn)
-    args, errors = convert_step_args(changed, target, index, fn, dict(m.get("args") or {}))
-    _set_errors(w, target, errors)
-    return ops.set_step_args(changed, target, index, args) if args else changed
-
-
-def _set_args(w: MapperWidget, m: Mapping[str, Any]) -> Map:
-    """Typed text → the declared types; a field that does not convert keeps its old value."""
-    target, index = str(m["target"]), int(m["index"])
-    link = ops.find_link(w.map, target)
-    if link is None or not 0 <= index < len(link.steps):
-        raise MapError(f"the link to {target} has no step {index + 1}")
-    step = link.steps[index]
-    args, errors = convert_step_args(w.map, target, index, step.fn, dict(m.get("args") or {}))
-    for key in errors:
-        name = key.rsplit("/", 1)[1]
-        if name in step.args:
-            args[name] = step.args[name]
-    _set_errors(w, target, errors, index)
-    return ops.set_step_args(w.map, target, index, args)
-
-
-def _set_errors(
-    w: MapperWidget, target: str, errors: Mapping[str, Any], index: int | None = None
-) -> None:
-    """Replace the argument errors of one step (or of every step of ``target``)."""
-    prefix = f"{target}/" if index is None else f"{target}/{index}/"
-    kept = {k: v for k, v in w.errors.items() if not k.startswith(prefix)}
-    w.errors = {**kept, **errors}
-
-
-def _remove_step(w: MapperWidget, m: Mapping[str, Any]) -> Map:
-    _set_errors(w, str(m["target"]), {})
-    return ops.remove_step(w.map, str(m["target"]), int(m["index"]))
-
-
-def _move_step(w: MapperWidget, m: Mapping[str, Any]) -> Map:
-    _set_errors(w, str(m["target"]), {})
-    return ops.move_step(w.map, str(m["target"]), int(m["index"]), int(m["delta"]))
-
-
-def _fan_out(w: MapperWidget, m: Mapping[str, Any]) -> Map:
-    element = m.get("element")
-    return ops.set_fan_out(w.map, str(element) if element else None)
-
-
-def _save(w: MapperWidget, _m: Mapping[str, Any]) -> None:
-    w.save()
-
-
-_HANDLERS: dict[str, Handler] = {
-    "link": _link,
-    "unlink": _unlink,
-    "add_step": _add_step,
-    "set_args": _set_args,
-    "remove_step": _remove_step,
-    "move_step": _move_step,
-    "fan_out": _fan_out,
-    "save": _save,
-}
-
-
 def mapper(
     mapping: Map | str | None = None,
     *,
@@ -305,12 +258,15 @@ def mapper(
     documents: Any = None,
     name: str | None = None,
     workspace: Workspace | None = None,
+    new: bool = False,
 ) -> MapperWidget:
-    """Open the visual mapper on a Map, a saved map's name, or a new map between two profiles.
+    """Open the visual mapper on a Map, a saved map's name, or a map between two profiles.
 
     ``documents`` (Documents, a DataFrame, records or a file path) are the samples
-    the preview maps. A name that has no saved map yet starts a new, empty map
-    between ``source`` and ``target`` (profiles or their component names).
+    the preview maps. With ``source`` and ``target`` (profiles or their component
+    names), a ``name`` already saved between those profiles opens with its saved
+    links (so re-running the cell keeps what was edited and saved); ``new=True``
+    starts empty anyway. A name that has no saved map starts a new, empty map.
     """
     ws = workspace if workspace is not None else _find_workspace()
     docs = None if documents is None else as_documents(documents)
@@ -326,6 +282,40 @@ def mapper(
         )
     src = source if isinstance(source, Profile) else load_profile(source, workspace=ws)
     tgt = target if isinstance(target, Profile) else load_profile(target, workspace=ws)
-    return MapperWidget(
-        Map(map_name or f"{src.name}_to_{tgt.name}", src, tgt, ()), documents=docs, workspace=ws
+    fresh = Map(map_name or f"{src.name}_to_{tgt.name}", src, tgt, ())
+    return (
+        _open_saved(fresh, docs, ws)
+        if not new
+        else MapperWidget(fresh, documents=docs, workspace=ws)
     )
+
+
+def _open_saved(fresh: Map, docs: Documents | None, ws: Workspace | None) -> MapperWidget:
+    """The mapper on ``fresh``'s saved map of the same name and profiles, if there is one.
+
+    Re-running the cell that opens a mapper must not start empty over what was linked
+    in the widget and saved (the next save would overwrite it): the saved links come
+    back, and the status says so. A saved map between other profiles is left alone,
+    with a warning that saving will replace it.
+    """
+    version = map_version(fresh.name, workspace=ws) if ws is not None else None
+    if version is None:
+        return MapperWidget(fresh, documents=docs, workspace=ws)
+    saved = load_map(fresh.name, workspace=ws)
+    if (saved.source.name, saved.target.name) != (fresh.source.name, fresh.target.name):
+        widget = MapperWidget(fresh, documents=docs, workspace=ws)
+        widget.status = {
+            "level": "warning",
+            "text": f"a saved map {fresh.name} ({saved.source.name} → {saved.target.name}, "
+            f"version {version}) exists: saving this one replaces it",
+        }
+        return widget
+    opened = replace(saved, source=fresh.source, target=fresh.target)
+    widget = MapperWidget(opened, documents=docs, workspace=ws)
+    widget.status = {
+        "level": "info",
+        "text": f"opened the saved map {fresh.name} (version {version}) with its links; "
+        "mapper(..., new=True) starts empty",
+        "version": version,
+    }
+    return widget

@@ -803,7 +803,7 @@ function render({ model, el }) {
 
   function setStatus(value) {
     status.textContent = value && value.text ? value.text : "";
-    status.className = `am-status ${value && value.level === "error" ? "am-status-error" : "am-status-info"}`;
+    status.className = `am-status am-status-${value && ["error", "warning"].includes(value.level) ? value.level : "info"}`;
   }
 
   function drawAll() {
