@@ -11,6 +11,7 @@ import typing as _typing
 __version__ = "0.1.0"
 
 if _typing.TYPE_CHECKING:
+    from atomnb.atom.remote import deploy, trigger
     from atomnb.components import Workspace
     from atomnb.connectors.connections import connection, list_connections, test_connection
     from atomnb.documents import Documents, DocumentStream, Rejection
@@ -112,6 +113,8 @@ _LAZY: dict[str, str] = {
     "mapper": "atomnb.nb.widgets.mapper",
     "MapperWidget": "atomnb.nb.widgets.mapper",
     "dashboard": "atomnb.nb.widgets.dashboard",
+    "deploy": "atomnb.atom.remote",
+    "trigger": "atomnb.atom.remote",
     "persist_property": "atomnb.process.run",
     "persisted_property": "atomnb.process.run",
     "AtomnbError": "atomnb.errors",
@@ -168,6 +171,7 @@ __all__ = [
     "database_query",
     "database_write",
     "decision",
+    "deploy",
     "document_cache",
     "exception",
     "file_get",
@@ -201,6 +205,7 @@ __all__ = [
     "stop",
     "test_connection",
     "track",
+    "trigger",
     "try_catch",
     "unload_ipython_extension",
     "unzip_documents",
@@ -212,9 +217,20 @@ __all__ = [
 
 def load_ipython_extension(ipython: object) -> None:
     """``%load_ext atomnb`` (the notebook front end loads only when asked for)."""
+    from atomnb.nb.commands import use_atom_actions
     from atomnb.nb.extension import load_ipython_extension as load
 
     load(ipython)
+    # %atomnb deploy / trigger: the notebook layer may not import the atom's, so they meet here
+    use_atom_actions(deploy=_remote("deploy"), trigger=_remote("trigger"))
+
+
+def _remote(name: str) -> _typing.Callable[..., object]:
+    def call(*args: object, **kwargs: object) -> object:
+        function = getattr(_importlib.import_module("atomnb.atom.remote"), name)
+        return function(*args, **kwargs)
+
+    return call
 
 
 def unload_ipython_extension(ipython: object) -> None:

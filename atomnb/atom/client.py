@@ -2,7 +2,9 @@
 
 Every failure becomes an ``AtomError`` with the atom's own message and hint
 (``UnknownEntityError`` for 404, ``AtomUnavailableError`` for 503 or an atom
-that cannot be reached, ``PayloadTooLargeError`` for 413). When
+that cannot be reached, ``PayloadTooLargeError`` for 413). Which atom:
+``atomnb.components.atom_address.require_atom`` (``--atom``, then
+``$ATOMNB_ATOM_URL``, then ``atom =`` in atomnb.toml). When
 ``$ATOMNB_ATOM_TOKEN`` is set, every request carries it as a bearer token (for
 an atom with ``api_token`` in its settings).
 """
@@ -10,14 +12,21 @@ an atom with ``api_token`` in its settings).
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from typing import Any
 
 import httpx
 
+from atomnb._types import PathLike
 from atomnb.atom.package import Package
+from atomnb.components.atom_address import (
+    ATOM_TOKEN_ENV,
+    ATOM_URL_ENV,
+    NO_ATOM_HINT,
+    AtomAddress,
+    require_atom,
+)
 from atomnb.errors import (
     AtomError,
     AtomUnavailableError,
@@ -27,8 +36,6 @@ from atomnb.errors import (
 
 __all__ = ["ATOM_TOKEN_ENV", "ATOM_URL_ENV", "TRIGGER_ATTEMPTS", "AtomClient"]
 
-ATOM_URL_ENV = "ATOMNB_ATOM_URL"
-ATOM_TOKEN_ENV = "ATOMNB_ATOM_TOKEN"
 _ERRORS: dict[int, type[AtomError]] = {
     404: UnknownEntityError,
     413: PayloadTooLargeError,
@@ -39,16 +46,25 @@ TRIGGER_ATTEMPTS = 3
 
 
 class AtomClient:
-    """Talks to one atom; ``url`` defaults to $ATOMNB_ATOM_URL, ``token`` to $ATOMNB_ATOM_TOKEN."""
+    """Talks to one atom: ``url`` (or an ``AtomAddress``) defaults to the configured atom.
+
+    Without ``url`` the atom comes from $ATOMNB_ATOM_URL, then ``atom =`` in the
+    workspace's atomnb.toml (``start`` says where to look for it); ``token``
+    defaults to $ATOMNB_ATOM_TOKEN.
+    """
 
     def __init__(
-        self, url: str | None = None, *, timeout_s: float = 30.0, token: str | None = None
+        self,
+        url: str | AtomAddress | None = None,
+        *,
+        timeout_s: float = 30.0,
+        token: str | None = None,
+        start: PathLike | None = None,
     ) -> None:
-        url = url or os.environ.get(ATOM_URL_ENV)
-        if not url:
-            raise AtomError("which atom? give --atom URL or set ATOMNB_ATOM_URL")
-        self.url = url.rstrip("/")
-        token = token or os.environ.get(ATOM_TOKEN_ENV)
+        address = url if isinstance(url, AtomAddress) else require_atom(url, start=start)
+        self.address = address
+        self.url = address.url
+        token = token or address.token
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=self.url, timeout=timeout_s, headers=headers)
 
@@ -72,8 +88,8 @@ class AtomClient:
                     time.sleep(0.5 * 2 ** (attempt - 1))
                     continue
                 raise AtomUnavailableError(
-                    f"cannot reach the atom at {self.url}: {type(exc).__name__}",
-                    hint="is it running? start one with: atomnb atom start --home DIR --port PORT",
+                    f"cannot reach {self.address.describe()}: {type(exc).__name__}",
+                    hint=f"is it running? {NO_ATOM_HINT}",
                 ) from None
         if response.status_code >= 400:
             try:
@@ -161,6 +177,15 @@ class AtomClient:
 
     def output_notebook(self, execution_id: str) -> bytes:
         return self._call("GET", f"/api/executions/{execution_id}/notebook").content
+
+    def tracked(self, field: str, value: str, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Executions that tracked ``field`` = ``value``: ``{execution, shape, document}`` each."""
+        params = {"field": field, "value": value, "limit": limit}
+        return list(self._call("GET", "/api/tracked", params=params).json())
+
+    def calls(self, execution_id: str) -> list[dict[str, Any]]:
+        """The executions ``execution_id`` called (``ab.process_call``), oldest first."""
+        return list(self._call("GET", f"/api/executions/{execution_id}/calls").json())
 
     def queue(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/api/queue").json())

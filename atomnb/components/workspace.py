@@ -102,6 +102,21 @@ class Workspace:
     def executions_dir(self) -> Path:
         return self.state_dir / "executions"
 
+    @property
+    def atom_url(self) -> str | None:
+        """The atom this workspace deploys to and reads executions from: ``[workspace] atom``.
+
+        ``$ATOMNB_ATOM_URL`` overrides it (``atomnb.components.atom_address`` resolves both).
+        """
+        value = self.config.get("workspace", {}).get("atom")
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(
+                f"[workspace] atom must be a URL in quotes, not {value!r}",
+                where=str(self.root / MARKER),
+                hint='for example: atom = "http://127.0.0.1:8765"',
+            )
+        return value or None
+
     def store_url(self, override: str | None = None) -> str:
         """The execution store URL: explicit override, then $ATOMNB_STORE_URL, then atomnb.toml."""
         url = override or os.environ.get(STORE_URL_ENV) or self.config.get("store", {}).get("url")

@@ -18,14 +18,15 @@ from atomnb.components import Workspace
 from atomnb.documents import Documents
 from atomnb.errors import ComponentError, ConfigError
 from atomnb.maps import Map, load_map
-from atomnb.nb.display import components_html, profile_tree_html
+from atomnb.nb.display import components_html, execution_line_html, profile_tree_html
 from atomnb.nb.inventory import workspace_components
 from atomnb.nb.sources import resolve_sample
 from atomnb.profiles import Profile, load_profile, save_profile
 
-__all__ = ["COMMANDS"]
+__all__ = ["COMMANDS", "use_atom_actions"]
 
 Command = Callable[[Any, argparse.Namespace, "str | None"], Any]
+_ATOM_ACTIONS: dict[str, Callable[..., Any]] = {}
 
 
 def _show(markup: str) -> None:
@@ -158,7 +159,54 @@ def components(shell: Any, args: argparse.Namespace, _cell: str | None) -> None:
 def dashboard(shell: Any, args: argparse.Namespace, _cell: str | None) -> Any:
     from atomnb.nb.widgets.dashboard import dashboard as make
 
-    return make(store_url=args.store, limit=args.limit, process=args.process)
+    return make(
+        store_url=args.store,
+        atom=args.atom,
+        local=args.local,
+        limit=args.limit,
+        process=args.process,
+    )
+
+
+def use_atom_actions(**actions: Callable[..., Any]) -> None:
+    """Give the magics ``deploy`` and ``trigger`` (``ab.deploy``/``ab.trigger``).
+
+    ``atomnb.nb`` and ``atomnb.atom`` are sibling layers that never import each
+    other, so the package's root (``atomnb.load_ipython_extension``, above both)
+    hands the atom's functions in when the extension loads.
+    """
+    _ATOM_ACTIONS.update(actions)
+
+
+def _atom_action(name: str) -> Callable[..., Any]:
+    action = _ATOM_ACTIONS.get(name)
+    if action is None:
+        raise ConfigError(
+            f"%atomnb {name} needs the extension loaded from the package",
+            hint="run %load_ext atomnb (or call ab.deploy / ab.trigger)",
+        )
+    return action
+
+
+def deploy(shell: Any, args: argparse.Namespace, _cell: str | None) -> Any:
+    return _atom_action("deploy")(
+        args.notebook,
+        atom=args.atom,
+        environment=args.environment,
+        schedule=args.schedule,
+        timezone=args.timezone,
+        catch_up=args.catch_up,
+        timeout_s=args.timeout,
+        retries=args.retries,
+    )
+
+
+def trigger(shell: Any, args: argparse.Namespace, _cell: str | None) -> Any:
+    record = _atom_action("trigger")(
+        args.process, dict(args.parameter), atom=args.atom, wait=args.wait
+    )
+    _show(execution_line_html(record))
+    return record
 
 
 def connection(shell: Any, args: argparse.Namespace, cell: str | None) -> Any:
@@ -175,5 +223,7 @@ COMMANDS: dict[str, Command] = {
     "map apply": map_apply,
     "components": components,
     "dashboard": dashboard,
+    "deploy": deploy,
+    "trigger": trigger,
     "connection": connection,
 }

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from atomnb.profiles import Element, ElementType, Profile
+from atomnb.store import ExecutionRecord
 
 if TYPE_CHECKING:
     from atomnb.nb.inventory import ComponentInfo
 
-__all__ = ["components_html", "occurs", "profile_tree_html"]
+__all__ = ["components_html", "execution_line_html", "occurs", "profile_tree_html"]
 
 _STYLE = (
     "<style>.atomnb-tree td,.atomnb-tree th{text-align:left;padding:1px 8px;}"
@@ -78,4 +79,22 @@ def components_html(components: Sequence[ComponentInfo]) -> str:
         "<table class='atomnb-components'><thead><tr><th>kind</th><th>name</th><th>version</th>"
         "<th>description</th><th>depends on</th><th>used by</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def execution_line_html(record: ExecutionRecord) -> str:
+    """One execution as a line: id, process, status (coloured), duration, and its error if any."""
+    colour = "#2e7d32" if record.status.ok else "#c62828"
+    if not record.status.finished:
+        colour = "#555"
+    took = "" if record.duration_s is None else f" in {record.duration_s:.2f} s"
+    error = (
+        f"<div style='color:#c62828'>{html.escape(record.error_summary)}</div>"
+        if record.error_summary
+        else ""
+    )
+    return (
+        f"<div class='atomnb-execution'>execution <code>{html.escape(record.id)}</code> of "
+        f"<b>{html.escape(record.process)}</b> (environment {html.escape(record.environment)}): "
+        f"<b style='color:{colour}'>{html.escape(record.status.value)}</b>{took}</div>{error}"
     )

@@ -12,7 +12,9 @@ paragraph — the message, where, and a hint — never a traceback.
     %atomnb map open order_to_invoice --sample data/orders.jsonl
     %atomnb map apply order_to_invoice docs --as invoices
     %atomnb components --kind map
-    %atomnb dashboard
+    %atomnb dashboard                    (the configured atom's executions, else the local store)
+    %atomnb deploy notebooks/orders.ipynb --env prod --schedule "0 3 * * *" --timezone Europe/Berlin
+    %atomnb trigger orders -p limit 5000 --wait
     %%atomnb connection warehouse        (cell body: kind and settings, secrets by reference)
     %atomnb connection test warehouse
     %atomnb connection list
@@ -55,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``%atomnb`` command line: one sub-command per kind of thing, each with --help."""
     root = _Parser(prog="%atomnb", description="atomnb in the notebook.")
     groups = root.add_subparsers(
-        dest="group", metavar="{profile,map,components,dashboard,connection}"
+        dest="group", metavar="{profile,map,components,dashboard,deploy,trigger,connection}"
     )
     groups.required = True
 
@@ -97,6 +99,29 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--process", help="only this process")
     dash.add_argument("--limit", type=int, default=20, help="how many executions (default 20)")
     dash.add_argument("--store", help="an execution store URL (default: the workspace's)")
+    dash.add_argument("--atom", metavar="URL", help="this atom's executions")
+    dash.add_argument(
+        "--local", action="store_true", help="the workspace's store even when an atom is set"
+    )
+
+    atom_help = "the atom (default: $ATOMNB_ATOM_URL, else atom = … in atomnb.toml)"
+    dep = groups.add_parser("deploy", help="deploy a process notebook to an atom")
+    dep.add_argument("notebook", help="the process notebook (.ipynb)")
+    dep.add_argument("--atom", metavar="URL", help=atom_help)
+    dep.add_argument("--env", dest="environment", help="environment (default: default)")
+    dep.add_argument("--schedule", metavar="CRON", help="cron expression (a 6th field: seconds)")
+    dep.add_argument("--timezone", help="the schedule's time zone (default UTC)")
+    dep.add_argument("--catch-up", choices=["once", "skip"], help="after downtime (default once)")
+    dep.add_argument("--timeout", type=float, help="whole-execution limit in seconds")
+    dep.add_argument("--retries", type=int, help="retries of a failed run (default 0)")
+
+    trig = groups.add_parser("trigger", help="run a deployed process on an atom now")
+    trig.add_argument("process", help="the deployed process's name")
+    trig.add_argument(
+        "-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE")
+    )
+    trig.add_argument("--atom", metavar="URL", help=atom_help)
+    trig.add_argument("--wait", action="store_true", help="wait for the execution to finish")
 
     conn = groups.add_parser(
         "connection",
@@ -117,7 +142,8 @@ class AtomnbMagics(Magics):
 
     @line_cell_magic
     def atomnb(self, line: str, cell: str | None = None) -> Any:
-        """atomnb in the notebook: profile, map, components, dashboard, connection (--help)."""
+        """atomnb in the notebook: profile, map, components, dashboard, deploy, trigger,
+        connection (--help)."""
         try:
             words = shlex.split(line, comments=True)
         except ValueError as exc:
@@ -138,7 +164,7 @@ def _command(args: argparse.Namespace) -> Command:
 
     key = (
         args.group
-        if args.group in ("components", "dashboard", "connection")
+        if args.group in ("components", "dashboard", "deploy", "trigger", "connection")
         else (f"{args.group} {args.action}")
     )
     return commands.COMMANDS[key]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from atomnb.components import Workspace
 from atomnb.nb.widgets.dashboard import dashboard
 from atomnb.process.trace import ShapeRecord, Trace
@@ -35,7 +37,8 @@ def _record(store: ExecutionStore, status: ExecutionStatus, shapes: list[ShapeRe
     return record.id
 
 
-def test_dashboard_rows_and_refresh(example_ws: Workspace) -> None:
+def test_dashboard_rows_and_refresh(example_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ATOMNB_ATOM_URL", raising=False)
     store = ExecutionStore.open(example_ws.store_url())
     first = _record(
         store,
@@ -51,7 +54,8 @@ def test_dashboard_rows_and_refresh(example_ws: Workspace) -> None:
     assert row["id"] == first and row["status"] == "succeeded_with_warnings" and row["ok"]
     assert (row["documents_in"], row["documents_out"], row["errors"]) == (40, 39, 1)
     assert [s["documents_out"] for s in row["shapes"]][-1] == {"emea": 30, "default": 9}
-    assert widget.title == "Executions of atomnb"
+    assert widget.title == "Executions of atomnb (local store .atomnb/store.db)"
+    assert widget.source == "store"
     second = _record(store, ExecutionStatus.FAILED, [])
     widget._on_message(widget, {"action": "refresh"}, [])  # the Refresh button
     assert [r["id"] for r in widget.executions] == [second, first]

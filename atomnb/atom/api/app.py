@@ -40,6 +40,7 @@ from atomnb.atom.api.guard import RequestGuard, allowed_hosts
 from atomnb.atom.api.listen import add_listener_routes
 from atomnb.atom.api.pages import add_pages
 from atomnb.atom.api.secrets import add_secret_routes
+from atomnb.atom.api.tracked import add_tracked_routes
 from atomnb.atom.service import Atom
 from atomnb.components import resolve_secret
 from atomnb.errors import (
@@ -98,6 +99,7 @@ def create_app(atom: Atom) -> FastAPI:
     add_deployment_routes(app, atom)
     add_listener_routes(app, atom)
     add_secret_routes(app, atom)
+    add_tracked_routes(app, atom)
     add_pages(app, atom)
     return app
 
