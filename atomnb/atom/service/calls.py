@@ -28,7 +28,6 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from atomnb.atom.deployer import check_notebook_path
 from atomnb.atom.serialize import children_of
@@ -157,12 +156,13 @@ class Calls(Requests):
         """What a kernel of this atom needs to call processes here: plain and secret variables."""
         if not self.url:
             return {}, {}  # not served (embedded): calls run cold, recorded in this store
-        parts = urlsplit(self.url)
-        if parts.hostname in ("0.0.0.0", "::", ""):  # listening everywhere: loopback reaches it
-            parts = parts._replace(netloc=f"127.0.0.1:{parts.port}")
+        url = self.url
+        host, _, port = url.rpartition("//")[2].rpartition(":")
+        if host in ("0.0.0.0", "::", "[::]", ""):  # listening everywhere: loopback reaches it
+            url = f"http://127.0.0.1:{port}"
         token = self.settings.api_token
         secret = {CALL_TOKEN_ENV: resolve_secret(token, name="api_token")} if token else {}
-        return {CALL_URL_ENV: urlunsplit(parts)}, secret
+        return {CALL_URL_ENV: url}, secret
 
     def _stop_calls(self, parent_id: str, reason: str) -> None:
         """Cancel what ``parent_id`` called and is still running (its caller has ended)."""
