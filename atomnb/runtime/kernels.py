@@ -49,10 +49,15 @@ class _EnvKernelManager(AsyncKernelManager):
             kw.setdefault("stderr", self._log.write_fd)
         return await super()._async_pre_start_kernel(**kw)
 
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        try:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+        finally:  # launched or not, our copy of the pipe's write end goes (or the log never ends)
+            if self._log is not None:
+                self._log.started()
+
     async def _async_post_start_kernel(self, **kw: Any) -> None:
         await super()._async_post_start_kernel(**kw)
-        if self._log is not None:
-            self._log.started()
         pid = getattr(self.provisioner, "pid", None)
         if self.on_started is not None and pid:
             self.on_started(int(pid))
