@@ -7,6 +7,7 @@ import html
 import itertools
 import json
 import tracemalloc
+from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import nbformat
@@ -132,3 +133,22 @@ def test_a_long_secret_such_as_a_key_file_compiles_in_little_memory() -> None:
         tracemalloc.stop()
     assert out == "log *** end"
     assert peak < 20_000_000  # a set of every prefix of every form (a first design) took 135 MB
+
+
+def test_a_save_while_a_cell_still_prints_holds_back_what_may_start_a_secret(
+    tmp_path: Path,
+) -> None:
+    from atomnb.runtime.engine import save_scrubbed
+
+    nb = nbformat.v4.new_notebook()
+    for status in ("completed", "running"):
+        cell = nbformat.v4.new_code_cell("print(...)")
+        cell.metadata["papermill"] = {"status": status}
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="token pa$$/w")]
+        nb.cells.append(cell)
+    path = tmp_path / "partial.ipynb"
+    save_scrubbed(nb, path, Scrubber([SECRET]))
+    saved = nbformat.read(path, as_version=4)
+    assert saved.cells[0].outputs[0]["text"] == "token pa$$/w"  # ended: not a secret after all
+    assert saved.cells[1].outputs[0]["text"] == "token "  # the rest may come with the next save
+    assert nb.cells[1].outputs[0]["text"] == "token pa$$/w"  # the running notebook is untouched
