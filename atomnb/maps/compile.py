@@ -416,7 +416,8 @@ class _Compiler:
 
 
 def _errors(built: Built) -> tuple[tuple[pl.Expr, str], ...]:
-    return ((built.error, built.message),) if built.error is not None else ()
+    main = ((built.error, built.message),) if built.error is not None else ()
+    return main + built.more
 
 
 def _accepts(spec: Any, kind: ElementType) -> bool:

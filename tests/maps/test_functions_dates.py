@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from atomnb.errors import MapError
-from atomnb.maps.functions.registry import BuildContext, function_library
+from atomnb.maps.functions.registry import BuildContext, MapValueError, function_library
 from tests.maps.test_functions_support import ERROR, check_twin, run, values
 
 UTC = dt.UTC
@@ -38,6 +38,21 @@ def test_parse_date_names_the_mask_in_its_message() -> None:
     fn = function_library()["parse_date"]
     built = fn.build([pl.col("a")], {"mask": "%Y-%m-%d"}, BuildContext())
     assert built.message == "does not match mask %Y-%m-%d"
+
+
+def test_an_impossible_date_is_named_so_not_a_mask_mismatch() -> None:
+    fn = function_library()["parse_date"]
+    built = fn.build([pl.col("a")], {"mask": "%Y-%m-%d"}, BuildContext())
+    ((impossible, message),) = built.more
+    assert message == "impossible date (fits mask %Y-%m-%d, but no such day, month or time)"
+    frame = pl.DataFrame({"a": ["2024-02-30", "30.02.2024", "2024-02-29", None]})
+    flags = frame.select(wrong=built.error.fill_null(False), impossible=impossible.fill_null(False))
+    assert flags["wrong"].to_list() == [False, True, False, False]
+    assert flags["impossible"].to_list() == [True, False, False, False]
+    with pytest.raises(MapValueError, match="impossible date"):
+        fn.python("2024-02-30", mask="%Y-%m-%d")
+    with pytest.raises(MapValueError, match="does not match mask"):
+        fn.python("30.02.2024", mask="%Y-%m-%d")
 
 
 def test_parse_datetime_with_a_literal_z_and_with_offsets() -> None:

@@ -33,6 +33,8 @@ def run(
     exprs = [pl.col(c) for c in (inputs if inputs is not None else list(columns))]
     built = fn.build(exprs, resolved, ctx or BuildContext())
     error = built.error if built.error is not None else pl.lit(False)
+    for more, _message in built.more:  # further ways it fails (an impossible date …)
+        error = error.fill_null(False) | more.fill_null(False)
     out = frame.with_columns(__value=built.value, __error=error.fill_null(False))
     return out["__value"].to_list(), out["__error"].to_list()
 

@@ -93,7 +93,7 @@ def test_unmapped_mandatory_targets_follow_the_links(empty: Map) -> None:
 
 def test_python_assignment_redraws_the_widget_state(empty: Map, docs: Documents) -> None:
     widget = MapperWidget(empty, documents=docs)
-    assert widget.links == [] and widget.preview["mapped"] == 20
+    assert widget.links == [] and widget.preview["mapped"] == 0  # nothing linked, nothing mapped
     widget.map = empty.with_rule(Rule("invoice_id", ("orderId",), (Step("lower"),)))
     assert widget.rules == [
         {"target": "invoice_id", "source": "orderId", "steps": [{"fn": "lower"}]}
@@ -126,7 +126,12 @@ def test_messages_edit_and_errors_land_beside_the_rule(empty: Map, docs: Documen
     assert widget.preview["problems"] == []
     errors = widget.preview["rows"][0]["errors"]
     assert errors == [
-        {"rule": "order_date", "target": "order_date", "message": "does not match mask %Y-%m-%d"}
+        {
+            "rule": "order_date",
+            "target": "order_date",
+            "message": "does not match mask %Y-%m-%d",
+            "values": {"orderDate": "2026-02-11T16:32:00Z"},
+        }
     ]
     send(widget, action="add_step", target="order_date", fn="nonsense")
     assert widget.status["level"] == "error" and "nonsense" in widget.status["text"]

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 
 from atomnb.errors import MapError
+from atomnb.maps.functions.date_masks import impossible_message, is_impossible, split_failures
 from atomnb.maps.functions.exprs import bind
 from atomnb.maps.functions.registry import (
     Arg,
@@ -84,6 +85,8 @@ def _parse_date_py(value: Any, *, mask: str) -> dt.date | None:
     try:
         return dt.datetime.strptime(str(value), mask).date()
     except ValueError:
+        if is_impossible(str(value), mask):
+            raise MapValueError(f"{value!r}: {impossible_message(mask)}") from None
         raise MapValueError(f"{value!r} does not match mask {mask}") from None
 
 
@@ -100,8 +103,14 @@ def _parse_date_py(value: Any, *, mask: str) -> dt.date | None:
 def _parse_date(inputs: list[pl.Expr], args: dict[str, Any], ctx: BuildContext) -> Built:
     mask = args["mask"]
     _check_mask(mask)
-    value, failed = _parsed(_text(inputs[0]), lambda t: t.str.strptime(pl.Date, mask, strict=False))
-    return Built(value, failed, f"does not match mask {mask}")
+    text = _text(inputs[0])
+    value = bind([text], lambda t: t.str.strptime(pl.Date, mask, strict=False))
+    mismatch, impossible = split_failures(
+        text, lambda t: t.str.strptime(pl.Date, mask, strict=False), mask
+    )
+    return Built(
+        value, mismatch, f"does not match mask {mask}", ((impossible, impossible_message(mask)),)
+    )
 
 
 def _offset_text(mask: str, text: Any) -> Any:
@@ -119,6 +128,8 @@ def _parse_datetime_py(value: Any, *, mask: str, timezone: str | None = None) ->
     try:
         parsed = dt.datetime.strptime(_offset_text(mask, str(value)), mask)
     except ValueError:
+        if is_impossible(str(value), mask):
+            raise MapValueError(f"{value!r}: {impossible_message(mask)}") from None
         raise MapValueError(f"{value!r} does not match mask {mask}") from None
     if parsed.tzinfo is not None:
         return parsed.astimezone(UTC)
@@ -159,11 +170,13 @@ def _parse_datetime(inputs: list[pl.Expr], args: dict[str, Any], ctx: BuildConte
         zoned = local.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
         return zoned.dt.convert_time_zone("UTC")
 
-    value, failed = _parsed(_offset_text(mask, _text(inputs[0])), parse)
+    text = _offset_text(mask, _text(inputs[0]))
+    value = bind([text], parse)
     message = f"does not match mask {mask}"
     if zone != "UTC":
         message += f" (or not a time in {zone})"
-    return Built(value, failed, message)
+    mismatch, impossible = split_failures(text, parse, mask)
+    return Built(value, mismatch, message, ((impossible, impossible_message(mask)),))
 
 
 def _format_date_py(value: Any, *, mask: str) -> str | None:

@@ -125,6 +125,8 @@ class Built:
     value: pl.Expr
     error: pl.Expr | None = None
     message: str = ""
+    #: further ways it fails, each where it is true, with its own message (exclusive)
+    more: tuple[tuple[pl.Expr, str], ...] = ()
 
 
 @dataclass

@@ -25,7 +25,7 @@ from atomnb.maps import Map, apply_map
 from atomnb.nb.widgets.mapping_ops import iter_links, unlink
 from atomnb.profiles import Element, Profile, apply_profile
 
-__all__ = ["PREVIEW_ROWS", "preview", "rule_label_target"]
+__all__ = ["PREVIEW_ROWS", "preview", "rule_label_target", "source_values"]
 
 #: Sample documents shown (and mapped) by the preview.
 PREVIEW_ROWS = 20
@@ -52,6 +52,15 @@ def preview(
     }
     if documents is None or not len(documents):
         return result
+    if not mapping.rules:
+        # nothing linked yet: show the samples, but nothing is "mapped"
+        result["documents"] = min(limit, len(documents))
+        result["rows"] = [
+            {"index": i, "source": _json(doc), "outputs": [], "errors": []}
+            for i, doc in enumerate(documents[:limit])
+        ]
+        result["empty"] = True
+        return result
     sample = documents[:limit]
     sample = sample.with_properties(**{_ROW: list(range(len(sample)))})
     result["documents"] = len(sample)
@@ -77,11 +86,13 @@ def preview(
             if rejection.index is None or rejection.index >= len(sample_rows):
                 continue
             row = rows[sample_rows[rejection.index]]
+            target = rule_label_target(mapping, rejection.rule)
             row["errors"].append(
                 {
                     "rule": rejection.rule,
-                    "target": rule_label_target(mapping, rejection.rule),
+                    "target": target,
                     "message": rejection.message,
+                    "values": source_values(mapping, target, row["source"]),
                 }
             )
     result["rejected"] = sum(1 for r in rows if r["errors"])
@@ -156,6 +167,28 @@ def rule_label_target(mapping: Map, label: str) -> str | None:
         return nested[0]
     known = {path for path, _ in mapping.target.walk()}
     return label if label in known else None
+
+
+def source_values(mapping: Map, target: str | None, source: Any) -> dict[str, Any]:
+    """The values the failing rule read from this sample (by full source path).
+
+    Shown beside the failed row, so "impossible date" comes with the date itself.
+    A path through a repeating element gives the list of its values.
+    """
+    link = next((x for x in iter_links(mapping) if x.target == target), None)
+    if link is None:
+        return {}
+    return {path: _at(source, path.split(".")) for path in link.sources}
+
+
+def _at(value: Any, parts: list[str]) -> Any:
+    if not parts:
+        return value
+    if isinstance(value, list):
+        return [_at(item, parts) for item in value]
+    if isinstance(value, dict):
+        return _at(value.get(parts[0]), parts[1:])
+    return None
 
 
 def _relaxed(profile: Profile) -> Profile:

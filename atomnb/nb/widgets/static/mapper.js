@@ -737,7 +737,9 @@ function render({ model, el }) {
       "div",
       { class: "am-preview-head" },
       h("b", { text: "Preview" }),
-      ` ${preview.documents || 0} of ${preview.total || 0} sample document(s) → ${preview.mapped || 0} mapped, ${preview.rejected || 0} with errors`,
+      preview.empty
+        ? ` ${preview.documents || 0} of ${preview.total || 0} sample document(s) — nothing linked yet: drag a source element onto a target element`
+        : ` ${preview.documents || 0} of ${preview.total || 0} sample document(s) → ${preview.mapped || 0} mapped, ${preview.rejected || 0} with errors`,
     );
     previewBox.append(head);
     for (const p of preview.problems || []) {
@@ -771,11 +773,14 @@ function render({ model, el }) {
         if (!n)
           for (const e of row.errors)
             errors.append(
-              h("div", {
-                class: "am-doc-error",
-                text: `${e.rule}: ${e.message}`,
-                onclick: () => e.target && selectLink(e.target),
-              }),
+              h(
+                "div",
+                { class: "am-doc-error", onclick: () => e.target && selectLink(e.target) },
+                `${e.rule}: ${e.message}`,
+                ...Object.entries(e.values || {}).map(([path, v]) =>
+                  h("span", { class: "am-source-value", "data-source": path, title: short(v, 400), text: ` — ${path} = ${short(JSON.stringify(v ?? null))}` }),
+                ),
+              ),
             );
         tr.append(errors);
         tbody.append(tr);
