@@ -145,9 +145,17 @@ def map_apply(shell: Any, args: argparse.Namespace, _cell: str | None) -> None:
             f"<div style='color:#c62828'>{len(out.rejections)} document(s) failed:</div>"
             f"<ul>{items}{more}</ul>"
         )
+    # counts that add up: the rejections the documents already carried are not the map's
+    before = len(docs.rejections) if isinstance(docs, Documents) else 0
+    per = f" (one per {html.escape(mapping.fan_out)})" if mapping.fan_out else ""
+    earlier = (
+        f"; {before} rejected before the map ({len(out.rejections)} rejection(s) in all)"
+        if before
+        else ""
+    )
     head = (
-        f"<div>map <b>{html.escape(mapping.name)}</b>: {len(docs)} in → {len(out)} mapped, "
-        f"{len(out.rejections)} failed</div>"
+        f"<div>map <b>{html.escape(mapping.name)}</b>: {len(docs)} document(s) in → "
+        f"{len(out)} mapped{per}, {len(out.rejections) - before} failed in the map{earlier}</div>"
     )
     _show(head + out[:20]._repr_html_() + rejected)
 
