@@ -203,3 +203,11 @@ def test_depth_5000_in_a_small_file_is_refused_in_bounded_memory(tmp_path: Path)
     assert not run.killed and run.returncode == 0, run.stderr
     assert run.error is not None and "nesting deeper than 256" in run.error
     assert run.rise_mb < 150, run
+
+
+def test_check_depth_serves_code_that_parses_json_itself() -> None:
+    from atomnb.formats.json import check_depth
+
+    check_depth(_deep(200).encode())
+    with pytest.raises(FormatError, match=r"response, document 0, line 1, column 262"):
+        check_depth(_deep(100_000).encode(), name="response")

@@ -32,12 +32,12 @@ from typing import IO, Any, Literal
 from atomnb.documents import Documents
 from atomnb.errors import FormatError
 from atomnb.formats.base import DEFAULT_BLOCK_BYTES, Source
-from atomnb.formats.json.limits import MAX_DEPTH, StrictHooks
+from atomnb.formats.json.limits import MAX_DEPTH, StrictHooks, check_depth
 from atomnb.formats.json.lines import read_lines
 from atomnb.formats.json.whole import LAYOUT_KEY, batches, load_whole, stream_array
 from atomnb.formats.json.write import write_columnar
 
-__all__ = ["MAX_DEPTH", "JsonFormat"]
+__all__ = ["MAX_DEPTH", "JsonFormat", "check_depth"]
 
 Layout = Literal["auto", "single", "array", "lines"]
 _BLOCK_BYTES = 1 << 20

@@ -30,6 +30,7 @@ __all__ = [
     "ScannedReader",
     "StrictHooks",
     "Violation",
+    "check_depth",
     "find_constant",
     "find_key",
     "line_column",
@@ -220,6 +221,24 @@ class DepthScanner:
         run = np.searchsorted(ends, candidates - 1)
         escaped = candidates[lengths[run] % 2 == 1]
         return np.concatenate([escaped_first, escaped])
+
+
+def check_depth(data: bytes, *, max_depth: int = MAX_DEPTH, name: str = "<bytes>") -> None:
+    """Refuse JSON nested deeper than ``max_depth`` before a parser sees it.
+
+    For code that parses JSON itself (``json.loads`` raises RecursionError past about
+    1,000 levels; other parsers grow without bound): a FormatError with the document,
+    line, column and byte offset where the limit is passed.
+    """
+    scanner = DepthScanner(max_depth)
+    view = memoryview(data)
+    for start in range(0, len(data), _CHUNK):
+        found = scanner.feed(bytes(view[start : start + _CHUNK]))
+        if found:
+            raise found[0].error(name)
+
+
+_CHUNK = 1 << 20
 
 
 class ScannedReader:

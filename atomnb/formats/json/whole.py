@@ -20,6 +20,7 @@ from atomnb.formats.json.limits import (
     DepthScanner,
     ScannedReader,
     StrictHooks,
+    check_depth,
     find_constant,
     find_key,
     line_column,
@@ -34,12 +35,7 @@ _SCAN_CHUNK = 1 << 20
 def load_whole(source: Source, max_depth: int, hooks: StrictHooks) -> Any:
     """The whole file parsed by the standard library, after the depth scan."""
     raw = source.read_bytes()
-    scanner = DepthScanner(max_depth)
-    view = memoryview(raw)
-    for start in range(0, len(raw), _SCAN_CHUNK):
-        found = scanner.feed(bytes(view[start : start + _SCAN_CHUNK]))
-        if found:
-            raise found[0].error(source.name)
+    check_depth(raw, max_depth=max_depth, name=source.name)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
