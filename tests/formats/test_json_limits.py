@@ -211,3 +211,19 @@ def test_check_depth_serves_code_that_parses_json_itself() -> None:
     check_depth(_deep(200).encode())
     with pytest.raises(FormatError, match=r"response, document 0, line 1, column 262"):
         check_depth(_deep(100_000).encode(), name="response")
+
+
+def test_json_lines_widen_integers_to_floats_across_blocks_and_refuse_text() -> None:
+    lines = [json.dumps({"a": i}) for i in range(3_000)]
+    widened = ab.read(
+        ("\n".join([*lines, '{"a": 1.5}']) + "\n").encode(), format="jsonl", block_bytes=8192
+    )
+    assert len(widened) == 3_001 and widened[-1] == {"a": 1.5} and not widened.rejections
+    text = ab.read(
+        ("\n".join([*lines, '{"a": "x"}', '{"a": 7}']) + "\n").encode(),
+        format="jsonl",
+        block_bytes=8192,
+    )
+    assert len(text) == 3_001 and text[-1] == {"a": 7}
+    (rejection,) = text.rejections
+    assert (rejection.where, rejection.rule) == ("<bytes>, line 3001", "json.type")

@@ -168,18 +168,68 @@ class _LinesReader:
             else:
                 good.append((number, problem))
         while good:
+            joined = b"\n".join(text for _, text in good) + b"\n"
             try:
-                return self._arrow(b"\n".join(text for _, text in good) + b"\n"), refused
+                return self._arrow(joined), refused
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
                 row = _ROW.search(str(exc))
-                if row is None or int(row.group(1)) >= len(good):
-                    raise FormatError(
-                        f"invalid JSON Lines: {arrow_message(exc)}", where=self.source.name
-                    ) from None
-                number, text = good.pop(int(row.group(1)))
+                if row is not None and int(row.group(1)) < len(good):
+                    number, text = good.pop(int(row.group(1)))
+                    message = _ROW.sub("", arrow_message(exc)).rstrip()
+                    refused.append(self._rejection(number, None, message, "json.type", text))
+                    continue
+            # A value the types fixed by earlier blocks cannot hold (no row named).
+            widened = self._widened(joined)
+            if widened is not None:
+                return widened, refused
+            good = self._fitting(good, refused)
+        return None, refused
+
+    def _widened(self, joined: bytes) -> pa.Table | None:
+        """The lines read with their own types when those only widen earlier ones (an
+        integer field now holding decimals becomes a float field); else None."""
+        assert self.schema is not None
+        try:
+            table = pa_json.read_json(
+                pa.BufferReader(joined),
+                read_options=pa_json.ReadOptions(block_size=max(len(joined) + 1, 1 << 16)),
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            return None
+        fields = list(self.schema)
+        for index, known in enumerate(fields):
+            if known.name not in table.schema.names:
+                continue
+            found = table.schema.field(known.name).type
+            if found == known.type or _is_null(found):
+                continue
+            if not (pa.types.is_integer(known.type) and pa.types.is_floating(found)):
+                return None
+            fields[index] = known.with_type(found)
+        self.schema = pa.schema(fields)
+        return table
+
+    def _fitting(
+        self, good: list[tuple[int, bytes]], refused: list[Rejection]
+    ) -> list[tuple[int, bytes]]:
+        """The lines the fixed types can hold, each tried alone; the others are refused."""
+        assert self.schema is not None
+        options = pa_json.ReadOptions(block_size=1 << 16)
+        kept: list[tuple[int, bytes]] = []
+        for number, text in good:
+            try:
+                self._with_schema(text + b"\n", options, self.schema)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
                 message = _ROW.sub("", arrow_message(exc)).rstrip()
                 refused.append(self._rejection(number, None, message, "json.type", text))
-        return None, refused
+            else:
+                kept.append((number, text))
+        if len(kept) == len(good):  # nothing singled out: the lines fail only together
+            raise FormatError(
+                "invalid JSON Lines: the lines of a block cannot be read together",
+                where=f"{self.source.name}, line {good[0][0]}",
+            )
+        return kept
 
     def _check(self, text: bytes, number: int, deep: Any) -> Rejection | bytes:
         """The line's bytes to parse (re-encoded when duplicates are allowed), or a Rejection."""
