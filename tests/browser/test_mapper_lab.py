@@ -67,20 +67,81 @@ def test_drag_link_add_function_preview_and_save(page: Any, lab: Lab, artifacts:
 
     mapper.screenshot(path=str(artifacts / "mapper_lab.png"))
 
+    # a map with a mandatory target not mapped is not saved; the status says why
+    page.locator(".atomnb-mapper .am-save").click()
+    page.wait_for_function(
+        "() => document.querySelector('.atomnb-mapper .am-status')?.textContent"
+        ".startsWith('not saved: 1 problem(s)')"
+    )
+    assert "order_date" in page.locator(".atomnb-mapper .am-status").inner_text()
+    saved = lab.root / "components" / "maps" / "browser_map.yaml"
+    assert not saved.exists()
+
+    order_date = page.locator(".am-target .am-row[data-path='order_date']")
+    page.locator(".am-source .am-row[data-path='orderDate']").drag_to(order_date)
+    page.locator(".am-target .am-row.am-linked[data-path='order_date']").wait_for()
+    page.locator(".am-editor .am-add-function").click()
+    page.locator(".am-palette-search").fill("parse_date")
+    page.locator(".am-function[data-fn='parse_date']").click()
+    mask = page.locator(".am-step[data-fn='parse_date'] input[data-arg='mask']")
+    mask.fill("%Y-%m-%dT%H:%M:%SZ")
+    mask.press("Tab")
+    page.wait_for_function(
+        "() => document.querySelector(\".am-preview-table tbody td[data-column='order_date']\")"
+        "?.textContent === '2026-02-11'"
+    )
     page.locator(".atomnb-mapper .am-save").click()
     page.wait_for_function(
         "() => document.querySelector('.atomnb-mapper .am-status')?.textContent.startsWith('saved')"
     )
-    saved = lab.root / "components" / "maps" / "browser_map.yaml"
     body = yaml.safe_load(saved.read_text(encoding="utf-8"))["body"]
-    assert body["rules"] == [
-        {
-            "target": "invoice_id",
-            "source": "orderId",
-            "steps": [{"fn": "replace", "args": {"old": "SO-", "new": "INV-"}}],
-        }
-    ]
+    assert body["rules"][0] == {
+        "target": "invoice_id",
+        "source": "orderId",
+        "steps": [{"fn": "replace", "args": {"old": "SO-", "new": "INV-"}}],
+    }
     assert (artifacts / "mapper_lab.png").stat().st_size > 0
+
+
+def test_arguments_are_typed_fields_and_errors_show_beside_them(page: Any, lab: Lab) -> None:
+    path = lab.notebook("mapper_typed", SETUP.format(name="typed_map"))
+    open_and_run(page, lab, path)
+    page.locator(".atomnb-mapper").wait_for(state="visible")
+
+    # greater_than on an integer: its value is a number field, and the preview fills
+    priority = page.locator(".am-target .am-row[data-path='priority']")
+    page.locator(".am-source .am-row[data-path='status']").drag_to(priority)
+    page.locator(".am-target .am-row.am-linked[data-path='priority']").wait_for()
+    page.locator(".am-editor .am-add-function").click()
+    page.locator(".am-palette-search").fill("greater_than")
+    page.locator(".am-function[data-fn='greater_than']").click()
+    value = page.locator(".am-step[data-fn='greater_than'] input[data-arg='value']")
+    value.wait_for()
+    assert value.get_attribute("type") == "number"
+    value.fill("15")
+    value.press("Tab")
+    page.wait_for_function(
+        "() => document.querySelector(\".am-preview-table tbody td[data-column='priority']\")"
+        "?.textContent === 'false'"
+    )
+
+    # round's digits is a whole number: 2.5 is refused beside the field, as typed
+    line_count = page.locator(".am-target .am-row[data-path='line_count']")
+    page.locator(".am-source .am-row[data-path='status']").drag_to(line_count)
+    page.locator(".am-target .am-row.am-linked[data-path='line_count']").wait_for()
+    page.locator(".am-editor .am-add-function").click()
+    page.locator(".am-palette-search").fill("round")
+    page.locator(".am-function[data-fn='round']").click()
+    digits = page.locator(".am-step[data-fn='round'] input[data-arg='digits']")
+    digits.wait_for()
+    assert digits.get_attribute("type") == "number"
+    digits.fill("2.5")
+    digits.press("Tab")
+    error = page.locator(".am-step[data-fn='round'] .am-arg-error[data-arg='digits']")
+    error.wait_for()
+    assert error.inner_text() == "'2.5' is not a whole number"
+    field = page.locator(".am-step[data-fn='round'] input[data-arg='digits']")
+    assert field.input_value() == "2.5" and field.get_attribute("aria-invalid") == "true"
 
 
 def test_keyboard_linking_select_source_select_target_press_l(page: Any, lab: Lab) -> None:
