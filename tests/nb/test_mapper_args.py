@@ -104,6 +104,10 @@ def test_whole_numbers_choices_and_booleans_convert_or_name_the_problem(
     assert widget.errors
     send(widget, action="remove_step", target="items.amount", index=0)
     assert widget.errors == {}
+    send(widget, action="add_step", target="items.amount", fn="round", args={"digits": "x"})
+    assert list(widget.errors) == ["items.amount/0/digits"]
+    send(widget, action="unlink", target="items.amount")
+    assert widget.errors == {}
 
 
 def test_conversions_by_declared_kind() -> None:

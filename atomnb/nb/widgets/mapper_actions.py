@@ -32,6 +32,8 @@ def _link(w: MapperWidget, m: Mapping[str, Any]) -> Map:
 
 def _unlink(w: MapperWidget, m: Mapping[str, Any]) -> Map:
     source = m.get("source")
+    if source is None:
+        _set_errors(w, str(m["target"]), {})  # the link and its argument fields are gone
     return ops.unlink(w.map, str(m["target"]), None if source is None else str(source))
 
 
