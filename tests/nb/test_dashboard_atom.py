@@ -51,10 +51,10 @@ def test_the_dashboard_shows_the_atoms_executions_and_says_so(
     example_ws: Workspace, atom: AtomProcess, ran: str
 ) -> None:
     widget = dashboard(example_ws)
-    assert widget.source == "atom"
-    assert widget.title == f"Executions on the atom at {atom.url} (from ATOMNB_ATOM_URL)"
     assert widget.status == ""
-    (row,) = [r for r in widget.executions if r["id"] == ran]
+    (row,) = [r for r in widget.executions if r["id"] == ran]  # before: the local store, empty
+    assert widget.title == f"Executions on the atom at {atom.url} (from ATOMNB_ATOM_URL)"
+    assert widget.source == "atom"
     assert row["process"] == "counter" and row["status"] == "succeeded" and row["ok"]
     assert row["trigger"] == "api"
     assert row["documents_in"] == 3

@@ -114,3 +114,13 @@ def test_an_unreachable_atom_says_which_address_and_where_it_came_from(
     result = shell.run_cell("%atomnb deploy notebooks/tracker.ipynb")
     text = str(result.error_in_exec)
     assert "'not a url' is not an http(s) URL" in text and str(Path("atomnb.toml")) in text
+
+
+@pytest.mark.parametrize("line", ["deploy --help", "trigger --help"])
+def test_deploy_and_trigger_have_help_naming_where_the_atom_comes_from(
+    shell: Any, line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert shell.run_line_magic("atomnb", line) is None
+    printed = " ".join(capsys.readouterr().out.split())
+    assert printed.startswith("usage: %atomnb") and "ATOMNB_ATOM_URL" in printed
+    assert "atomnb.toml" in printed
