@@ -112,3 +112,32 @@ def test_a_read_only_disk_fails_the_execution_and_the_atom_keeps_serving(
         subprocess.run(["mount", "-o", "remount,rw", "tmpfs", str(executions)], check=False)
     ok = atom.finished(atom.client.trigger("echo")["id"])
     assert ok["status"] == "succeeded", ok
+
+
+def test_a_package_that_cannot_be_kept_answers_503_naming_the_disk(
+    start_atom, atom_workspace: Workspace, tmp_path: Path
+) -> None:
+    home = tmp_path / "full-deployments"
+    deployments = home / "deployments"
+    _mount_tmpfs(deployments, "2m")
+    try:
+        atom: AtomProcess = start_atom("--workers", "1", home=home)
+        filler = _fill(deployments)
+        from atomnb.atom.package import build_package
+
+        package = build_package(atom_workspace.notebooks_dir / "echo.ipynb")
+        response = httpx.post(
+            f"{atom.url}/api/deployments",
+            params={"notebook": package.notebook},
+            content=package.data,
+            headers={"content-type": "application/zip"},
+            timeout=60,
+        )
+        assert response.status_code == 503, response.text
+        assert "no space left on device" in response.json()["error"], response.text
+        assert [p.name for p in deployments.rglob("*") if p != filler] in ([], [".incoming"])
+        filler.unlink()
+        assert atom.deploy(atom_workspace.notebooks_dir / "echo.ipynb")["version"] == 1
+        atom.stop()
+    finally:
+        subprocess.run(["umount", "-l", str(deployments)], check=False)

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
+from atomnb._files import storage_failure
 from atomnb.atom.api.bodies import (
     PACKAGE_MEDIA_TYPES,
     UnsupportedMediaTypeError,
@@ -17,7 +18,7 @@ from atomnb.atom.api.bodies import (
 from atomnb.atom.deployer import DeployOptions
 from atomnb.atom.package import MAX_PACKAGE_BYTES
 from atomnb.atom.service import Atom
-from atomnb.errors import AtomError, UnknownEntityError
+from atomnb.errors import AtomError, AtomUnavailableError, UnknownEntityError
 
 __all__ = ["add_deployment_routes"]
 
@@ -74,13 +75,19 @@ def add_deployment_routes(app: FastAPI, atom: Atom) -> None:
             notify=notify_config,
         )
         options.check()  # refuse bad options before receiving the package
-        upload = await spool_limited(  # on disk: a package never sits in the atom's memory
-            request, MAX_PACKAGE_BYTES, "the deployment package", atom.deployer.incoming_dir()
-        )
         try:
-            deployment, created = await run_in_threadpool(atom.deployer.deploy, upload, options)
-        finally:
-            upload.unlink(missing_ok=True)
+            upload = await spool_limited(  # on disk: a package never sits in the atom's memory
+                request, MAX_PACKAGE_BYTES, "the deployment package", atom.deployer.incoming_dir()
+            )
+            try:
+                deployment, created = await run_in_threadpool(atom.deployer.deploy, upload, options)
+            finally:
+                upload.unlink(missing_ok=True)
+        except OSError as exc:  # a full or read-only disk: say so (503), not a 500
+            reason = storage_failure(exc)
+            if reason is None:
+                raise
+            raise AtomUnavailableError(f"the atom cannot keep the package: {reason}") from None
         return {"deployment": deployment.as_dict(), "created": created}
 
     @app.get("/api/deployments", summary="Active deployments")
