@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from atomnb.cli.discover import is_process
 from atomnb.components import Workspace
 from tests.conftest import ROOT, make_notebook, run_cli
 
@@ -107,9 +108,14 @@ def test_run_all_runs_the_example_processes(tmp_path: Path) -> None:
     shutil.copy(ROOT / "atomnb.toml", copy / "atomnb.toml")
     result = run_cli("run-all", "--env", "dev", cwd=copy)
     assert result.returncode == 0, result.stdout + result.stderr
-    notebooks = sorted(p.stem for p in (copy / "notebooks").glob("*.ipynb"))
-    assert f"{len(notebooks)} of {len(notebooks)} process(es) succeeded" in result.stdout
-    for name in notebooks:
+    notebooks = sorted(p for p in (copy / "notebooks").glob("*.ipynb"))
+    processes = [p.stem for p in notebooks if is_process(p)]
+    assert f"{len(processes)} of {len(processes)} process(es) succeeded" in result.stdout
+    for name in processes:
         assert name in result.stdout
+    assert "tutorial_connection_profile_map" not in processes, "its metadata says not a process"
+    assert "not processes (no parameters cell, or atomnb.process false): tutorial_" in (
+        result.stdout
+    )
     outputs = list((copy / ".atomnb" / "executions").glob("*/output/*"))
     assert outputs, "the example processes write their results into the execution folder"

@@ -1,22 +1,31 @@
 """``atomnb atom start``: the atom and its API in the foreground, stopped cleanly by Ctrl-C.
 
-uvicorn serves the API on the main thread and handles SIGINT/SIGTERM; when it
-returns, the atom stops taking work, lets running executions finish for a
-grace period and marks the rest interrupted — so a stop never leaves a record
-running.
+Before anything starts, the port is probed: a busy one is named (and who holds
+it, when the system says) instead of an atom announcing an address it cannot
+serve. uvicorn serves the API on the main thread and handles SIGINT/SIGTERM;
+when it returns, the atom stops taking work, lets running executions finish for
+a grace period and marks the rest interrupted — so a stop never leaves a record
+running. uvicorn re-raises the signal it caught once it has shut down: SIGTERM
+is turned into the same clean stop as Ctrl-C instead of killing the process
+before the atom has stopped.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import signal
+import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 from atomnb.atom.home import AtomHome
 from atomnb.atom.service import Atom
+from atomnb.errors import ConfigError
 
-__all__ = ["serve"]
+__all__ = ["check_port", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +53,7 @@ def serve(
 
     from atomnb.atom.api import create_app
 
+    check_port(host, port)
     url = f"http://{host}:{port}"
     atom = Atom(
         AtomHome(home),
@@ -74,6 +84,9 @@ def serve(
                 server.should_exit = True
 
         threading.Thread(target=follow_up, name="atomnb-after-start", daemon=True).start()
+    previous = signal.getsignal(signal.SIGTERM)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         server.run()
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it caught: a normal stop
@@ -82,4 +95,45 @@ def serve(
         print("atom stopping: finishing running executions …", flush=True)
         atom.stop(grace_s=stop_grace_s)
         print("atom stopped", flush=True)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, previous)
     return atom
+
+
+def _stop_like_ctrl_c(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # the clean stop of ``serve``, as for Ctrl-C
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse a port something already listens on, naming the process when it can be found."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+            holder = _listener_of(port)
+            raise ConfigError(
+                f"port {port} is in use{f' (by {holder})' if holder else ''}",
+                hint="pick another with --port or ATOMNB_PORT",
+            ) from None
+
+
+def _listener_of(port: int) -> str | None:
+    """``pid N (name)`` of the process listening on ``port``, if the system tells us."""
+    try:
+        import psutil  # type: ignore[import-untyped]
+
+        for conn in psutil.net_connections(kind="inet"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+                if conn.pid is None:
+                    return None
+                try:
+                    return f"pid {conn.pid}, {psutil.Process(conn.pid).name()}"
+                except psutil.Error:
+                    return f"pid {conn.pid}"
+    except Exception:  # no permission, no psutil: the port is still named
+        log.debug("cannot tell who listens on %d", port, exc_info=True)
+    return None

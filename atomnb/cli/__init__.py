@@ -1,16 +1,9 @@
-"""The ``atomnb`` command, split by command group; importing a group's module registers it."""
+"""The ``atomnb`` command, split by command group; a group's module loads when its command runs."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from atomnb.cli import (  # noqa: F401  (they register commands)
-    atom,
-    deploy,
-    executions,
-    runs,
-    secrets,
-)
 from atomnb.cli.root import cli
 
 __all__ = ["cli", "main"]

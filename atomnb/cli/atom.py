@@ -28,12 +28,16 @@ def atom() -> None:
     required=True,
     help="The atom's folder: its id, deployed versions, outputs and (default) SQLite store.",
 )
-@click.option("--port", type=int, default=8765, show_default=True)
+@click.option(
+    "--port", type=int, default=8765, show_default=True, envvar="ATOMNB_PORT", show_envvar=True
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--store", "store_url", metavar="URL", help="Store URL (default: SQLite in home).")
 @click.option("--workers", type=int, default=None, help="Executions at once (default 2).")
 @click.option("--misfire-grace", type=float, default=None, help="Seconds before a fire is missed.")
-@click.option("--stop-grace", type=float, default=30.0, show_default=True, help="On Ctrl-C (s).")
+@click.option(
+    "--stop-grace", type=float, default=30.0, show_default=True, help="On Ctrl-C or SIGTERM (s)."
+)
 @click.option(
     "--stale-after",
     type=float,
@@ -46,9 +50,18 @@ def atom() -> None:
     "deploy_paths",
     multiple=True,
     type=click.Path(exists=True, path_type=Path),
-    help="Deploy this notebook, or every process notebook in this folder, at start.",
+    help="Deploy this notebook, or every process notebook in this folder, at start "
+    "(a process: a notebook with a parameters cell, unless its metadata says atomnb.process).",
 )
-@click.option("--env", "environment", default="default", help="Environment for --deploy.")
+@click.option(
+    "--env",
+    "environment",
+    default="default",
+    show_default=True,
+    envvar="ATOMNB_ENV",
+    show_envvar=True,
+    help="Environment for --deploy.",
+)
 @click.option(
     "--secret-key-file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -73,19 +86,26 @@ def atom_start(
     run_deployed: bool,
     exit_after_run: bool,
 ) -> None:
-    """Start an atom in the foreground; Ctrl-C stops it cleanly."""
+    """Start an atom in the foreground; Ctrl-C or SIGTERM stops it cleanly."""
     from atomnb.atom.server import serve
+    from atomnb.cli.discover import process_notebooks
 
-    notebooks = _process_notebooks(deploy_paths)
+    notebooks, skipped = process_notebooks(deploy_paths)
+    if skipped:
+        names = ", ".join(p.name for p in skipped)
+        click.echo(
+            f"not deployed, not processes (no parameters cell or atomnb.process false): {names}"
+        )
     outcome: list[ExecutionRecord] = []
 
     def after_start(atom: Any) -> bool:
         from atomnb.atom.deployer import DeployOptions
-        from atomnb.atom.package import build_package, deploy_defaults
+        from atomnb.atom.package import deploy_defaults
+        from atomnb.cli.deploy import package_of
 
         names = []
         for notebook in notebooks:
-            package = build_package(notebook)
+            package = package_of(notebook)
             declared = deploy_defaults(notebook) | {"environment": environment}
             deployment, _ = atom.deployer.deploy(
                 package.data, DeployOptions(notebook=package.notebook, **declared)
@@ -114,15 +134,3 @@ def atom_start(
     )
     if any(not r.status.ok for r in outcome):
         sys.exit(EXIT_FAILED)
-
-
-def _process_notebooks(paths: Sequence[Path]) -> list[Path]:
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(
-                p for p in path.glob("*.ipynb") if not p.name.startswith(("_", ".", "tutorial"))
-            )
-        else:
-            found.append(path)
-    return found

@@ -5,14 +5,54 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from atomnb.cli.present import print_outcome
-from atomnb.cli.root import ATOM_URL, EXIT_FAILED, cli
+from atomnb.cli.root import ATOM_URL, EXIT_FAILED, cli, loose_workspace
+from atomnb.errors import WorkspaceNotFoundError
+
+if TYPE_CHECKING:
+    from atomnb.atom.package import Package
 
 __all__: list[str] = []
+
+
+def package_of(notebook: Path) -> Package:
+    """The notebook's package; outside any workspace, a one-notebook package.
+
+    A saved notebook is a process even with no ``atomnb.toml`` around it: the
+    package then holds the notebook, the files it reads (its ``data/`` folder or
+    ``atomnb.include`` globs), the notebooks it calls, and a generated
+    ``atomnb.toml`` — so the atom gets the same kind of package as from a workspace.
+    """
+    import tempfile
+
+    from atomnb.atom.package import build_package, unpack_package
+    from atomnb.components import Workspace
+
+    try:
+        Workspace.find(notebook)
+    except WorkspaceNotFoundError:
+        pass
+    else:
+        return build_package(notebook)
+    folder = loose_workspace(notebook.resolve().parent)
+    click.echo(
+        f"note: no atomnb.toml above {notebook.name}: packaging it on its own "
+        "(the notebook, its data/ folder, the notebooks it calls)",
+        err=True,
+    )
+    loose = build_package(notebook, folder)
+    with tempfile.TemporaryDirectory(prefix="atomnb-package-") as tmp:
+        root = Path(tmp) / folder.name
+        unpack_package(loose.data, root)
+        (root / "atomnb.toml").write_text(
+            f'# a one-notebook package, made by atomnb\n[workspace]\nname = "{notebook.stem}"\n',
+            encoding="utf-8",
+        )
+        return build_package(root / loose.notebook)
 
 
 @cli.command()
@@ -21,9 +61,8 @@ __all__: list[str] = []
 def package(notebook: Path, output: Path | None) -> None:
     """Build a process's deployment package (a zip) without deploying it."""
     from atomnb._files import write_bytes_atomically
-    from atomnb.atom.package import build_package
 
-    built = build_package(notebook)
+    built = package_of(notebook)
     target = output or Path(f"{notebook.stem}.atomnb.zip")
     write_bytes_atomically(target, built.data)
     click.echo(
@@ -75,7 +114,7 @@ def deploy(
     process can say how it wants to run (retries, timeout, schedule …).
     """
     from atomnb.atom.client import AtomClient
-    from atomnb.atom.package import build_package, deploy_defaults, read_package
+    from atomnb.atom.package import deploy_defaults, read_package
 
     notify: dict[str, Any] = {}
     if notify_webhook:
@@ -99,7 +138,7 @@ def deploy(
     if notebook.suffix == ".zip":
         package, declared = read_package(notebook.read_bytes())
     else:
-        package, declared = build_package(notebook), deploy_defaults(notebook)
+        package, declared = package_of(notebook), deploy_defaults(notebook)
     options = declared | {k: v for k, v in given.items() if v is not None}
     with AtomClient(atom_url) as client:
         answer = client.deploy(package, **options)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from atomnb.store import ExecutionRecord
+if TYPE_CHECKING:
+    from atomnb.process.trace import ShapeRecord
+    from atomnb.store import ExecutionRecord
 
-__all__ = ["grid", "params", "print_outcome", "seconds", "short", "table", "when"]
+__all__ = ["grid", "params", "print_outcome", "print_shapes", "seconds", "short", "table", "when"]
 
 
 def print_outcome(record: ExecutionRecord) -> None:
@@ -25,6 +27,18 @@ def print_outcome(record: ExecutionRecord) -> None:
         click.echo(f"  output:  {record.output_path}")
     if record.error_summary:
         click.echo(f"  error:   {record.error_summary}")
+
+
+def print_shapes(shapes: Sequence[ShapeRecord]) -> None:
+    """Each shape's counts, one line each: what a test run of a process is for."""
+    if not shapes:
+        return
+    click.echo("  shapes:")
+    width = max(len(s.name) for s in shapes)
+    for s in shapes:
+        out = ", ".join(f"{path} {count}" for path, count in s.documents_out.items()) or "-"
+        errors = f", {s.errors} rejected" if s.errors else ""
+        click.echo(f"    {s.name:<{width}}  {s.kind}: in {s.documents_in} → {out}{errors}")
 
 
 def table(records: Sequence[ExecutionRecord]) -> str:

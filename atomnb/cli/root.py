@@ -3,25 +3,40 @@
 Commands parse options and call into the layers below; they hold no logic of
 their own beyond presenting results. A user's mistake (an ``AtomnbError``) is
 printed as one paragraph with exit code 2; a failed process exits with 1.
+
+Command modules are imported only when their command runs (``atomnb.cli.lazy``),
+so ``atomnb --help`` answers without loading the store or the kernel stack.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from atomnb import __version__
-from atomnb.components import Workspace
-from atomnb.errors import AtomnbError
-from atomnb.store import ExecutionStore
+from atomnb.cli.lazy import LazyGroup
+from atomnb.errors import AtomnbError, WorkspaceNotFoundError
 
-__all__ = ["ATOM_URL", "EXIT_FAILED", "EXIT_USAGE", "Options", "cli"]
+if TYPE_CHECKING:
+    from atomnb.components import Workspace
+    from atomnb.store import ExecutionStore
+
+__all__ = ["ATOM_URL", "COMMAND_MODULES", "EXIT_FAILED", "EXIT_USAGE", "Options", "cli"]
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+
+#: The modules that register the sub-commands (each imported when one of its commands runs).
+COMMAND_MODULES = (
+    "atomnb.cli.runs",
+    "atomnb.cli.executions",
+    "atomnb.cli.atom",
+    "atomnb.cli.deploy",
+    "atomnb.cli.secrets",
+)
 
 
 @dataclass
@@ -29,12 +44,34 @@ class Options:
     workspace: Path | None
     store: str | None
 
+    def find_workspace(self, start: Path | None = None) -> Workspace:
+        """The workspace around ``start``; a folder that holds a one-notebook store counts too."""
+        from atomnb.components import Workspace
+
+        try:
+            return Workspace.find(self.workspace or start)
+        except WorkspaceNotFoundError:
+            here = (self.workspace or start or Path.cwd()).resolve()
+            if self.workspace is None and (here / ".atomnb" / "store.db").is_file():
+                return loose_workspace(here)  # where `atomnb run x.ipynb` kept its record
+            raise
+
     def open(self, start: Path | None = None) -> tuple[Workspace, ExecutionStore]:
-        workspace = Workspace.find(self.workspace or start)
+        from atomnb.store import ExecutionStore
+
+        workspace = self.find_workspace(start)
         return workspace, ExecutionStore.open(workspace.store_url(self.store))
 
 
-class _Cli(click.Group):
+def loose_workspace(folder: Path) -> Workspace:
+    """A folder with no ``atomnb.toml`` taken as a workspace of its own (its state in .atomnb/)."""
+    from atomnb.components import Workspace
+
+    folder = folder.resolve()
+    return Workspace(folder, {"workspace": {"name": folder.name}})
+
+
+class _Cli(LazyGroup):
     """Turns a user's mistake into one readable paragraph instead of a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -45,7 +82,11 @@ class _Cli(click.Group):
             ctx.exit(EXIT_USAGE)
 
 
-@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=_Cli,
+    lazy_modules=COMMAND_MODULES,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
+)
 @click.version_option(__version__, prog_name="atomnb")
 @click.option(
     "--workspace",

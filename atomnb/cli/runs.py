@@ -5,25 +5,57 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from atomnb.cli.present import print_outcome, table
-from atomnb.cli.root import EXIT_FAILED, Options, cli
-from atomnb.components import Workspace
-from atomnb.errors import NotebookError
-from atomnb.store import ExecutionStatus, Trigger
+from atomnb.cli.present import print_outcome, print_shapes, table
+from atomnb.cli.root import EXIT_FAILED, Options, cli, loose_workspace
+from atomnb.errors import NotebookError, WorkspaceNotFoundError
+from atomnb.store import Trigger
 
-__all__ = []
+if TYPE_CHECKING:
+    from atomnb.components import Workspace
+    from atomnb.runtime import RunRequest
+
+__all__: list[str] = []
 
 
 @cli.command()
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option("--name", help="Workspace name (default: the folder's name).")
 def init(path: Path, name: str | None) -> None:
-    """Create a workspace: atomnb.toml, components/, notebooks/, extensions/, .atomnb/."""
+    """Create a workspace that runs at once: a starter process, a sample file, a dev environment."""
+    from atomnb.cli.starter import STARTER, write_starter
+    from atomnb.components import Workspace
+
     workspace = Workspace.init(path, name)
+    written = write_starter(workspace)
     click.echo(f"workspace {workspace.name!r} ready at {workspace.root}")
+    for file in written:
+        click.echo(f"  wrote {workspace.relative(file)}")
+    notebook = f"notebooks/{STARTER}.ipynb"
+    steps = [
+        (f"atomnb run {notebook} --env dev", "run the starter now (recorded)"),
+        ("atomnb executions", "what ran; `executions show ID` for its shapes"),
+        ("atomnb atom start --home .atomnb/atom", "an atom, in another terminal"),
+        (
+            f"atomnb deploy {notebook} --atom http://127.0.0.1:8765 --env dev "
+            '--schedule "0 2 * * *"',
+            "deploy it, to run every night at 2",
+        ),
+        (f"jupyter lab {notebook}", "edit it cell by cell"),
+    ]
+    if workspace.root != Path.cwd().resolve():
+        steps.insert(0, (f"cd {path}", ""))
+    width = max(len(command) for command, _ in steps if len(command) < 60)
+    click.echo("\nnext:")
+    for command, why in steps:
+        comment = f"  # {why}" if why else ""
+        if len(command) > width:  # a long command: its comment on the next line
+            click.echo(f"  {command}")
+            command = ""
+        click.echo(f"  {command:<{width}}{comment}".rstrip())
 
 
 @cli.command()
@@ -71,13 +103,20 @@ def run(
     capture: bool,
     trigger: str,
 ) -> None:
-    """Run a process notebook now with papermill and record the execution."""
+    """Run a process notebook now with papermill and record the execution.
+
+    A usage mistake (a missing or corrupt notebook, an unknown parameter, a value
+    of the wrong type, an unknown environment) exits with 2 and records nothing;
+    a process that fails exits with 1. A notebook outside any workspace runs as a
+    workspace of its own: its record and output go to .atomnb/ beside it.
+    """
     from atomnb.components import resolve_secret
     from atomnb.runtime import PapermillExecutor, RunRequest
+    from atomnb.store import ExecutionStore
 
     if not notebook.exists():
         raise NotebookError(f"process notebook {notebook} does not exist")
-    workspace, store = options.open(notebook.resolve().parent)
+    workspace = _workspace_for(options, notebook.resolve())
     request = RunRequest(
         notebook=notebook.resolve(),
         parameters=dict(parameters),
@@ -87,10 +126,49 @@ def run(
         cell_timeout_s=cell_timeout,
         capture=capture,
     )
+    check_request(workspace, request)  # a usage mistake is not an execution
+    store = ExecutionStore.open(workspace.store_url(options.store))
     record = PapermillExecutor(workspace, store).run(request)
     print_outcome(record)
+    print_shapes(store.shapes(record.id))
     if not record.status.ok:
         sys.exit(EXIT_FAILED)
+
+
+def _workspace_for(options: Options, notebook: Path) -> Workspace:
+    """The notebook's workspace; outside any, its folder as a workspace of its own."""
+    try:
+        return options.find_workspace(notebook.parent)
+    except WorkspaceNotFoundError:
+        if options.workspace is not None:
+            raise
+    workspace = loose_workspace(notebook.parent)
+    click.echo(
+        f"note: no atomnb.toml above {notebook.name}: running it on its own; the record and "
+        f"output go to {workspace.state_dir} (`atomnb init` makes a workspace)",
+        err=True,
+    )
+    return workspace
+
+
+def check_request(workspace: Workspace, request: RunRequest) -> None:
+    """Refuse what the executor would refuse before starting, without recording anything.
+
+    The same checks as the executor's preparation: the notebook reads as a
+    process, the environment exists, every parameter is declared and typed right,
+    every secret given names a declared parameter.
+    """
+    from atomnb.components import load_environment
+    from atomnb.process import filter_declared, load_process, resolve_parameters
+
+    process = load_process(request.notebook)
+    environment = load_environment(workspace.extensions_dir, request.environment)
+    env_values = filter_declared(process, environment.parameters_for(process.name))
+    runtime = {k: v for k, v in request.parameters.items() if k not in process.secret_names}
+    resolve_parameters(process, env_values, runtime)
+    unknown = sorted(set(request.secrets) - set(process.parameters))
+    if unknown:
+        resolve_parameters(process, dict.fromkeys(unknown, ""))  # raises, naming them
 
 
 @cli.command("run-all")
@@ -98,14 +176,24 @@ def run(
 @click.option("--env", "environment", default=None, help="Environment whose extensions apply.")
 @click.pass_obj
 def run_all(options: Options, folder: Path | None, environment: str | None) -> None:
-    """Run every process notebook in a folder (default: notebooks/) and summarise."""
+    """Run every process notebook in a folder (default: notebooks/) and summarise.
+
+    A process is a notebook with a cell tagged ``parameters``, unless its metadata
+    says ``"atomnb": {"process": false}`` (or ``true``): the same rule as
+    ``atomnb atom start --deploy FOLDER``.
+    """
+    from atomnb.cli.discover import process_notebooks
     from atomnb.runtime import PapermillExecutor, RunRequest
+    from atomnb.store import ExecutionStatus
 
     workspace, store = options.open(folder)
     folder = folder or workspace.notebooks_dir
-    notebooks = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith(("_", ".")))
+    notebooks, skipped = process_notebooks([folder])
+    if skipped:
+        names = ", ".join(p.name for p in skipped)
+        click.echo(f"not processes (no parameters cell, or atomnb.process false): {names}")
     if not notebooks:
-        raise NotebookError(f"no process notebooks (*.ipynb) in {folder}")
+        raise NotebookError(f"no process notebooks (*.ipynb with a parameters cell) in {folder}")
     executor = PapermillExecutor(workspace, store)
     records = []
     for notebook in notebooks:
