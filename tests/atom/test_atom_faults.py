@@ -3,6 +3,7 @@ queues that starve, homes shared by two atoms, molecules with dead or partial at
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -81,6 +82,13 @@ def test_sigkill_leaves_no_unscrubbed_notebook_and_never_retries_without_the_sec
     assert [r["attempt"] for r in again.client.executions(process="leaky")] == [1]
     leftovers = [p for p in home.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
     assert leftovers == []
+    # What the killed run had saved is its output notebook now: scrubbed, showing how far it got.
+    kept = again.client.output_notebook(record["id"]).decode()
+    assert SECRET not in kept
+    cells = json.loads(kept)["cells"]
+    assert "running" in [c["metadata"]["papermill"]["status"] for c in cells]  # how far it got
+    assert json.loads(kept)["metadata"]["atomnb"]["execution_id"] == record["id"]
+    assert list(folder.glob(".*.partial.ipynb")) == []
 
 
 def test_a_long_queue_of_one_process_does_not_starve_another(

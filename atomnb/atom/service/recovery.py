@@ -15,6 +15,8 @@ from datetime import timedelta
 from atomnb.atom.service.workers import Workers
 from atomnb.components import load_environment
 from atomnb.errors import AtomError, AtomnbError
+from atomnb.process.scrubber import Scrubber
+from atomnb.runtime.output import keep_output, output_stamp
 from atomnb.store import ExecutionRecord, utcnow
 from atomnb.store.deployments import Deployment
 from atomnb.store.inputs import record_journal
@@ -45,12 +47,11 @@ class Recovery(Workers):
         self._lock_file.flush()
 
     def _recover(self, interrupted: list[ExecutionRecord]) -> None:
-        """After a crash: drop unscrubbed partial notebooks, retry what may be retried."""
+        """After a crash: keep what the runs saved, record their inputs, retry what may be."""
         for record in interrupted:
             log.warning("execution %s (%s) was interrupted", record.id, record.process)
             self._record_inputs(record)
-            for partial in (self.home.executions_dir / record.id).glob(".*.partial.ipynb"):
-                partial.unlink(missing_ok=True)  # may hold secret values nobody can scrub now
+            self._keep_partial_notebook(record)
             deployment = self._deployment_for(record)
             if deployment is None or record.started_at is None:
                 continue
@@ -61,6 +62,22 @@ class Recovery(Workers):
                 self.store.update(record)
             elif not self._retry_if_asked(record):
                 self.notifier.finished(record, deployment.notify)
+
+    def _keep_partial_notebook(self, record: ExecutionRecord) -> None:
+        """What the killed run had saved becomes its output notebook, to show how far it got.
+
+        The executor's papermill engine scrubs every save, so the hidden partial file
+        holds no secret value even though the atom died before the run's end.
+        """
+        folder = self.home.executions_dir / record.id
+        for partial in folder.glob(".*.partial.ipynb"):
+            output = folder / (partial.name[1:].removesuffix(".partial.ipynb") + ".ipynb")
+            stamp = output_stamp(record, record.environment, record.secret_parameters)
+            try:
+                keep_output(partial, output, Scrubber(), stamp)
+            except (AtomnbError, OSError):
+                log.exception("execution %s: its partial notebook could not be kept", record.id)
+                partial.unlink(missing_ok=True)
 
     def _record_inputs(self, record: ExecutionRecord) -> None:
         """Files the dead run read stay where they were: the store says so (rows pending)."""
