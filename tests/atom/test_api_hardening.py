@@ -49,32 +49,38 @@ def _executions(atom: AtomProcess) -> list[dict[str, Any]]:
 def test_a_request_from_another_sites_page_is_refused(atom: AtomProcess) -> None:
     url = f"{atom.url}/api/processes/echo/executions"
     for origin in ("http://evil.example", "null", f"http://evil.example:{atom.port}"):
-        response = httpx.post(url, json={}, headers={"origin": origin})
+        response = httpx.post(url, json={}, headers={"origin": origin}, timeout=60)
         assert response.status_code == 403, response.text
         assert "cross-origin" in response.json()["error"]
     simple = httpx.post(
-        url, content=b"{}", headers={"origin": "http://evil.example", "content-type": "text/plain"}
+        url,
+        content=b"{}",
+        headers={"origin": "http://evil.example", "content-type": "text/plain"},
+        timeout=60,
     )
     assert simple.status_code == 403
     assert _executions(atom) == []  # nothing ran
 
-    own = httpx.post(url, json={}, headers={"origin": atom.url})
+    own = httpx.post(url, json={}, headers={"origin": atom.url}, timeout=60)
     assert own.status_code == 202, own.text
     also_own = httpx.get(
-        f"{atom.url}/api/health", headers={"origin": f"http://localhost:{atom.port}"}
+        f"{atom.url}/api/health", headers={"origin": f"http://localhost:{atom.port}"}, timeout=60
     )
     assert also_own.status_code == 200
 
 
 def test_a_foreign_host_name_is_refused_against_dns_rebinding(atom: AtomProcess) -> None:
     for host in (f"evil.example:{atom.port}", "evil.example", f"127.0.0.1:{atom.port + 1}"):
-        response = httpx.get(f"{atom.url}/api/health", headers={"host": host})
+        response = httpx.get(f"{atom.url}/api/health", headers={"host": host}, timeout=60)
         assert response.status_code == 421, (host, response.text)
         assert "host" in response.json()["error"]
-    page = httpx.get(f"{atom.url}/", headers={"host": f"rebound.example:{atom.port}"})
+    page = httpx.get(f"{atom.url}/", headers={"host": f"rebound.example:{atom.port}"}, timeout=60)
     assert page.status_code == 421
     for host in (f"localhost:{atom.port}", f"127.0.0.1:{atom.port}", f"[::1]:{atom.port}"):
-        assert httpx.get(f"{atom.url}/api/health", headers={"host": host}).status_code == 200
+        assert (
+            httpx.get(f"{atom.url}/api/health", headers={"host": host}, timeout=60).status_code
+            == 200
+        )
 
 
 def test_bodies_need_their_proper_content_type(
@@ -85,7 +91,7 @@ def test_bodies_need_their_proper_content_type(
     params = {"notebook": package.notebook}
     for media in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data"):
         response = httpx.post(
-            deploy, params=params, content=package.data, headers={"content-type": media}
+            deploy, params=params, content=package.data, headers={"content-type": media}, timeout=60
         )
         assert response.status_code == 415, response.text
         assert "application/zip" in response.json()["error"]
@@ -94,16 +100,17 @@ def test_bodies_need_their_proper_content_type(
         params=params,
         content=package.data,
         headers={"content-type": "application/octet-stream"},
+        timeout=60,
     )
     assert raw.status_code == 201, raw.text
 
     trigger = f"{atom.url}/api/processes/echo/executions"
     for media in ("text/plain", "application/x-www-form-urlencoded"):
-        response = httpx.post(trigger, content=b"{}", headers={"content-type": media})
+        response = httpx.post(trigger, content=b"{}", headers={"content-type": media}, timeout=60)
         assert response.status_code == 415, response.text
     assert _executions(atom) == []
-    assert httpx.post(trigger).status_code == 202  # no body: defaults
-    assert httpx.post(trigger, json={"parameters": {"times": 2}}).status_code == 202
+    assert httpx.post(trigger, timeout=60).status_code == 202  # no body: defaults
+    assert httpx.post(trigger, json={"parameters": {"times": 2}}, timeout=60).status_code == 202
 
 
 # -- the API token -----------------------------------------------------------------------
@@ -155,7 +162,7 @@ def test_with_a_token_every_request_needs_it(
         ("GET", "/executions/abc"),
     ):
         for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": TOKEN}):
-            response = httpx.request(method, f"{url}{path}", headers=headers)
+            response = httpx.request(method, f"{url}{path}", headers=headers, timeout=60)
             assert response.status_code == 401, (method, path, headers, response.text)
             assert response.headers["www-authenticate"] == "Bearer"
     with AtomClient(url) as anonymous, pytest.raises(AtomError, match="API token"):
@@ -166,9 +173,9 @@ def test_with_a_token_every_request_needs_it(
         assert client.health()["status"] == "ok"
         client.deploy(build_package(atom_workspace.notebooks_dir / "echo.ipynb"))
         assert [d["process"] for d in client.deployments()] == ["echo"]
-    dashboard = httpx.get(f"{url}/", headers={"authorization": f"Bearer {TOKEN}"})
+    dashboard = httpx.get(f"{url}/", headers={"authorization": f"Bearer {TOKEN}"}, timeout=60)
     assert dashboard.status_code == 200 and "echo" in dashboard.text
-    schema = httpx.get(f"{url}/openapi.json")  # describes the API, holds no data
+    schema = httpx.get(f"{url}/openapi.json", timeout=60)  # describes the API, holds no data
     assert schema.status_code == 200
     assert schema.json()["security"] == [{"atomToken": []}]
 
@@ -192,19 +199,22 @@ def test_an_api_token_that_is_not_a_reference_stops_the_atom(tmp_path: Path) -> 
 
 
 def test_bad_query_values_answer_400_or_422(atom: AtomProcess) -> None:
-    bogus = httpx.get(f"{atom.url}/api/executions", params={"status": "bogus"})
+    bogus = httpx.get(f"{atom.url}/api/executions", params={"status": "bogus"}, timeout=60)
     assert bogus.status_code == 400, bogus.text
     assert "succeeded" in bogus.json()["hint"] and "queued" in bogus.json()["hint"]
     for limit in ("0", "-5"):
-        response = httpx.get(f"{atom.url}/api/executions", params={"limit": limit})
+        response = httpx.get(f"{atom.url}/api/executions", params={"limit": limit}, timeout=60)
         assert response.status_code == 422, response.text
-    assert httpx.get(f"{atom.url}/api/executions", params={"status": "queued"}).status_code == 200
-    missing = httpx.post(f"{atom.url}/api/processes/nobody/executions", json={})
+    assert (
+        httpx.get(f"{atom.url}/api/executions", params={"status": "queued"}, timeout=60).status_code
+        == 200
+    )
+    missing = httpx.post(f"{atom.url}/api/processes/nobody/executions", json={}, timeout=60)
     assert missing.status_code == 404 and "nobody" in missing.json()["error"]
     with pytest.raises(UnknownEntityError):
         atom.client.trigger("nobody")
-    assert httpx.get(f"{atom.url}/api/executions/0000000").status_code == 404
-    assert httpx.get(f"{atom.url}/api/deployments/nobody").status_code == 404
+    assert httpx.get(f"{atom.url}/api/executions/0000000", timeout=60).status_code == 404
+    assert httpx.get(f"{atom.url}/api/deployments/nobody", timeout=60).status_code == 404
 
 
 def _deploy_raw(atom: AtomProcess, data: bytes, **params: Any) -> httpx.Response:
@@ -219,7 +229,7 @@ def _deploy_raw(atom: AtomProcess, data: bytes, **params: Any) -> httpx.Response
 
 def test_refused_deployments_change_nothing(atom: AtomProcess, atom_workspace: Workspace) -> None:
     package = build_package(atom_workspace.notebooks_dir / "echo.ipynb")
-    before = httpx.get(f"{atom.url}/api/deployments/echo").json()
+    before = httpx.get(f"{atom.url}/api/deployments/echo", timeout=60).json()
     cases: list[tuple[bytes, dict[str, Any], str]] = [
         (package.data, {"notebook": "../notebooks/echo.ipynb"}, "relative path"),
         (package.data, {"notebook": "/notebooks/echo.ipynb"}, "relative path"),
@@ -242,7 +252,7 @@ def test_refused_deployments_change_nothing(atom: AtomProcess, atom_workspace: W
         response = _deploy_raw(atom, data, **query)
         assert response.status_code == 400, (params, response.text)
         assert message in response.json()["error"], (params, response.json())
-    assert httpx.get(f"{atom.url}/api/deployments/echo").json() == before
+    assert httpx.get(f"{atom.url}/api/deployments/echo", timeout=60).json() == before
     assert all(s["cron"] != "0 0 30 2 *" for s in atom.client.schedules())
 
 
@@ -288,18 +298,23 @@ def small_listener(start_atom, atom_workspace: Workspace, tmp_path: Path) -> Ato
 def test_oversized_bodies_answer_413(small_listener: AtomProcess) -> None:
     url = f"{small_listener.url}/listen/count"
     big = b"[" + b",".join(b'{"n": 1}' for _ in range(1000)) + b"]"
-    declared = httpx.post(url, content=big, headers={"content-type": "application/json"})
+    declared = httpx.post(
+        url, content=big, headers={"content-type": "application/json"}, timeout=60
+    )
     assert declared.status_code == 413, declared.text
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted while reading
         for start in range(0, len(big), 500):
             yield big[start : start + 500]
 
-    streamed = httpx.post(url, content=chunks(), headers={"content-type": "application/json"})
+    streamed = httpx.post(
+        url, content=chunks(), headers={"content-type": "application/json"}, timeout=60
+    )
     assert streamed.status_code == 413, streamed.text
     huge_trigger = httpx.post(
         f"{small_listener.url}/api/processes/count/executions",
         json={"parameters": {"x": "y" * 2_000_000}},
+        timeout=60,
     )
     assert huge_trigger.status_code == 413, huge_trigger.text
     assert small_listener.client.executions(process="count") == []

@@ -43,8 +43,8 @@ def test_a_secret_quoted_in_an_error_is_never_recorded(
     assert record["status"] == "failed"
     assert "login refused for token ***" in record["error_summary"]
     assert SECRET not in str(atom.client.execution(record["id"]))
-    assert SECRET not in httpx.get(f"{atom.url}/executions/{record['id']}").text
-    assert SECRET not in httpx.get(f"{atom.url}/").text
+    assert SECRET not in httpx.get(f"{atom.url}/executions/{record['id']}", timeout=60).text
+    assert SECRET not in httpx.get(f"{atom.url}/", timeout=60).text
 
 
 def test_a_running_notebook_is_not_served_before_it_is_scrubbed(

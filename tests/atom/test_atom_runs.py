@@ -78,12 +78,12 @@ def test_a_users_mistakes_get_clear_answers(atom: AtomProcess, atom_workspace: W
         atom.deploy(atom_workspace.notebooks_dir / "echo.ipynb", schedule="every minute")
     with pytest.raises(AtomError, match="environment 'staging'"):
         atom.deploy(atom_workspace.notebooks_dir / "echo.ipynb", environment="staging")
-    response = httpx.get(f"{atom.url}/api/executions/doesnotexist")
+    response = httpx.get(f"{atom.url}/api/executions/doesnotexist", timeout=60)
     assert response.status_code == 404 and "no execution" in response.json()["error"]
 
 
 def test_openapi_document_covers_the_api(atom: AtomProcess) -> None:
-    spec = httpx.get(f"{atom.url}/openapi.json").json()
+    spec = httpx.get(f"{atom.url}/openapi.json", timeout=60).json()
     paths = set(spec["paths"])
     for path in (
         "/api/deployments",
@@ -185,9 +185,9 @@ def test_secret_parameters_never_reach_the_output_notebook_or_store(
 def test_dashboard_and_execution_pages(atom: AtomProcess, atom_workspace: Workspace) -> None:
     atom.deploy(atom_workspace.notebooks_dir / "echo.ipynb")
     record = atom.client.trigger("echo", wait=True)
-    page = httpx.get(atom.url + "/").text
+    page = httpx.get(atom.url + "/", timeout=60).text
     assert "echo" in page and record["id"] in page and "<svg" in page
-    detail = httpx.get(f"{atom.url}/executions/{record['id']}").text
+    detail = httpx.get(f"{atom.url}/executions/{record['id']}", timeout=60).text
     assert "succeeded" in detail and record["id"] in detail
 
 

@@ -74,7 +74,10 @@ def test_a_bad_message_is_refused_before_any_execution(listener: AtomProcess) ->
     assert "refused" in response.json()["error"] or "JSON" in response.json()["error"]
     assert listener.client.executions(process="quote") == []
     unknown = httpx.post(
-        f"{listener.url}/listen/quote", content=b"x", headers={"content-type": "image/png"}
+        f"{listener.url}/listen/quote",
+        content=b"x",
+        headers={"content-type": "image/png"},
+        timeout=60,
     )
     assert unknown.status_code == 400 and "content type" in unknown.json()["hint"]
 
@@ -90,7 +93,9 @@ def test_a_failing_process_answers_500_with_its_execution(listener: AtomProcess)
 
 
 def test_the_message_is_stored_with_its_execution(listener: AtomProcess) -> None:
-    response = httpx.post(f"{listener.url}/listen/quote", json=[{"sku": "Z", "qty": 1, "price": 2}])
+    response = httpx.post(
+        f"{listener.url}/listen/quote", json=[{"sku": "Z", "qty": 1, "price": 2}], timeout=60
+    )
     execution_id = response.headers["X-Atomnb-Execution"]
     stored = Path(listener.home) / "executions" / execution_id / "incoming.arrow"
     assert stored.is_file()
