@@ -142,6 +142,7 @@ def test_a_called_process_runs_on_the_atom_recorded_in_its_store_linked_to_its_c
     assert parent["parent_id"] is None
     children = _children(atom, parent["id"])
     assert len(children) == 1
+    assert [c["id"] for c in _execution(atom, parent["id"])["calls"]] == [children[0]["id"]]
     child = _execution(atom, children[0]["id"])
     assert child["parent_id"] == parent["id"]
     assert child["trigger"] == "process_call" and child["status"] == "succeeded"

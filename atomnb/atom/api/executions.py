@@ -18,7 +18,7 @@ from atomnb.atom.api.bodies import (
     read_limited,
 )
 from atomnb.atom.api.guard import MAX_JSON_BODY_BYTES
-from atomnb.atom.serialize import plain, record_dict
+from atomnb.atom.serialize import children_of, plain, record_dict
 from atomnb.atom.service import Atom
 from atomnb.atom.service.requests import IdempotencyKeyReusedError
 from atomnb.errors import AtomError, AtomnbError, UnknownEntityError
@@ -127,6 +127,7 @@ def add_execution_routes(app: FastAPI, atom: Atom) -> None:
         return record_dict(record) | {
             "shapes": [plain(vars(s)) for s in atom.store.shapes(record.id)],
             "logs": [plain(vars(e)) for e in atom.store.logs(record.id)],
+            "calls": [record_dict(c) for c in children_of(atom.store, record.id)],
         }
 
     @app.post("/api/executions/{execution_id}/cancel", summary="Cancel a queued or running one")
