@@ -35,6 +35,7 @@ from fastapi.responses import JSONResponse
 from atomnb.atom.api.bodies import UnsupportedMediaTypeError
 from atomnb.atom.api.calls import add_call_routes
 from atomnb.atom.api.deployments import add_deployment_routes
+from atomnb.atom.api.docs import add_docs
 from atomnb.atom.api.executions import add_execution_routes
 from atomnb.atom.api.guard import RequestGuard, allowed_hosts
 from atomnb.atom.api.listen import add_listener_routes
@@ -77,6 +78,8 @@ def create_app(atom: Atom) -> FastAPI:
         title="atomnb atom",
         version="1",
         description="Deploy process notebooks, run them and inspect their executions.",
+        docs_url=None,  # served by add_docs from the package: the default loads a CDN
+        redoc_url=None,
     )
     settings = atom.settings
     token = resolve_secret(settings.api_token, name="api_token") if settings.api_token else None
@@ -101,6 +104,7 @@ def create_app(atom: Atom) -> FastAPI:
     add_secret_routes(app, atom)
     add_tracked_routes(app, atom)
     add_pages(app, atom)
+    add_docs(app)
     return app
 
 
