@@ -30,6 +30,7 @@ import polars as pl
 import pyarrow as pa
 
 from atomnb.errors import MapError, ValidationErrorGroup
+from atomnb.maps.functions.arguments import temporal_args
 from atomnb.maps.functions.registry import (
     ANY,
     BuildContext,
@@ -271,6 +272,11 @@ class _Compiler:
         fn = get_function(step.fn, rule=label)
         fn.check_arity(len(inputs), rule=label)
         args = fn.resolve_args(step.args, rule=label)
+        if inputs:  # a "value" argument is typed like the input (a date on dates)
+            try:
+                args = temporal_args(args, fn.args, inputs[0].type)
+            except MapError as exc:
+                raise MapError(f"rule {where}: argument {exc.message}") from None
         self._check_types(fn, inputs, where)
         contexts = {v.outer_path for v in inputs if v.listed}
         if len(contexts) > 1:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from atomnb.errors import MapError
+from atomnb.maps.functions.arguments import temporal_args
 from atomnb.maps.functions.registry import FunctionKind, MapValueError, get_function
 from atomnb.maps.model import Map, Rule, Step
 from atomnb.profiles import Element, ElementType
@@ -145,6 +146,8 @@ def _step(step: Step, inputs: list[Any], rule: Rule, index: int, ctx: RecordCont
     fn = get_function(step.fn, rule=rule.target)
     args = {**fn.resolve_args(step.args, rule=rule.target), **_context_args(fn.name, ctx)}
     listed = [v for v in inputs if isinstance(v, _Listed)]
+    if inputs and not listed:
+        args = temporal_args(args, fn.args, inputs[0])
     try:
         if fn.kind is FunctionKind.AGGREGATE:
             if not listed:
@@ -156,7 +159,12 @@ def _step(step: Step, inputs: list[Any], rule: Rule, index: int, ctx: RecordCont
             if listed[0].items is None:
                 return _Listed(None)
             columns = [v.items if isinstance(v, _Listed) else None for v in inputs]
-            return _Listed([fn.python(*row, **args) for row in zip(*columns, strict=True)])
+            return _Listed(
+                [
+                    fn.python(*row, **temporal_args(args, fn.args, row[0]))
+                    for row in zip(*columns, strict=True)
+                ]
+            )
         return fn.python(*inputs, **args)
     except MapValueError as exc:
         raise MapValueError(f"{label}: {exc}") from None

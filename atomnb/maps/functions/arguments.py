@@ -20,7 +20,7 @@ from atomnb.errors import MapError
 from atomnb.maps.functions.registry import Arg
 from atomnb.profiles import ElementType
 
-__all__ = ["convert_arg", "value_input"]
+__all__ = ["convert_arg", "temporal_args", "value_input"]
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _TRUE = {"true", "yes", "1", "on"}
@@ -30,6 +30,7 @@ _BY_TYPE = {
     **_NUMBERS,
     ElementType.BOOLEAN: "boolean",
     ElementType.DATE: "date",
+    ElementType.DATETIME: "datetime",
     ElementType.STRING: "text",
 }
 
@@ -58,6 +59,10 @@ def convert_arg(arg: Arg, raw: Any, input_type: ElementType | None = None) -> An
         return _boolean(raw)
     if kind == "date":
         return _date(raw)
+    if kind == "datetime":
+        return (
+            raw.isoformat() if isinstance(raw, dt.datetime) else _iso_datetime(str(raw)).isoformat()
+        )
     if kind == "choice":
         if str(raw) not in arg.choices:
             raise MapError(f"{str(raw)!r} is not one of {', '.join(arg.choices)}")
@@ -155,3 +160,36 @@ def _json(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise MapError(f"{text!r} is not valid JSON: {exc.msg} at position {exc.pos}") from None
+
+
+def temporal_args(args: dict[str, Any], fn_args: tuple[Arg, ...], first: Any) -> dict[str, Any]:
+    """``args`` with "value" arguments given as ISO text made dates (or datetimes, in UTC)
+    when the step works on dates (``first``: the first input's ``ElementType``, or a
+    Python value for the per-record twin), so ``greater_than`` on a date compares dates.
+    """
+    if first in (ElementType.DATETIME,) or isinstance(first, dt.datetime):
+        parse: Any = _iso_datetime
+    elif first in (ElementType.DATE,) or isinstance(first, dt.date):
+        parse = _iso_date
+    else:
+        return args
+    out = dict(args)
+    for arg in fn_args:
+        if arg.input == "value" and isinstance(out.get(arg.name), str):
+            out[arg.name] = parse(out[arg.name])
+    return out
+
+
+def _iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise MapError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _iso_datetime(text: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise MapError(f"{text!r} is not a date and time (YYYY-MM-DDTHH:MM:SS)") from None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)

@@ -81,7 +81,18 @@ class Input:
 
 #: What the mapper shows for an argument: a number, whole-number, true/false, date or text
 #: field, a choice list, a list or mapping, or "value": typed like the step's input.
-ARG_INPUTS = ("number", "integer", "boolean", "date", "text", "choice", "list", "mapping", "value")
+ARG_INPUTS = (
+    "number",
+    "integer",
+    "boolean",
+    "date",
+    "datetime",
+    "text",
+    "choice",
+    "list",
+    "mapping",
+    "value",
+)
 
 
 @dataclass(frozen=True)

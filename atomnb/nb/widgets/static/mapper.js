@@ -55,7 +55,7 @@ function argInput(arg, id, current, type, error) {
       h("option", { value: "", text: arg.required ? "choose…" : `${arg.default} (default)` }),
       ...arg.choices.map((c) => h("option", { value: c, text: c, selected: current === c })),
     );
-  const types = { number: "number", integer: "number", date: "date" };
+  const types = { number: "number", integer: "number", date: "date", datetime: "datetime-local" };
   const attrs = { ...base, type: types[type] || "text", value: error ? shown(error.raw) : shown(current) };
   if (type === "number") attrs.step = "any";
   if (type === "integer") attrs.step = "1";
