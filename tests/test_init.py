@@ -1,4 +1,4 @@
-"""``atomnb init`` makes a workspace that runs at once; a notebook outside any workspace runs too."""
+"""``atomnb init`` makes a workspace that runs at once; a notebook outside one runs too."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def test_deploy_a_notebook_outside_any_workspace(tmp_path: Path) -> None:
     from tests.atom.conftest import AtomProcess
 
     notebook = _solo(tmp_path)
-    with pytest.raises(Exception, match="no atomnb.toml"):
+    with pytest.raises(Exception, match=r"no atomnb\.toml"):
         Workspace.find(notebook)
     atom = AtomProcess(tmp_path / "home", _free_port(), [], tmp_path / "atom.log").start()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATOMNB_")}

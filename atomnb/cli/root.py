@@ -104,7 +104,6 @@ def cli(ctx: click.Context, workspace: Path | None, store: str | None) -> None:
 ATOM_URL = click.option(
     "--atom",
     "atom_url",
-    envvar="ATOMNB_ATOM_URL",
     metavar="URL",
-    help="The atom's URL (default: $ATOMNB_ATOM_URL).",
+    help="The atom's URL (default: $ATOMNB_ATOM_URL, then atom = in atomnb.toml).",
 )

@@ -28,6 +28,8 @@ _MARKER_TEMPLATE = """\
 # atomnb workspace. This file marks the project root; atomnb finds it from any sub-folder.
 [workspace]
 name = "{name}"
+# The atom to deploy to and read executions from (ATOMNB_ATOM_URL overrides it):
+# atom = "http://127.0.0.1:8765"
 
 [store]
 # Execution store. Default: a SQLite file under .atomnb/. Any SQLAlchemy URL works, e.g.

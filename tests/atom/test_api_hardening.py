@@ -178,6 +178,12 @@ def test_with_a_token_every_request_needs_it(
     schema = httpx.get(f"{url}/openapi.json", timeout=60)  # describes the API, holds no data
     assert schema.status_code == 200
     assert schema.json()["security"] == [{"atomToken": []}]
+    # the API viewer and its own files open without the token (they hold no data)
+    viewer = httpx.get(f"{url}/docs", timeout=60)
+    assert viewer.status_code == 200 and "/docs/assets/swagger-ui-bundle.js" in viewer.text
+    script = httpx.get(f"{url}/docs/assets/swagger-ui-bundle.js", timeout=60)
+    assert script.status_code == 200 and "SwaggerUIBundle" in script.text
+    assert httpx.get(f"{url}/docs/assets/../api/health", timeout=60).status_code == 401
 
 
 def test_an_api_token_that_is_not_a_reference_stops_the_atom(tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ __all__ = ["MAX_JSON_BODY_BYTES", "RequestGuard", "allowed_hosts", "refusal"]
 
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 _OPEN_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+#: The API viewer's own files (shipped in the package): no data, so no token needed.
+_OPEN_PREFIXES = ("/docs/assets/",)
 
 
 def refusal(status: int, message: str, hint: str | None = None) -> JSONResponse:
@@ -100,7 +102,7 @@ class RequestGuard:
             and not path.startswith(_STREAMED_PREFIXES)  # those count their own limits
         ):
             return refusal(413, f"the request body is over {MAX_JSON_BODY_BYTES} bytes")
-        if self.token is not None and scope.get("path", "") not in _OPEN_PATHS:
+        if self.token is not None and not _is_open(path):
             scheme, _, given = headers.get("authorization", b"").partition(b" ")
             if scheme.lower() != b"bearer" or not hmac.compare_digest(given.strip(), self.token):
                 response = refusal(
@@ -123,3 +125,8 @@ class RequestGuard:
     def _origin_ok(self, origin: str) -> bool:
         parts = urlsplit(origin.lower())
         return parts.scheme in ("http", "https") and self._host_ok(parts.netloc)
+
+
+def _is_open(path: str) -> bool:
+    """Paths anyone may read: the OpenAPI document, its viewers and their static files."""
+    return path in _OPEN_PATHS or (path.startswith(_OPEN_PREFIXES) and ".." not in path)
