@@ -49,10 +49,31 @@ def store(workspace: Workspace) -> Iterator[ExecutionStore]:
     opened.close()
 
 
+#: Ports handed to test servers come from below the kernel's ephemeral range (32768+),
+#: where kernels, clients and the OS pick their own ports: a port chosen there could be
+#: taken by a kernel's ZeroMQ socket between the choice and the server's bind. Each xdist
+#: worker gets its own block, so two workers never choose the same port either.
+_PORT_BLOCK = 1500
+_PORT_BASE = 20000
+_next_port = 0
+
+
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port no other test worker will choose and the OS does not hand out."""
+    global _next_port
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    first = _PORT_BASE + (int(worker) if worker.isdigit() else 0) * _PORT_BLOCK
+    for _ in range(_PORT_BLOCK):
+        port = first + _next_port % _PORT_BLOCK
+        _next_port += 1
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # still in use (a server of an earlier test): the next one
+            return port
+    raise RuntimeError(f"no free port in {first}..{first + _PORT_BLOCK - 1}")
 
 
 def _postgres_bin() -> Path | None:

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
 import threading
 import time
 import warnings
@@ -29,6 +28,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import _free_port
+
 SFTP_USER, SFTP_PASSWORD = "trader", "sftp-pass-Q7w!"
 FTP_USER, FTP_PASSWORD = "ftpuser", "ftp-pass-K3z#"
 S3_KEY_ID, S3_SECRET = "AKIATESTKEY000001", "s3-secret-Zr8+/abc"
@@ -38,9 +39,7 @@ HOSTILE_NAMES = ("../escape.csv", "/etc/passwd.csv", "sub/inner.csv", "..\\..\\w
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return _free_port()  # from a block no kernel or other test worker takes
 
 
 # -- SFTP -------------------------------------------------------------------------------
