@@ -146,3 +146,10 @@ def run_cli(
         text=True,
         timeout=240,
     )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Close the browser the browser tests share (tests.browser.conftest), if one started."""
+    module = sys.modules.get("tests.browser.conftest")
+    if module is not None:
+        module.close_shared_browser()

@@ -19,7 +19,7 @@ import pytest
 
 from atomnb.components import Workspace
 from tests.atom.conftest import AtomProcess
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.browser.conftest import CHROMIUM, TIMEOUT_MS, shared_browser
 
 pytestmark = [pytest.mark.atom, pytest.mark.browser]
 
@@ -37,12 +37,7 @@ def chromium() -> Iterator[Any]:
         if os.environ.get("ATOMNB_REQUIRE_BROWSER") == "1":
             pytest.fail(missing)
         pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    yield shared_browser()  # one per test process, shared with the JupyterLab tests
 
 
 class Offline:

@@ -194,16 +194,39 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
             child.kill()
 
 
-@pytest.fixture(scope="session")
-def browser(browser_ready: None) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+_SHARED: dict[str, Any] = {}
 
-    with sync_playwright() as p:
-        launched = p.chromium.launch(
+
+def shared_browser() -> Any:
+    """One Playwright and one Chromium per test process, whichever test module asks first.
+
+    Playwright's sync API runs one event loop per thread: a second ``sync_playwright()``
+    beside a live one fails ("Sync API inside the asyncio loop"), so every module that
+    needs a browser (JupyterLab tests, the atom's offline pages) shares this one.
+    """
+    if "browser" not in _SHARED:
+        from playwright.sync_api import sync_playwright
+
+        _SHARED["playwright"] = sync_playwright().start()
+        _SHARED["browser"] = _SHARED["playwright"].chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS
         )
-        yield launched
-        launched.close()
+    return _SHARED["browser"]
+
+
+def close_shared_browser() -> None:
+    """Close the shared browser, if one was started (at the end of the session)."""
+    browser = _SHARED.pop("browser", None)
+    if browser is not None:
+        browser.close()
+    playwright = _SHARED.pop("playwright", None)
+    if playwright is not None:
+        playwright.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(browser_ready: None) -> Any:
+    return shared_browser()
 
 
 @pytest.fixture
