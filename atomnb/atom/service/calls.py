@@ -240,17 +240,22 @@ class Calls(Requests):
             executor.run(request)
         except Exception as exc:
             log.exception("called execution %s could not run", record.id)
-            final = self.store.get(record.id)
-            if not final.status.finished:
-                final.status = ExecutionStatus.FAILED
-                final.error_summary = scrub_text(
-                    f"the atom could not run it: {exc}", secrets.values()
-                )
-                final.ended_at = utcnow()
-                self.store.update(final)
+            self._fail_unrun(record.id, exc, secrets)
         finally:
             self._stop_calls(record.id, "cancelled: its caller ended")
             with self._lock:
                 self._running.pop(record.id, None)
             self._forget(record.id)
             self._wake.set()
+
+    def _fail_unrun(
+        self, execution_id: str, exc: Exception, secrets: dict[str, str]
+    ) -> ExecutionRecord:
+        """End a record the executor could not run (it always ends its own records)."""
+        final = self.store.get(execution_id)
+        if not final.status.finished:
+            final.status = ExecutionStatus.FAILED
+            final.error_summary = scrub_text(f"the atom could not run it: {exc}", secrets.values())
+            final.ended_at = utcnow()
+            self.store.update(final)
+        return final

@@ -16,9 +16,8 @@ from atomnb.atom.service.calls import Calls
 from atomnb.atom.service.state import MAX_RETRY_DELAY_S, Job
 from atomnb.process import REDACTED
 from atomnb.runtime import PapermillExecutor, RunRequest
-from atomnb.runtime.scrub import scrub_text
 from atomnb.runtime.warm import WarmKernel, start_warm_kernel
-from atomnb.store import ExecutionRecord, ExecutionStatus, utcnow
+from atomnb.store import ExecutionRecord, ExecutionStatus
 
 __all__ = ["Workers"]
 
@@ -97,14 +96,7 @@ class Workers(Calls):
             final = executor.run(request, kernel=kernel)
         except Exception as exc:
             log.exception("execution %s could not run", record.id)
-            final = self.store.get(record.id)
-            if not final.status.finished:
-                final.status = ExecutionStatus.FAILED
-                final.error_summary = scrub_text(
-                    f"the atom could not run it: {exc}", secrets.values()
-                )
-                final.ended_at = utcnow()
-                self.store.update(final)
+            final = self._fail_unrun(record.id, exc, secrets)
         finally:
             self._stop_calls(record.id, "cancelled: its caller ended")
             with self._lock:
