@@ -36,6 +36,8 @@ COMMAND_MODULES = (
     "atomnb.cli.atom",
     "atomnb.cli.deploy",
     "atomnb.cli.secrets",
+    "atomnb.cli.operations",
+    "atomnb.cli.tokens",
 )
 
 

@@ -67,6 +67,7 @@ class Deployment:
     notify: dict[str, Any] = field(default_factory=dict)
     deployed_at: datetime | None = None
     active: bool = True
+    deployed_by: str | None = None  # the token's name that deployed it (schema 7)
 
     def as_dict(self) -> dict[str, Any]:
         values = asdict(self)

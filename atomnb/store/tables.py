@@ -29,11 +29,15 @@ from sqlalchemy import false as sa_false
 from atomnb.store.models import ExecutionStatus, Trigger
 
 __all__ = [
+    "api_tokens",
     "atoms",
+    "audit_log",
+    "console_sessions",
     "deployments",
     "execution_logs",
     "execution_shapes",
     "executions",
+    "http_requests",
     "idempotency_keys",
     "metadata",
     "pending_inputs",
@@ -171,6 +175,7 @@ deployments = Table(
     Column("notify", JSON, nullable=False),
     Column("deployed_at", DateTime(timezone=True), nullable=False),
     Column("active", Boolean, nullable=False, server_default=sa_false()),
+    Column("deployed_by", String(100)),  # schema 7: the token's name, or "local"
     CheckConstraint("catch_up IN ('once', 'skip')", name="ck_deployments_catch_up"),
     CheckConstraint("overlap IN ('queue', 'skip')", name="ck_deployments_overlap"),
 )
@@ -185,6 +190,8 @@ schedules = Table(
     Column("next_fire_at", DateTime(timezone=True), nullable=False),
     Column("enabled", Boolean, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Schema 7: paused by an operator; a redeploy keeps it paused, unlike ``enabled``.
+    Column("paused", Boolean, nullable=False, server_default=sa_false()),
 )
 
 schedule_fires = Table(
@@ -211,6 +218,11 @@ atoms = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("heartbeat_at", DateTime(timezone=True), nullable=False),
     Column("stopped_at", DateTime(timezone=True)),
+    # Schema 7: what the console shows of each atom, written with its heartbeat.
+    Column("version", String(40)),
+    Column("workers", Integer),
+    Column("resources", JSON),  # cpu, memory and disk of the host
+    Column("paused", Boolean, nullable=False, server_default=sa_false()),  # takes no new work
 )
 
 # -- trust (schema 6) ---------------------------------------------------------------------
@@ -255,4 +267,60 @@ pending_inputs = Table(
     ),
     Index("ix_pending_inputs_execution", "execution_id"),
     Index("ix_pending_inputs_status", "status", "connection"),
+)
+
+# -- operations (schema 7) ----------------------------------------------------------------
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(10), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256; never the token
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(100)),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    CheckConstraint("role IN ('viewer', 'operator', 'admin')", name="ck_api_tokens_role"),
+)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),  # SHA-256 of the cookie value
+    Column("token_id", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("source", String(200)),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),  # a token's name, or "local" without tokens
+    Column("role", String(10)),
+    Column("action", String(60), nullable=False),  # deploy, rollback, undeploy, secret.set, ...
+    Column("target", String(300)),
+    Column("outcome", Integer),  # the HTTP status the change answered
+    Column("detail", JSON, nullable=False),  # names and versions, never values
+    Column("source", String(200)),  # the client's address
+    Column("atom", String(64)),
+    Index("ix_audit_log_at", "at"),
+)
+
+http_requests = Table(
+    "http_requests",
+    metadata,
+    # Listener and API requests counted per atom, minute, route and status code.
+    Column("atom", String(64), primary_key=True),
+    Column("minute", DateTime(timezone=True), primary_key=True),
+    Column("route", String(300), primary_key=True),
+    Column("status", Integer, primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("duration_sum_s", Float, nullable=False),
+    Column("buckets", JSON, nullable=False),  # {"upper bound in s": count}, Prometheus-like
+    Index("ix_http_requests_minute", "minute"),
 )

@@ -32,14 +32,20 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from atomnb.atom.api.audit import add_audit_routes
 from atomnb.atom.api.bodies import UnsupportedMediaTypeError
 from atomnb.atom.api.calls import add_call_routes
+from atomnb.atom.api.console import add_console_routes
+from atomnb.atom.api.csrf import CsrfError
 from atomnb.atom.api.deployments import add_deployment_routes
 from atomnb.atom.api.docs import add_docs
 from atomnb.atom.api.executions import add_execution_routes
 from atomnb.atom.api.guard import RequestGuard, allowed_hosts
 from atomnb.atom.api.listen import add_listener_routes
+from atomnb.atom.api.login import add_login_routes
+from atomnb.atom.api.metrics import add_metrics_routes
 from atomnb.atom.api.pages import add_pages
+from atomnb.atom.api.runtime import add_runtime_routes
 from atomnb.atom.api.secrets import add_secret_routes
 from atomnb.atom.api.tracked import add_tracked_routes
 from atomnb.atom.service import Atom
@@ -58,6 +64,8 @@ __all__ = ["create_app"]
 def _status_of(exc: AtomnbError) -> int:
     if isinstance(exc, PayloadTooLargeError):
         return 413
+    if isinstance(exc, CsrfError):
+        return 403
     if isinstance(exc, UnsupportedMediaTypeError):
         return 415
     if isinstance(exc, AtomUnavailableError):
@@ -103,6 +111,11 @@ def create_app(atom: Atom) -> FastAPI:
     add_listener_routes(app, atom)
     add_secret_routes(app, atom)
     add_tracked_routes(app, atom)
+    add_runtime_routes(app, atom)
+    add_audit_routes(app, atom)
+    add_login_routes(app, atom)
+    add_metrics_routes(app, atom)
+    add_console_routes(app, atom)
     add_pages(app, atom)
     add_docs(app)
     return app
