@@ -45,6 +45,7 @@ from atomnb.atom.api.listen import add_listener_routes
 from atomnb.atom.api.login import add_login_routes
 from atomnb.atom.api.metrics import add_metrics_routes
 from atomnb.atom.api.pages import add_pages
+from atomnb.atom.api.records import add_records_routes
 from atomnb.atom.api.runtime import add_runtime_routes
 from atomnb.atom.api.secrets import add_secret_routes
 from atomnb.atom.api.tracked import add_tracked_routes
@@ -116,6 +117,7 @@ def create_app(atom: Atom) -> FastAPI:
     add_login_routes(app, atom)
     add_metrics_routes(app, atom)
     add_console_routes(app, atom)
+    add_records_routes(app, atom)
     add_pages(app, atom)
     add_docs(app)
     return app
