@@ -46,14 +46,17 @@ def test_the_rule(folder: Path) -> None:
     assert named == [folder / "no_parameters.ipynb"]  # named on the command line: taken
 
 
-def test_the_example_tutorial_is_not_a_process_and_the_examples_are() -> None:
+def test_the_tutorials_are_not_processes_and_the_examples_are() -> None:
     from tests.conftest import ROOT
 
     verdicts = {p.stem: is_process(p) for p in (ROOT / "notebooks").glob("*.ipynb")}
-    assert verdicts.pop("tutorial_connection_profile_map") is False
     assert verdicts and all(verdicts.values())
-    meta = json.loads((ROOT / "notebooks" / "tutorial_connection_profile_map.ipynb").read_text())
-    assert meta["metadata"]["atomnb"]["process"] is False
+    tutorials = sorted((ROOT / "notebooks" / "tutorials").glob("*.ipynb"))
+    assert len(tutorials) >= 2
+    for tutorial in tutorials:
+        assert is_process(tutorial) is False, tutorial.name
+        meta = json.loads(tutorial.read_text())
+        assert meta["metadata"]["atomnb"]["process"] is False
 
 
 @pytest.mark.notebook

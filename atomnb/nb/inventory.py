@@ -91,9 +91,17 @@ def workspace_components(workspace: Workspace, *, kind: str | None = None) -> li
 
 
 def notebook_references(workspace: Workspace) -> dict[str, set[str]]:
-    """``kind:name`` of every component each notebook's code cells use, by file name."""
+    """``kind:name`` of every component each notebook's code cells use, by path in notebooks/.
+
+    Subfolders count (the tutorials live in ``notebooks/tutorials/``); output
+    notebooks and checkpoints are copies, not users.
+    """
     out = {}
-    for path in sorted(workspace.notebooks_dir.glob("*.ipynb")):
+    root = workspace.notebooks_dir
+    for path in sorted(root.rglob("*.ipynb")):
+        name = path.relative_to(root).as_posix()
+        if set(path.relative_to(root).parts[:-1]) & _NOT_USERS:
+            continue
         try:
             cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
         except (OSError, ValueError):
@@ -105,9 +113,12 @@ def notebook_references(workspace: Workspace) -> dict[str, set[str]]:
                 source = cell.get("source", "")
                 text = "".join(source) if isinstance(source, list) else str(source)
                 refs |= code_references(text, aliases)
-        out[path.name] = refs
+        out[name] = refs
     return out
 
+
+#: Folders under notebooks/ whose notebooks are copies of others (outputs, checkpoints).
+_NOT_USERS = frozenset({"output", ".ipynb_checkpoints"})
 
 #: function → (component kind, position of the argument that names it)
 _CALLS = {

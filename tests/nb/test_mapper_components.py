@@ -88,3 +88,18 @@ def test_the_example_notebooks_are_found_by_their_calls(shell: Any, example_ws: 
     result = shell.run_cell("%atomnb components --kind map")
     assert result.success, result.error_in_exec
     assert "notebook:orders_to_invoices.ipynb" in shell.shown[-1]
+
+
+def test_notebooks_in_subfolders_count_and_outputs_do_not(example_ws: Workspace) -> None:
+    """A tutorial in notebooks/tutorials/ uses components too; an output notebook is no user."""
+    (example_ws.notebooks_dir / "tutorials").mkdir(exist_ok=True)
+    _notebook(
+        example_ws.notebooks_dir / "tutorials" / "walk.ipynb",
+        'm = ab.load_map("order_to_invoice")',
+    )
+    (example_ws.notebooks_dir / "output").mkdir(exist_ok=True)
+    _notebook(example_ws.notebooks_dir / "output" / "run.ipynb", 'ab.load_map("order_to_invoice")')
+    refs = notebook_references(example_ws)
+    assert refs["tutorials/walk.ipynb"] == {"map:order_to_invoice"}
+    assert not any(name.startswith("output/") for name in refs)
+    assert "notebook:tutorials/walk.ipynb" in _used_by(example_ws)["map:order_to_invoice"]

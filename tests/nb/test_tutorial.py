@@ -14,10 +14,10 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.notebook
 
-TUTORIAL = ROOT / "notebooks" / "tutorial_connection_profile_map.ipynb"
+TUTORIAL = ROOT / "notebooks" / "tutorials" / "tutorial_database_connection.ipynb"
 
 
-def test_tutorial_connection_profile_map_process(tmp_path: Path) -> None:
+def test_tutorial_database_connection_process(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     shutil.copytree(ROOT / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns("output"))
     shutil.copytree(ROOT / "components", root / "components")
@@ -27,17 +27,17 @@ def test_tutorial_connection_profile_map_process(tmp_path: Path) -> None:
         (root / "components" / f"{made}.yaml").unlink()  # the tutorial makes them anew
     out = tmp_path / "out.ipynb"
     papermill.execute_notebook(
-        str(root / "notebooks" / TUTORIAL.name),
+        str(root / "notebooks" / "tutorials" / TUTORIAL.name),
         str(out),
         parameters={"min_total": 2000.0, "sample_rows": 10},
-        cwd=str(root / "notebooks"),
+        cwd=str(root / "notebooks" / "tutorials"),
         kernel_name="python3",
         progress_bar=False,
     )
     connection = yaml.safe_load((root / "components/connections/tutorial_shop_db.yaml").read_text())
     assert connection["body"] == {
         "kind": "database",
-        "settings": {"url": "sqlite:///../.atomnb/tutorial_shop.db"},
+        "settings": {"url": "sqlite:///../../.atomnb/tutorial_shop.db"},
     }
     map_file = root / "components/maps/tutorial_orders_to_invoices.yaml"
     mapping = yaml.safe_load(map_file.read_text())
