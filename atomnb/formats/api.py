@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from atomnb.documents import DEFAULT_BATCH_ROWS, Documents, DocumentStream
+from atomnb.documents.progress import progress
 from atomnb.formats.base import Source
 from atomnb.formats.registry import AMBIGUOUS_SUFFIXES, default_registry
 from atomnb.profiles import Profile, apply_profile, load_profile
@@ -55,7 +56,7 @@ def read_stream(
     if resolved is not None:
         typed = resolved
         batches = (apply_profile(batch, typed, source=src.name) for batch in batches)
-    return DocumentStream(_warn_rejections(batches), source=src.name)
+    return DocumentStream(_warn_rejections(_told(batches, src)), source=src.name)
 
 
 def _format_from_properties(documents: Documents) -> str | None:
@@ -64,6 +65,24 @@ def _format_from_properties(documents: Documents) -> str | None:
         if any(p.startswith(prefix + ".") for p in documents.property_names):
             return prefix
     return None
+
+
+def _told(batches: Iterator[Documents], src: Source) -> Iterator[Documents]:
+    """The batches, with the bytes read so far told as progress (silent unless someone watches)."""
+    with progress(f"reading {src.name}", unit="B", total=src.size()) as bar:
+        if not bar.shown:
+            yield from batches
+            return
+        documents = 0
+        for batch in batches:
+            documents += len(batch)
+            bar.update(src.position(), _documents(documents))
+            yield batch
+        bar.finish(_documents(documents))
+
+
+def _documents(count: int) -> str:
+    return f"{count:,} document" + ("" if count == 1 else "s")
 
 
 def _warn_rejections(batches: Iterator[Documents]) -> Iterator[Documents]:

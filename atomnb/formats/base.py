@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
@@ -40,6 +40,8 @@ class Source:
     name: str
     path: Path | None = None
     data: bytes | None = None
+    #: Handles opened on this source, so a reader's progress can be told (``position``).
+    _opened: list[Any] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def of(cls, source: str | Path | bytes | bytearray | IO[bytes] | Source) -> Source:
@@ -63,8 +65,25 @@ class Source:
 
     def open(self) -> IO[bytes]:
         if self.path is not None:
-            return self.path.open("rb")
-        return io.BytesIO(self.data or b"")
+            return self.track(self.path.open("rb"))
+        return self.track(io.BytesIO(self.data or b""))
+
+    def track(self, handle: Any) -> Any:
+        """Remember a handle opened on this source (a file, Arrow's ``OSFile``); returns it."""
+        self._opened[:] = [h for h in self._opened if not h.closed]
+        self._opened.append(handle)
+        return handle
+
+    def position(self) -> int:
+        """How far the open handles have read (bytes): the furthest, 0 when none is open."""
+        furthest = 0
+        for handle in list(self._opened):
+            try:
+                if not handle.closed:
+                    furthest = max(furthest, handle.tell())
+            except (OSError, ValueError):  # closed meanwhile, or not seekable
+                continue
+        return furthest
 
     def read_bytes(self) -> bytes:
         if self.path is not None:

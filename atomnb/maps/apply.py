@@ -23,6 +23,7 @@ import polars as pl
 import pyarrow as pa
 
 from atomnb.documents import Documents, DocumentStream, Rejection
+from atomnb.documents.progress import progress
 from atomnb.maps.compile import Plan, compile_map
 from atomnb.maps.functions.registry import BuildContext
 from atomnb.maps.model import Map, Rule
@@ -61,10 +62,15 @@ def apply_map(
 
 def _stream(run: _Run, stream: DocumentStream, properties: dict[str, Any]) -> Any:
     offset = 0  # sequence numbers continue across batches
-    for batch in stream:
-        out, numbered = run.numbered(batch, {**properties, "sequence_offset": offset})
-        offset += numbered
-        yield out
+    rejected = 0
+    with progress(f"mapping {run.mapping.name}", unit="documents") as bar:
+        for batch in stream:
+            out, numbered = run.numbered(batch, {**properties, "sequence_offset": offset})
+            offset += numbered
+            rejected += len(out.rejections)
+            bar.advance(len(batch), f"{rejected:,} rejected" if rejected else None)
+            yield out
+        bar.finish()
 
 
 class _Run:

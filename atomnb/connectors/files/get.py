@@ -31,6 +31,7 @@ from atomnb.connectors.files.listing import Entry, list_folder
 from atomnb.connectors.files.names import join, split_pattern
 from atomnb.connectors.files.readiness import Readiness
 from atomnb.documents import Documents, Rejection
+from atomnb.documents.progress import Progress, progress
 from atomnb.errors import FatalConnectorError, FormatError
 from atomnb.formats import FILE_PROPERTY, Source, read
 
@@ -96,10 +97,19 @@ def get_files(
         files = files[:limit]
     parts: list[Documents] = []
     rejections = list(listing.refused)
-    with tempfile.TemporaryDirectory(prefix="atomnb-files-") as scratch:
-        for entry in files:
+    sizes = [entry.size for entry in files]
+    total = None if None in sizes else sum(s or 0 for s in sizes)
+    with (
+        tempfile.TemporaryDirectory(prefix="atomnb-files-") as scratch,
+        progress(f"getting {where}", unit="B", total=total) as bar,
+    ):
+        for count, entry in enumerate(files, 1):
             relative = join(folder, entry.name)
-            fetched = _fetch(conn, entry, relative, Path(scratch), format, parse, profile, options)
+            told = _told(bar, bar.done)
+            fetched = _fetch(
+                conn, entry, relative, Path(scratch), format, parse, profile, options, told
+            )
+            bar.advance(entry.size or 0, f"{count} of {len(files)} files")
             if fetched.rejection is not None:
                 rejections.append(fetched.rejection)
                 if fetched.rejection.rule == "format" and error_folder:
@@ -128,10 +138,14 @@ def _fetch(
     parse: bool,
     profile: Profile | str | None,
     options: dict[str, Any],
+    told: Any = None,
 ) -> _Fetched:
     local = scratch / entry.name  # a checked plain name: it cannot leave scratch
     try:
-        conn.fs.get_file(entry.path, str(local))
+        if told is None:
+            conn.fs.get_file(entry.path, str(local))
+        else:  # the backend tells the bytes as they come (SFTP, FTP, S3; local copies at once)
+            conn.fs.get_file(entry.path, str(local), callback=told)
     except Exception as exc:
         error = translate(exc, f"reading {conn.location}/{relative}")
         if not isinstance(error, FatalConnectorError):
@@ -152,6 +166,19 @@ def _fetch(
         rejection = Rejection(exc.message, relative, "format", None, local.read_bytes())
         return _Fetched(entry, relative, None, rejection)
     return _Fetched(entry, relative, parsed.with_properties(**properties), None)
+
+
+def _told(bar: Progress, base: int) -> Any:
+    """An fsspec callback telling ``bar`` the bytes of one file as they arrive (None: silent)."""
+    if not bar.shown:
+        return None
+    from fsspec.callbacks import Callback
+
+    class Told(Callback):  # type: ignore[misc]
+        def call(self, *args: Any, **kwargs: Any) -> None:
+            bar.update(base + int(self.value or 0))
+
+    return Told()
 
 
 def _iso(mtime: float | None) -> str | None:

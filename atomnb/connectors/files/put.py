@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,6 +27,7 @@ from atomnb.connectors.files.errors import UnsafeFileNameError, translate
 from atomnb.connectors.files.get import CONTENT, FILE_PATH
 from atomnb.connectors.files.names import join, render_name, split_pattern
 from atomnb.documents import Documents, Rejection
+from atomnb.documents.progress import progress
 from atomnb.errors import ConfigError, FatalConnectorError, FormatError
 from atomnb.formats import FILE_PROPERTY, write
 from atomnb.formats.registry import AMBIGUOUS_SUFFIXES
@@ -72,7 +73,7 @@ def put_files(
     written_index: list[int] = []
     names: list[str] = []
     rejections: list[Rejection] = []
-    for group in groups:
+    for group in _counted(groups, f"putting {conn.location} {folder or '.'}"):
         first = group[0]
         where = f"{conn.location} {folder or '.'}"
         try:
@@ -100,6 +101,15 @@ def put_files(
     out = out.with_properties(**{FILE_PROPERTY: pa.array(names, pa.string())})
     out = out.with_properties(**{FILE_PATH: pa.array(paths, pa.string())})
     return out.with_rejections(rejections)  # take() kept the rejections the input carried
+
+
+def _counted(groups: list[list[int]], label: str) -> Iterator[list[int]]:
+    """The groups, each counted as progress once its file is written (or refused)."""
+    with progress(label, unit="documents", total=sum(len(g) for g in groups)) as bar:
+        for group in groups:
+            yield group
+            bar.advance(len(group))
+        bar.finish()
 
 
 def _values(documents: Documents, index: int, now: datetime) -> dict[str, Any]:

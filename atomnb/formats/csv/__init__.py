@@ -203,7 +203,7 @@ def _opener(source: Source, head: bytes, block_bytes: int) -> Callable[[], pa.Na
         return lambda: pa.BufferReader(ended)
     if source.path is not None:
         path = str(source.path)
-        return lambda: pa.OSFile(path)
+        return lambda: source.track(pa.OSFile(path))  # tracked: a read's progress is told
     data = source.data or b""
     return lambda: pa.BufferReader(data)
 
