@@ -43,6 +43,7 @@ from atomnb.atom.api.executions import add_execution_routes
 from atomnb.atom.api.guard import RequestGuard, allowed_hosts
 from atomnb.atom.api.listen import add_listener_routes
 from atomnb.atom.api.login import add_login_routes
+from atomnb.atom.api.lowlatency import add_lowlatency_routes
 from atomnb.atom.api.metrics import add_metrics_routes
 from atomnb.atom.api.pages import add_pages
 from atomnb.atom.api.records import add_records_routes
@@ -110,6 +111,7 @@ def create_app(atom: Atom) -> FastAPI:
     add_call_routes(app, atom)
     add_deployment_routes(app, atom)
     add_listener_routes(app, atom)
+    add_lowlatency_routes(app, atom)
     add_secret_routes(app, atom)
     add_tracked_routes(app, atom)
     add_runtime_routes(app, atom)
