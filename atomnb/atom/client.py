@@ -192,3 +192,24 @@ class AtomClient:
 
     def schedules(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/api/schedules").json())
+
+    # -- who may do what (issue 14) ------------------------------------------------------
+
+    def tokens(self) -> list[dict[str, Any]]:
+        """The atom's API tokens: names, roles and times (an admin's call)."""
+        return list(self._call("GET", "/api/tokens").json())
+
+    def create_token(self, name: str, role: str) -> dict[str, Any]:
+        """Create token ``name`` with ``role``; the answer's ``token`` is shown this once."""
+        return dict(self._call("POST", "/api/tokens", json={"name": name, "role": role}).json())
+
+    def revoke_token(self, name: str) -> dict[str, Any]:
+        return dict(self._call("DELETE", f"/api/tokens/{name}").json())
+
+    def audit(self, **filters: Any) -> dict[str, Any]:
+        """A page of the audit log, newest first: ``{"entries": [...], "next_before": id}``.
+
+        Filters: ``since`` (ISO time), ``actor``, ``action``, ``before``, ``limit``.
+        """
+        params = {k: v for k, v in filters.items() if v is not None}
+        return dict(self._call("GET", "/api/audit", params=params).json())
