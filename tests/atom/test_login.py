@@ -1,0 +1,125 @@
+"""The console's login on a real atom: a form, a session cookie, CSRF on every console form."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.atom.auth_helpers import http, make_token, start
+from tests.atom.conftest import AtomProcess
+
+pytestmark = pytest.mark.atom
+
+HTML = {"accept": "text/html,application/xhtml+xml"}
+
+
+@pytest.fixture(scope="module")
+def atom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AtomProcess, str]]:
+    root = tmp_path_factory.mktemp("login")
+    atom = start(root / "home", root / "atom.log")
+    try:
+        with http(atom.url) as before:  # no token yet: the login page says the atom is open
+            page = before.get("/login")
+            assert page.status_code == 200 and "has no API tokens" in page.text
+        yield atom, make_token(atom.home, "lena", "viewer")
+    finally:
+        atom.stop()
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r"name='csrf_token' value='([^']+)'", page)
+    assert found, page
+    return found.group(1)
+
+
+def _login(client: httpx.Client, token: str, next_url: str = "/") -> httpx.Response:
+    form = client.get("/login", params={"next": next_url})
+    assert form.status_code == 200
+    fields = {"token": token, "csrf_token": _csrf(form.text), "next": next_url}
+    return client.post("/login", data=fields)
+
+
+def test_a_page_without_a_session_sends_the_browser_to_login(atom: tuple[AtomProcess, str]) -> None:
+    process, _ = atom
+    with http(process.url) as browser:
+        answer = browser.get("/console/audit", params={"actor": "x"}, headers=HTML)
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/login?next=/console/audit%3Factor%3Dx"
+        assert browser.get("/", headers=HTML).headers["location"] == "/login?next=/"
+        assert browser.get("/api/executions").status_code == 401  # the API: no redirect
+        page = browser.get("/login", params={"next": "/console/audit"})
+        assert "<form method='post' action='/login'>" in page.text
+        assert "src=" not in page.text and "http" not in page.text.split("<body>")[1]
+
+
+def test_login_sets_a_session_cookie_that_opens_the_pages(atom: tuple[AtomProcess, str]) -> None:
+    process, token = atom
+    with http(process.url) as browser:
+        answer = _login(browser, token, "/console/audit")
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["location"] == "/console/audit"
+        cookie = answer.headers["set-cookie"]
+        assert cookie.startswith("atomnb_session=")
+        flags = {part.strip().lower() for part in cookie.split(";")[1:]}
+        assert {"httponly", "samesite=strict", "path=/"} <= flags
+        assert "secure" not in flags  # http://127.0.0.1: a Secure cookie would not come back
+        session = browser.cookies["atomnb_session"]
+        page = browser.get("/console/audit", headers=HTML)
+        assert page.status_code == 200 and "Audit log" in page.text
+        assert "signed in as <b>lena</b>" in page.text
+        assert browser.get("/", headers=HTML).status_code == 200
+        assert browser.get("/api/executions").status_code == 200  # the cookie works for reads
+        assert browser.post("/api/processes/echo/executions", json={}).status_code == 403
+    with sqlite3.connect(process.home / "store.db") as db:
+        stored = [row[0] for row in db.execute("SELECT session_hash FROM console_sessions")]
+    assert hashlib.sha256(session.encode()).hexdigest() in stored
+    assert session not in stored
+
+
+def test_a_console_post_without_its_csrf_field_is_refused(atom: tuple[AtomProcess, str]) -> None:
+    process, token = atom
+    with http(process.url) as browser:
+        assert _login(browser, token).status_code == 303
+        page = browser.get("/console/audit", headers=HTML)
+        refused = browser.post("/logout", data={})
+        assert refused.status_code == 403
+        assert (
+            refused.json()["error"] == "this form is stale or did not come from the atom's console"
+        )
+        wrong = browser.post("/logout", data={"csrf_token": "0" * 64})
+        assert wrong.status_code == 403
+        assert browser.get("/api/executions").status_code == 200  # still logged in
+        out = browser.post("/logout", data={"csrf_token": _csrf(page.text)})
+        assert out.status_code == 303 and out.headers["location"] == "/login"
+
+
+def test_after_logout_the_old_cookie_opens_nothing(atom: tuple[AtomProcess, str]) -> None:
+    process, token = atom
+    with http(process.url) as browser:
+        assert _login(browser, token).status_code == 303
+        session = browser.cookies["atomnb_session"]
+        page = browser.get("/console/audit", headers=HTML)
+        assert browser.post("/logout", data={"csrf_token": _csrf(page.text)}).status_code == 303
+    with http(process.url, cookies={"atomnb_session": session}) as replay:
+        assert replay.get("/api/executions").status_code == 401
+        assert replay.get("/console/audit", headers=HTML).status_code == 303
+
+
+def test_a_wrong_token_or_a_foreign_next_does_not_get_far(atom: tuple[AtomProcess, str]) -> None:
+    process, token = atom
+    with http(process.url) as browser:
+        wrong = _login(browser, "atnb_guessed")
+        assert wrong.status_code == 401 and "not valid on this atom" in wrong.text
+        assert "atomnb_session" not in browser.cookies
+        for foreign in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+            browser.cookies.clear()
+            answer = _login(browser, token, foreign)
+            assert answer.status_code == 303 and answer.headers["location"] == "/", foreign
+        form = browser.get("/login").text
+        stale = browser.post("/login", data={"token": token})  # no CSRF field: refused
+        assert stale.status_code == 403 and "csrf_token" in form
