@@ -67,7 +67,7 @@ _ACTIONS: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
 _DETAIL_KEYS = frozenset(
     {"process", "version", "environment", "created", "id", "status", "name", "role", "to",
      "from", "from_version", "to_version", "rolled_back_to", "undeployed", "deleted",
-     "rotated", "paused", "retry_of"}
+     "rotated", "paused", "retry_of", "changed"}
 )  # fmt: skip
 _AUDITED_PREFIXES = ("/api/", "/console/")
 _READING = frozenset({"GET", "HEAD", "OPTIONS"})
