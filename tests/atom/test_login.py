@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -123,3 +125,39 @@ def test_a_wrong_token_or_a_foreign_next_does_not_get_far(atom: tuple[AtomProces
         form = browser.get("/login").text
         stale = browser.post("/login", data={"token": token})  # no CSRF field: refused
         assert stale.status_code == 403 and "csrf_token" in form
+
+
+def test_behind_https_the_cookie_is_secure(tmp_path: Path) -> None:
+    """An atom whose base_url is https (behind TLS) marks its session cookie Secure."""
+    from atomnb.atom.api import create_app
+    from atomnb.atom.home import AtomHome
+    from atomnb.atom.service import Atom
+    from atomnb.store.tokens import TokenStore
+
+    home = tmp_path / "tls"
+    home.mkdir()
+    (home / "atom.toml").write_text(
+        '[atom]\nid = "tls"\n\n[settings]\nbase_url = "https://atom.example.org"\n'
+    )
+    atom = Atom(AtomHome(home), url="http://127.0.0.1:8765", prewarm=False)
+    try:
+        _, token = TokenStore(atom.store).create("tess", "viewer")
+        app = create_app(atom)
+
+        async def login() -> httpx.Response:
+            transport = httpx.ASGITransport(app=app)
+            base = "https://atom.example.org"
+            async with httpx.AsyncClient(transport=transport, base_url=base, timeout=60) as web:
+                return await _alogin(web, token)
+
+        answer = asyncio.run(login())
+    finally:
+        atom.store.close()
+    assert answer.status_code == 303, answer.text
+    flags = {part.strip().lower() for part in answer.headers["set-cookie"].split(";")[1:]}
+    assert {"secure", "httponly", "samesite=strict"} <= flags
+
+
+async def _alogin(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    form = await client.get("/login")
+    return await client.post("/login", data={"token": token, "csrf_token": _csrf(form.text)})
