@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from atomnb.atom.client import AtomClient
+from atomnb.atom.home import AtomHome
 from atomnb.atom.package import build_package
 from atomnb.components import Workspace
 from tests.atom.conftest import AtomProcess
@@ -35,7 +36,10 @@ def workspace(root: Path) -> Workspace:
 def start(home: Path, log: Path, *args: str) -> AtomProcess:
     """An atom with no tokens yet (open on loopback), so it comes up like any other."""
     home.mkdir(parents=True, exist_ok=True)
-    return AtomProcess(home, _free_port(), ["--workers", "1", *args], log).start()
+    atom = AtomProcess(home, _free_port(), ["--workers", "1", *args], log).start()
+    # the atom that answered is this one (not another test run's on the same port)
+    assert atom.client.health()["atom"] == AtomHome(home).atom_id, log.read_text()
+    return atom
 
 
 def cli(
