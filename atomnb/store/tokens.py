@@ -39,7 +39,7 @@ __all__ = [
 #: From the least to the most allowed.
 ROLES = ("viewer", "operator", "admin")
 #: Names the atom gives callers itself: the settings' token, and anyone on an atom without tokens.
-RESERVED_NAMES = frozenset({"api_token", "local", "anonymous"})
+RESERVED_NAMES = frozenset({"api_token", "local", "anonymous", "process-call"})
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
 _PREFIX = "atnb_"
 

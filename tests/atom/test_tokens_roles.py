@@ -184,3 +184,39 @@ def test_the_settings_api_token_is_an_admin_named_api_token(
             assert viewer.delete("/api/tokens/otto").status_code == 403
     finally:
         atom.stop()
+
+
+def test_the_atoms_own_call_token_is_an_operator_named_process_call(tmp_path: Path) -> None:
+    """The token an atom hands its kernels for process calls runs work but deploys nothing."""
+    import asyncio
+
+    import httpx
+
+    from atomnb.atom.api import create_app
+    from atomnb.atom.home import AtomHome
+    from atomnb.atom.service import Atom
+    from atomnb.store.tokens import TokenStore
+
+    atom = Atom(AtomHome(tmp_path / "calls"), url="http://127.0.0.1:8765", prewarm=False)
+    try:
+        TokenStore(atom.store).create("someone", "viewer")  # the atom needs tokens now
+        atom.call_token = "kernel-call-token"  # type: ignore[attr-defined]
+        app = create_app(atom)
+
+        async def calls() -> list[int]:
+            transport = httpx.ASGITransport(app=app)
+            headers = {"authorization": "Bearer kernel-call-token"}
+            async with httpx.AsyncClient(
+                transport=transport, base_url=atom.url, headers=headers, timeout=60
+            ) as client:
+                run = await client.post("/api/executions/nope/calls", json={"notebook": "x"})
+                deploy = await client.post("/api/deployments", params={"notebook": "x"})
+                audit = await client.get("/api/audit", params={"actor": "process-call"})
+                return [run.status_code, deploy.status_code, len(audit.json()["entries"])]
+
+        run, deploy, recorded = asyncio.run(calls())
+    finally:
+        atom.store.close()
+    assert run == 404  # past the guard: the execution is unknown
+    assert deploy == 403
+    assert recorded == 2

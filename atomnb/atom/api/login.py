@@ -52,7 +52,15 @@ def add_login_routes(app: FastAPI, atom: Atom) -> None:
     legacy = resolve_secret(settings.api_token, name="api_token") if settings.api_token else None
     secure = (settings.base_url or "").lower().startswith("https://")
     tokens = TokenStore(atom.store)
-    access = Access(tokens, legacy_token=legacy, secure_cookie=secure)
+    # ``call_token``: what the atom hands its kernels for process calls when the settings have
+    # no api_token (an atom attribute made at start, if the atom has one)
+    call_token = getattr(atom, "call_token", None)
+    access = Access(
+        tokens,
+        legacy_token=legacy,
+        secure_cookie=secure,
+        call_token=call_token if isinstance(call_token, str) else None,
+    )
     app.state.access = access
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)

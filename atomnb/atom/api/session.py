@@ -23,6 +23,7 @@ from atomnb.atom.api.csrf import CSRF_FIELD, csrf_of
 from atomnb.store.tokens import StoredToken, TokenStore
 
 __all__ = [
+    "CALL_NAME",
     "COOKIE",
     "LEGACY_NAME",
     "LOCAL",
@@ -41,6 +42,8 @@ COOKIE = "atomnb_session"
 SESSION_HOURS = 12.0
 #: The caller's name for the ``[settings] api_token`` of atom.toml (an admin).
 LEGACY_NAME = "api_token"
+#: The caller's name for a process call from one of the atom's own kernels.
+CALL_NAME = "process-call"
 #: The token id a console session of the settings' ``api_token`` is stored under.
 LEGACY_ID = "settings:api_token"
 #: A console form's body (a few short fields).
@@ -66,10 +69,17 @@ class Access:
     """Resolves credentials against the store and the settings' token; one per running atom."""
 
     def __init__(
-        self, tokens: TokenStore, *, legacy_token: str | None, secure_cookie: bool
+        self,
+        tokens: TokenStore,
+        *,
+        legacy_token: str | None,
+        secure_cookie: bool,
+        call_token: str | None = None,
     ) -> None:
         self.tokens = tokens
         self._legacy = legacy_token.encode() if legacy_token else None
+        #: What the atom's own kernels send for ``ab.process_call`` (made at start, never stored).
+        self._call = call_token.encode() if call_token else None
         self.secure_cookie = secure_cookie
         self._touched: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -94,6 +104,8 @@ class Access:
         """The caller a bearer token names, or None (blocking: run it in a thread)."""
         if self._legacy is not None and hmac.compare_digest(given.encode(), self._legacy):
             return Caller(LEGACY_NAME, "admin")
+        if self._call is not None and hmac.compare_digest(given.encode(), self._call):
+            return Caller(CALL_NAME, "operator")
         found = self.tokens.by_token(given)
         return self._caller(found) if found is not None else None
 
