@@ -161,3 +161,47 @@ def test_behind_https_the_cookie_is_secure(tmp_path: Path) -> None:
 async def _alogin(client: httpx.AsyncClient, token: str) -> httpx.Response:
     form = await client.get("/login")
     return await client.post("/login", data={"token": token, "csrf_token": _csrf(form.text)})
+
+
+@pytest.mark.browser
+def test_a_person_logs_in_with_chromium_and_out_again(
+    atom: tuple[AtomProcess, str], tmp_path: Path
+) -> None:
+    """Real Chromium: sent to the login page, the token typed in, the page shown, logged out."""
+    import importlib.util
+    import os
+
+    from tests.browser.conftest import CHROMIUM, TIMEOUT_MS, shared_browser
+
+    if not Path(CHROMIUM).exists() or importlib.util.find_spec("playwright") is None:
+        if os.environ.get("ATOMNB_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"no Chromium at {CHROMIUM} or no playwright")
+        pytest.skip(f"no Chromium at {CHROMIUM} or no playwright")
+    artifacts = Path(os.environ.get("ATOMNB_TEST_ARTIFACTS") or tmp_path)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    process, token = atom
+    context = shared_browser().new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(f"{process.url}/console/audit")
+        assert page.url == f"{process.url}/login?next=/console/audit"
+        page.fill("#token", token)
+        page.screenshot(path=str(artifacts / "login-form.png"))
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{process.url}/console/audit")
+        assert "signed in as lena" in page.inner_text("header")
+        assert page.evaluate("document.cookie") == ""  # HttpOnly: no script sees the session
+        (cookie,) = context.cookies()
+        assert (cookie["name"], cookie["httpOnly"], cookie["sameSite"]) == (
+            "atomnb_session",
+            True,
+            "Strict",
+        )
+        page.screenshot(path=str(artifacts / "audit-after-login.png"), full_page=True)
+        page.click("header button[type=submit]")  # Log out (a form with its CSRF field)
+        page.wait_for_url(f"{process.url}/login")
+        page.goto(f"{process.url}/console/audit")
+        assert page.url.startswith(f"{process.url}/login?next=")
+    finally:
+        context.close()
