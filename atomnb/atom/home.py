@@ -41,6 +41,9 @@ class AtomSettings:
     idempotency_hours: float = 24.0  # how long an Idempotency-Key names its execution
     package_versions_kept: int = 10  # package folders kept per process, besides active/in use
     package_max_unpacked_bytes: int = 200 * 1024 * 1024  # a package unpacking to more: refused
+    #: An OTLP/HTTP collector's base URL (``/v1/traces`` is added): traces of executions.
+    otlp_endpoint: str | None = None
+    log_format: str = "text"  # or "json": one JSON object per log line
 
 
 class AtomHome:
@@ -98,6 +101,8 @@ class AtomHome:
             limit = getattr(settings, name)
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
                 raise ConfigError(f"{name} must be a positive whole number", where=where)
+        if settings.log_format not in ("text", "json"):
+            raise ConfigError("log_format must be 'text' or 'json'", where=where)
         hours = settings.idempotency_hours
         if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0 < hours <= 87600:
             raise ConfigError("idempotency_hours must be over 0 and at most 87600", where=where)

@@ -69,6 +69,12 @@ def atom() -> None:
     help="Keys of the atom's secret store, one per line, the first primary "
     "(default: $ATOMNB_SECRET_KEYS; make one with: atomnb secrets key).",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Log lines as text or one JSON object each (default: [settings] log_format, text).",
+)
 @click.option("--run-deployed", is_flag=True, help="Run each process from --deploy once.")
 @click.option("--exit-after-run", is_flag=True, help="Stop once those runs have finished.")
 def atom_start(
@@ -83,12 +89,18 @@ def atom_start(
     deploy_paths: Sequence[Path],
     environment: str,
     secret_key_file: Path | None,
+    log_format: str | None,
     run_deployed: bool,
     exit_after_run: bool,
 ) -> None:
     """Start an atom in the foreground; Ctrl-C or SIGTERM stops it cleanly."""
     from atomnb.atom.server import serve
     from atomnb.cli.discover import process_notebooks
+
+    if log_format is not None:
+        from atomnb.atom.observe.logs import configure_logging
+
+        configure_logging(log_format, explicit=True)
 
     notebooks, skipped = process_notebooks(deploy_paths)
     if skipped:

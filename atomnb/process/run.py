@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from atomnb._files import write_text_atomically
+from atomnb.connectors.observe import ConnectorCall, install_observer
 from atomnb.documents import Documents
 from atomnb.process.context import CAPTURE_ENV, ExecutionContext, context
 from atomnb.process.secrets import scrub_text, scrub_value
@@ -58,6 +59,7 @@ class ShapeCall:
 
     outputs: dict[str, Documents] = field(default_factory=dict)
     errors: int = 0
+    calls: list[ConnectorCall] = field(default_factory=list)  # made while it ran
 
     def out(self, label: str, documents: Documents) -> Documents:
         self.outputs[label] = documents
@@ -78,6 +80,8 @@ class ProcessRun:
         self._persisted = _read_json(self._file(PERSISTED_IN)) if self._dir else {}
         self._persist_changes: dict[str, Any] = {}
         self._running: list[str] = []  # shapes started and not yet ended, outermost first
+        self._open: list[ShapeCall] = []  # the same shapes' calls: connector calls go innermost
+        install_observer(self._connector_call)
         # Called after every shape with its record and outputs; the notebook front end
         # registers one to show each shape's summary (test mode). Never called with data
         # beyond what the shape returned.
@@ -113,6 +117,7 @@ class ProcessRun:
             started_at=started,
         )
         self._running.append(record.name)
+        self._open.append(call)
         self.flush()  # a kernel that dies in this shape is reported with its name
         try:
             yield call
@@ -121,11 +126,15 @@ class ProcessRun:
             raise
         finally:
             self._running.pop()
+            self._open.remove(call)
             record.duration_s = round(time.perf_counter() - clock, 6)
             record.documents_out = {k: len(v) for k, v in call.outputs.items()}
             record.bytes_out = sum(v.nbytes for v in call.outputs.values())
             record.errors = call.errors
             self.trace.add(record)
+            for made in call.calls:
+                made.shape = record.index
+                self.trace.add_call(made)
             self.flush()
             for listener in list(self.listeners):
                 listener(record, call.outputs)
@@ -149,6 +158,14 @@ class ProcessRun:
         with self._file(CAPTURE_FILE).open("a", encoding="utf-8") as handle:
             handle.writelines(line + "\n" for line in lines)
 
+    def _connector_call(self, call: ConnectorCall) -> None:
+        """A connector call: kept with the innermost shape running, recorded when it ends."""
+        open_shapes = list(self._open)
+        if open_shapes:
+            open_shapes[-1].calls.append(call)
+        else:
+            self.trace.add_call(call)
+
     def log(self, level: str, message: str, shape: str | None = None) -> None:
         self.trace.log(level, scrub_text(message), shape)
         self.flush()
@@ -160,7 +177,7 @@ class ProcessRun:
         # Shapes log to the trace directly, so shapes and logs are scrubbed here (tracked
         # values are scrubbed as they are tracked: there may be many).
         data = self.trace.to_dict()
-        for key in ("shapes", "logs"):
+        for key in ("shapes", "logs", "calls"):
             data[key] = scrub_value(data[key], numbers=False)
         data[RUNNING_KEY] = scrub_value(list(self._running))
         _write_json(self._file(TRACE_FILE), data)

@@ -18,8 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from atomnb._files import write_text_atomically
+from atomnb.connectors.observe import ConnectorCall
 
-__all__ = ["LogEntry", "ShapeRecord", "Trace"]
+__all__ = ["MAX_CALLS", "LogEntry", "ShapeRecord", "Trace"]
+
+#: Connector calls kept per execution (a per-document HTTP call may make thousands); the
+#: rest are only counted (``Trace.calls_dropped``).
+MAX_CALLS = 1000
 
 
 @dataclass
@@ -59,6 +64,10 @@ class Trace:
     logs: list[LogEntry] = field(default_factory=list)
     caught: int = 0  # documents caught by try/catch or rejected along the way
     tracked: list[dict[str, Any]] = field(default_factory=list)  # only fields a process names
+    #: Calls to other systems (HTTP requests, database statements, file operations), each
+    #: naming the shape it ran in: the child spans of that shape in the execution's trace.
+    calls: list[ConnectorCall] = field(default_factory=list)
+    calls_dropped: int = 0
 
     @property
     def has_warnings(self) -> bool:
@@ -71,6 +80,12 @@ class Trace:
         self.caught += record.errors
         return record
 
+    def add_call(self, call: ConnectorCall) -> None:
+        if len(self.calls) < MAX_CALLS:
+            self.calls.append(call)
+        else:
+            self.calls_dropped += 1
+
     def log(self, level: str, message: str, shape: str | None = None) -> LogEntry:
         entry = LogEntry(level, message, shape, _now())
         self.logs.append(entry)
@@ -82,6 +97,8 @@ class Trace:
             "logs": [asdict(e) for e in self.logs],
             "caught": self.caught,
             "tracked": self.tracked,
+            "calls": [asdict(c) for c in self.calls],
+            "calls_dropped": self.calls_dropped,
         }
 
     @classmethod
@@ -91,6 +108,8 @@ class Trace:
             logs=[LogEntry(**e) for e in data.get("logs", [])],
             caught=int(data.get("caught", 0)),
             tracked=list(data.get("tracked", [])),
+            calls=[ConnectorCall(**c) for c in data.get("calls", [])],
+            calls_dropped=int(data.get("calls_dropped", 0)),
         )
 
     def write(self, path: Path) -> None:

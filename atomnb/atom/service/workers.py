@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import random
 
+from atomnb.atom.observe import observability
 from atomnb.atom.service.calls import Calls
 from atomnb.atom.service.state import MAX_RETRY_DELAY_S, Job
 from atomnb.process import REDACTED
@@ -101,6 +102,7 @@ class Workers(Calls):
             self._stop_calls(record.id, "cancelled: its caller ended")
             with self._lock:
                 self._running.pop(record.id, None)
+        observability(self).execution_ended(final)  # its trace, when exported (never raises)
         try:
             if not self._retry_if_asked(final, secrets):  # tell people once, at the end
                 self.notifier.finished(final, deployment.notify)

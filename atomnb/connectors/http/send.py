@@ -17,6 +17,7 @@ import httpx
 from atomnb.connectors.http.auth import Auth, OAuth2ClientCredentials
 from atomnb.connectors.http.retry import RetryPolicy
 from atomnb.connectors.http.tls import tls_failure
+from atomnb.connectors.observe import connector_call, url_target
 from atomnb.errors import ConnectorError, FatalConnectorError, RetriableConnectorError
 
 __all__ = ["HttpStatusError", "HttpTransientError", "Redactor", "send"]
@@ -83,7 +84,13 @@ def send(
         where = f"{request.method} {redact(str(request.url))}"
         response: httpx.Response | None = None
         try:
-            response = client.send(request)
+            with connector_call(
+                "http", request.method, redact(url_target(str(request.url)))
+            ) as note:
+                response = client.send(request)
+                note.status = response.status_code
+                if response.status_code >= 400:
+                    note.failed = True
         except httpx.HTTPError as exc:
             error: ConnectorError = _translate(exc, where, redact)
         else:

@@ -8,9 +8,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from atomnb.connectors.observe import connector_call
 from atomnb.documents import Documents
 from atomnb.errors import ProcessError
 from atomnb.process.run import current_run
@@ -56,7 +58,9 @@ def database_query(
 ) -> Documents:
     """Rows of a query (values bound) as Documents."""
     with current_run().shape("database", name or "query", None) as call:
-        return call.out("rows", connection.query(sql, params).collect())
+        with connector_call("database", "query", _database(connection)):
+            rows = connection.query(sql, params).collect()
+        return call.out("rows", rows)
 
 
 def database_write(
@@ -73,12 +77,14 @@ def database_write(
     label = name or f"{action} {table}"
     run = current_run()
     with run.shape("database", label, documents) as call:
-        if action == "insert":
-            result = connection.insert(table, documents, **options)
-        elif action in ("upsert", "update", "delete"):
-            result = getattr(connection, action)(table, documents, key, **options)
-        else:
+        if action not in ("insert", "upsert", "update", "delete"):
             raise ProcessError(f"shape {label}: unknown database action {action!r}")
+        with connector_call("database", action, f"{_database(connection)} {table}") as note:
+            if action == "insert":
+                result = connection.insert(table, documents, **options)
+            else:
+                result = getattr(connection, action)(table, documents, key, **options)
+            note.failed = bool(result.rejected)
         refused = {r.index for r in result.rejected}
         call.out("written", documents.filter([i not in refused for i in range(len(documents))]))
         call.errors = len(result.rejected)
@@ -104,7 +110,9 @@ def file_get(
     label = name or f"get {pattern}"
     run = current_run()
     with run.shape("files", label, None) as call:
-        result = connection.get(pattern, **options)
+        with connector_call("files", "get", _files(connection, pattern)) as note:
+            result = connection.get(pattern, **options)
+            note.failed = bool(result.rejections)
         call.errors = len(result.rejections)
         for rejection in result.rejections[:20]:
             run.trace.log("warning", f"refused: {rejection.where}, rule {rejection.rule}", label)
@@ -124,7 +132,9 @@ def file_put(
     run = current_run()
     with run.shape("files", label, documents) as call:
         before = len(documents.rejections)
-        result = connection.put(documents, file_name, **options)
+        with connector_call("files", "put", _files(connection, file_name)) as note:
+            result = connection.put(documents, file_name, **options)
+            note.failed = len(result.rejections) > before
         refused = result.rejections[before:]
         call.errors = len(refused)
         for rejection in refused[:20]:
@@ -132,3 +142,18 @@ def file_put(
                 "warning", f"document {rejection.index} not written: rule {rejection.rule}", label
             )
         return call.out("written", result)
+
+
+def _database(connection: SqlConnection) -> str:
+    """``dialect://host:port/database`` of a connection: no user, no password."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(connection.url)
+    port = f":{url.port}" if url.port else ""
+    return f"{url.get_backend_name()}://{url.host or ''}{port}/{url.database or ''}"
+
+
+def _files(connection: FileConnection, name: str) -> str:
+    """Where files are read or written: the connection's root and the name, no user."""
+    location = re.sub(r"^([a-z0-9]+://)[^@/]*@", r"\1", connection.location)
+    return f"{location.rstrip('/')}/{name}"
