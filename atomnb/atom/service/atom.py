@@ -24,6 +24,7 @@ from typing import Any
 from atomnb.atom.deployer import Deployer
 from atomnb.atom.home import AtomHome
 from atomnb.atom.notify import Notifier
+from atomnb.atom.observe import observability
 from atomnb.atom.scheduler import Scheduler
 from atomnb.atom.secrets import AtomSecrets
 from atomnb.atom.service.control import Control
@@ -86,6 +87,7 @@ class Atom(Control):
     def start(self) -> None:
         """Recover from an earlier crash, then start the workers and the control thread."""
         self._lock_home()
+        observability(self).start()  # logs as configured, request counts, trace export
         self.secret_store.start()  # atom:NAME references resolve from this atom's store
         last_seen = self.queue.register(platform.node(), self.url, os.getpid())
         seen = f"; last seen alive at {last_seen:%Y-%m-%d %H:%M:%S} UTC" if last_seen else ""
@@ -120,6 +122,7 @@ class Atom(Control):
             self._jobs.put(None)
         for thread in self._threads:
             thread.join(timeout=30)
+        observability(self).stop()  # the last request counts and spans, while the store is open
         self.notifier.close()
         self.secret_store.stop()
         self.queue.unregister()
