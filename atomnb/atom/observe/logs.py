@@ -27,6 +27,7 @@ LogFormat = Literal["text", "json"]
 #: An execution id: a UTC timestamp to the second and 12 hex digits (``new_execution_id``).
 _EXECUTION_ID = re.compile(r"(?<![0-9a-f])(\d{14}[0-9a-f]{12})(?![0-9a-f])")
 _HANDLER_NAME = "atomnb-json"
+_AUDIT = "atomnb.atom.secrets.audit"  # atomnb.atom.secrets.service.audit
 _chosen: LogFormat | None = None
 
 
@@ -72,15 +73,26 @@ def configure_logging(
     if explicit:
         _chosen = "json" if log_format == "json" else "text"
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if handler.get_name() == _HANDLER_NAME:
-            root.removeHandler(handler)
+    audit = logging.getLogger(_AUDIT)
+    for logger in (root, audit):
+        for handler in list(logger.handlers):
+            if handler.get_name() == _HANDLER_NAME:
+                logger.removeHandler(handler)
     if log_format != "json":
+        audit.propagate = True
         return
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
+    # The secret store's audit lines have a text handler of their own (added when none is
+    # set): give them ours instead, and no second copy through the root.
+    for own in audit.handlers:
+        own.setFormatter(JsonFormatter())
+    if not audit.handlers:
+        audit.addHandler(handler)
+        audit.setLevel(logging.INFO)
+    audit.propagate = False
     ours = logging.getLogger("atomnb")  # the atom's own INFO lines; libraries stay at WARNING
     if ours.level == logging.NOTSET or ours.level > logging.INFO:
         ours.setLevel(logging.INFO)
