@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -95,6 +96,13 @@ def cleanse(
             **{CLEANSE_ERRORS: pa.array([reasons[i] for i in bad], pa.list_(pa.string()))}
         )
         call.errors = len(bad)
+        _log_rules(
+            [
+                (e.document, f"{e.path}, rule {e.rule}" if e.path else f"rule {e.rule}", None)
+                for e in report.errors
+            ],
+            name or profile.name,
+        )
         return call.out("clean", clean), call.out("rejected", rejected)
 
 
@@ -187,7 +195,37 @@ def business_rules(
             **{RULES_FAILED: pa.array(messages, pa.list_(pa.string()))}
         )
         call.errors = len(bad)
+        given = [len(r) > 2 for r in listed]  # a message the author wrote, not the default
+        found = (
+            (index, f"rule {spec[0]}", str(spec[2]) if given[number] else None)
+            for index in bad.tolist()
+            for number, spec in enumerate(specs)
+            if failed[number, index]
+        )
+        _log_rules(list(islice(found, _LOGGED_REJECTIONS)), shape, int(failed.sum()))
         return call.out("accepted", accepted), call.out("rejected", rejected)
+
+
+#: Rejections logged per shape call (each is also counted in the shape's errors).
+_LOGGED_REJECTIONS = 20
+
+
+def _log_rules(
+    found: Sequence[tuple[int | None, str, str | None]], shape: str, total: int | None = None
+) -> None:
+    """Warn of the first rejections by position and rule, never with a document's values.
+
+    ``found`` holds (document, "path, rule R" or "rule R", the rule's own message or None).
+    The console lists these lines as the execution's rejected documents.
+    """
+    run = current_run()
+    for document, rule, message in found[:_LOGGED_REJECTIONS]:
+        where = f"{shape}, document {document}" if document is not None else shape
+        text = f"rejected: {where}, {rule}" + (f": {message}" if message else "")
+        run.trace.log("warning", text, shape)
+    total = len(found) if total is None else total
+    if total > _LOGGED_REJECTIONS:
+        run.trace.log("warning", f"{total - _LOGGED_REJECTIONS} more rejections", shape)
 
 
 #: Prefix of the persisted value that keeps a ``find_changes`` snapshot.
