@@ -1,0 +1,248 @@
+"""Low-latency processes on a real atom: warm workers, no records, same answers as papermill."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nbformat
+import pytest
+
+from atomnb.components import Workspace
+from tests.atom.conftest import AtomProcess
+from tests.conftest import _free_port
+
+pytestmark = pytest.mark.atom
+
+SECRET = "ll-s3cr3t-7f1e9a"
+
+SETUP = (
+    "import time\n"
+    "import atomnb as ab\n"
+    "from atomnb.maps import Map, Rule, Step\n"
+    "from atomnb.process.run import current_run\n"
+    "from atomnb.profiles import Element, ElementType as T, Profile\n"
+    'SRC = Profile("order", (Element("orderId", T.STRING), Element("qty", T.STRING)))\n'
+    'OUT = Profile("out", (Element("id", T.STRING, mandatory=True), Element("q", T.INTEGER)))\n'
+    'MAP = Map("order_flat", SRC, OUT, (\n'
+    '    Rule("id", ("orderId",), (Step("replace", {"old": "SO-", "new": "INV-"}),)),\n'
+    '    Rule("q", ("qty",), (Step("to_integer"),)),\n'
+    "))\n"
+)
+PER_MESSAGE = (
+    'orders = ab.start(ab.Documents.from_records([{"orderId": "SO-0", "qty": "1"}]))\n'
+    'ids = [r.get("orderId") for r in orders.to_pylist()]\n'
+    'if "BOOM" in ids:\n'
+    '    raise ValueError(f"refused with key {api_key}")\n'
+    'if "SLEEP" in ids:\n'
+    "    time.sleep(30)\n"
+)
+MAP_CELL = (
+    "mapped = ab.map(orders, MAP)\n"
+    "ab.return_documents(mapped)\n"
+    "if mapped.rejections:\n"
+    '    ab.return_documents(ab.Documents.from_records([{"error": str(r)} '
+    'for r in mapped.rejections]), "rejected")\n'
+)
+ISOLATION_CELL = (
+    'if "ISO" in ids:\n'
+    '    leak = globals().get("leak", 0) + 1\n'
+    '    prior = ab.get_property("mark", "none")\n'
+    '    current_run().properties["mark"] = "set"\n'
+    '    ab.return_documents(ab.Documents.from_records([{"leak": leak, "prior": prior}]), "iso")\n'
+)
+
+
+def _notebook(path: Path, meta: dict[str, Any] | None) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    if meta is not None:
+        nb.metadata["atomnb"] = meta
+    nb.cells = [
+        nbformat.v4.new_code_cell('api_key = ""  # secret', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(SETUP),
+        nbformat.v4.new_code_cell(PER_MESSAGE, metadata={"tags": ["per-message"]}),
+        nbformat.v4.new_code_cell(ISOLATION_CELL),
+        nbformat.v4.new_code_cell(MAP_CELL),
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def atom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AtomProcess]:
+    root = tmp_path_factory.mktemp("lowlatency")
+    ws = Workspace.init(root / "ws", name="lowlatency-tests")
+    (ws.extensions_dir / "ll.toml").write_text('[secrets]\napi_key = "env:LL_TEST_API_KEY"\n')
+    nb = ws.notebooks_dir
+    notebooks = {
+        "orders_general": _notebook(nb / "orders_general.ipynb", None),
+        "orders_fast": _notebook(nb / "orders_fast.ipynb", {"mode": "low_latency", "workers": 3}),
+        "solo": _notebook(nb / "solo.ipynb", {"mode": "low_latency", "workers": 1, "queue": 1}),
+        "recycler": _notebook(
+            nb / "recycler.ipynb", {"mode": "low_latency", "workers": 1, "recycle_after": 2}
+        ),
+    }
+    previous = os.environ.get("LL_TEST_API_KEY")
+    os.environ["LL_TEST_API_KEY"] = SECRET  # the atom resolves env: secrets from its own env
+    started = AtomProcess(root / "home", _free_port(), ["--workers", "2"], root / "atom.log")
+    try:
+        started.start()
+        for path in notebooks.values():
+            started.deploy(path, environment="ll")
+        yield started
+    finally:
+        if started.proc is not None:
+            started.stop()
+        if previous is None:
+            os.environ.pop("LL_TEST_API_KEY", None)
+        else:
+            os.environ["LL_TEST_API_KEY"] = previous
+
+
+def _post(
+    atom: AtomProcess, process: str, lines: list[dict[str, Any]], **params: Any
+) -> httpx.Response:
+    return httpx.post(f"{atom.url}/listen/{process}", json=lines, params=params, timeout=60)
+
+
+def _stats(atom: AtomProcess, process: str) -> dict[str, Any]:
+    response = httpx.get(f"{atom.url}/api/processes/{process}/stats", timeout=60)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+MESSAGES = [
+    [{"orderId": "SO-1", "qty": "2"}],
+    [{"orderId": "SO-2", "qty": "3"}, {"orderId": "SO-3", "qty": "many"}],
+    [{"orderId": "SO-4", "qty": "many"}],
+]
+
+
+def test_general_and_low_latency_give_the_same_answers(atom: AtomProcess) -> None:
+    for lines in MESSAGES:
+        for label in ("default", "rejected"):
+            general = _post(atom, "orders_general", lines, label=label)
+            fast = _post(atom, "orders_fast", lines, label=label)
+            assert general.status_code == fast.status_code, (general.text, fast.text)
+            assert general.content == fast.content
+            assert fast.headers["X-Atomnb-Mode"] == "low_latency"
+    answer = _post(atom, "orders_fast", MESSAGES[1], label="rejected").json()
+    assert "rule q" in answer[0]["error"]
+    assert _post(atom, "orders_fast", MESSAGES[0]).json() == [{"id": "INV-1", "q": 2}]
+
+
+def test_records_per_mode(atom: AtomProcess) -> None:
+    before_general = len(atom.client.executions(process="orders_general"))
+    before = _stats(atom, "orders_fast")["stats"]
+    before_count = before["requests"] if before else 0
+    general = _post(atom, "orders_general", MESSAGES[0])
+    assert general.headers["X-Atomnb-Execution"]
+    for _ in range(3):
+        assert _post(atom, "orders_fast", MESSAGES[0]).status_code == 200
+    assert len(atom.client.executions(process="orders_general")) == before_general + 1
+    assert atom.client.executions(process="orders_fast") == []
+    stats = _stats(atom, "orders_fast")
+    assert stats["mode"] == "low_latency"
+    assert stats["stats"]["requests"] == before_count + 3
+    assert sum(b["count"] for b in stats["stats"]["buckets"]) >= 3
+    assert _stats(atom, "orders_general")["mode"] == "general"
+
+
+def test_eight_parallel_requests_are_all_answered_by_several_workers(atom: AtomProcess) -> None:
+    results: list[httpx.Response] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        response = _post(atom, "orders_fast", MESSAGES[0])
+        with lock:
+            results.append(response)
+
+    for _ in range(3):  # warm: distinct pids show once requests overlap
+        threads = [threading.Thread(target=one) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(results) == 24 and all(r.status_code == 200 for r in results)
+    assert len({r.headers["X-Atomnb-Worker"] for r in results}) >= 2
+
+
+def test_a_raising_request_answers_500_and_the_worker_goes_on(atom: AtomProcess) -> None:
+    boom = _post(atom, "solo", [{"orderId": "BOOM", "qty": "1"}])
+    assert boom.status_code == 500
+    assert "ValueError" in boom.json()["error"] and "refused with key" in boom.json()["error"]
+    assert SECRET not in boom.text
+    after = _post(atom, "solo", MESSAGES[0])
+    assert after.status_code == 200
+    assert after.headers["X-Atomnb-Worker"] == boom.headers["X-Atomnb-Worker"]
+    failures = _stats(atom, "solo")["stats"]["failures"]
+    assert failures and SECRET not in str(failures)
+
+
+def test_per_message_globals_and_properties_do_not_carry_over(atom: AtomProcess) -> None:
+    first = _post(atom, "solo", [{"orderId": "ISO", "qty": "1"}], label="iso")
+    second = _post(atom, "solo", [{"orderId": "ISO", "qty": "1"}], label="iso")
+    assert first.headers["X-Atomnb-Worker"] == second.headers["X-Atomnb-Worker"]
+    assert first.json() == second.json() == [{"leak": 1, "prior": "none"}]
+
+
+def _busy_pid(atom: AtomProcess, process: str) -> int:
+    def busy() -> int | None:
+        found = [w["pid"] for w in _stats(atom, process)["workers"] if w["busy"]]
+        return found[0] if found else None
+
+    return int(atom.wait_for(busy, 60, "a busy worker"))
+
+
+def test_a_full_queue_answers_503_with_retry_after(atom: AtomProcess) -> None:
+    answers: list[httpx.Response] = []
+    sleeper = threading.Thread(
+        target=lambda: answers.append(_post(atom, "solo", [{"orderId": "SLEEP", "qty": "1"}]))
+    )
+    sleeper.start()
+    pid = _busy_pid(atom, "solo")
+    waiting = threading.Thread(target=lambda: answers.append(_post(atom, "solo", MESSAGES[0])))
+    waiting.start()
+    time.sleep(0.5)  # lets the second request take the one queue place (no timing asserted)
+    full = _post(atom, "solo", MESSAGES[0])
+    os.kill(pid, signal.SIGKILL)  # ends the sleeper (503) so the waiting one is served
+    sleeper.join(60)
+    waiting.join(60)
+    assert full.status_code == 503, full.text
+    assert full.headers["Retry-After"]
+    assert sorted(r.status_code for r in answers) == [200, 503]
+
+
+def test_a_worker_killed_mid_request_answers_503_and_is_replaced(atom: AtomProcess) -> None:
+    answers: list[httpx.Response] = []
+    sleeper = threading.Thread(
+        target=lambda: answers.append(_post(atom, "solo", [{"orderId": "SLEEP", "qty": "1"}]))
+    )
+    sleeper.start()
+    pid = _busy_pid(atom, "solo")
+    os.kill(pid, signal.SIGKILL)
+    sleeper.join(60)
+    assert answers[0].status_code == 503
+    assert answers[0].headers["Retry-After"]
+    after = _post(atom, "solo", MESSAGES[0])
+    assert after.status_code == 200
+    assert after.headers["X-Atomnb-Worker"] != str(pid)
+    assert _stats(atom, "solo")["stats"]["worker_lost"] >= 1
+
+
+def test_workers_recycle_after_n_requests(atom: AtomProcess) -> None:
+    pids = [_post(atom, "recycler", MESSAGES[0]).headers["X-Atomnb-Worker"] for _ in range(4)]
+    assert pids[0] == pids[1] and pids[2] == pids[3]
+    assert pids[1] != pids[2]
