@@ -5,6 +5,8 @@ global one) that asks the store a handful of aggregate questions per scrape —
 each a ``GROUP BY`` over the executions of this atom, found through the
 ``(status, atom)`` index, never rows fetched and added up in Python:
 
+Store answers are kept five seconds, so scrapes close together ask once.
+
 - ``atomnb_executions_total{process,status}``: finished executions this atom
   ran, by outcome (a counter: it only drops when old records are removed);
 - ``atomnb_execution_duration_seconds{process}``: a histogram of their durations;
@@ -21,6 +23,8 @@ each a ``GROUP BY`` over the executions of this atom, found through the
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -57,20 +61,35 @@ class AtomCollector(Collector):
         recorder: RequestRecorder,
         *,
         stale_after_s: float = 60.0,
+        cache_s: float = 5.0,
     ) -> None:
         self.store = store
+        self.cache_s = cache_s
+        self._lock = threading.Lock()
+        self._cached: tuple[float, list[Metric]] | None = None
         self.atom_id = atom_id
         self.recorder = recorder
         self.stale_after_s = stale_after_s
 
     def collect(self) -> Iterator[Metric]:
-        with self.store.engine.connect() as connection:
-            yield from self._executions(connection)
-            yield from self._durations(connection)
-            yield from self._queue(connection)
-            yield from self._documents(connection)
-            yield from self._atoms(connection)
+        yield from self._from_store()
         yield from self._requests()
+
+    def _from_store(self) -> list[Metric]:
+        """The store's answers, kept ``cache_s`` so scrapes close together ask once."""
+        with self._lock:
+            now = time.monotonic()
+            if self._cached is None or now - self._cached[0] >= self.cache_s:
+                with self.store.engine.connect() as connection:
+                    metrics = [
+                        *self._executions(connection),
+                        *self._durations(connection),
+                        *self._queue(connection),
+                        *self._documents(connection),
+                        *self._atoms(connection),
+                    ]
+                self._cached = (time.monotonic(), metrics)
+            return self._cached[1]
 
     # -- executions ----------------------------------------------------------------------
 
@@ -100,26 +119,30 @@ class AtomCollector(Collector):
             labels=["process"],
         )
         duration = executions.c.duration_s
-        columns: list[Any] = [
-            sa.func.sum(sa.case((duration <= bound, 1), else_=0)) for bound in DURATION_BUCKETS
-        ]
-        query = (
-            sa.select(
-                executions.c.process,
-                sa.func.count(),
-                sa.func.coalesce(sa.func.sum(duration), 0.0),
-                *columns,
-            )
-            .where(*self._mine(_FINISHED), duration.is_not(None))
-            .group_by(executions.c.process)
+        # One CASE per row (the first bound it fits), grouped; cumulated here over a few rows.
+        bucket = sa.case(
+            *((duration <= bound, n) for n, bound in enumerate(DURATION_BUCKETS)),
+            else_=len(DURATION_BUCKETS),
         )
-        for process, count, total, *cumulative in connection.execute(query):
-            buckets = [
-                (_le(bound), float(n or 0))
-                for bound, n in zip(DURATION_BUCKETS, cumulative, strict=True)
-            ]
-            buckets.append(("+Inf", float(count)))
-            family.add_metric([process], buckets, float(total))
+        query = (
+            sa.select(executions.c.process, bucket, sa.func.count(), sa.func.sum(duration))
+            .where(*self._mine(_FINISHED), duration.is_not(None))
+            .group_by(executions.c.process, bucket)
+        )
+        per_process: dict[str, tuple[list[int], list[float]]] = {}
+        for process, index, n, total in connection.execute(query):
+            counts, sums = per_process.setdefault(
+                process, ([0] * (len(DURATION_BUCKETS) + 1), [0.0])
+            )
+            counts[int(index)] += int(n)
+            sums[0] += float(total or 0.0)
+        for process, (counts, sums) in sorted(per_process.items()):
+            cumulative, buckets = 0, []
+            for bound, n in zip(DURATION_BUCKETS, counts, strict=False):
+                cumulative += n
+                buckets.append((_le(bound), float(cumulative)))
+            buckets.append(("+Inf", float(sum(counts))))
+            family.add_metric([process], buckets, sums[0])
         yield family
 
     def _queue(self, connection: sa.Connection) -> Iterator[Metric]:

@@ -173,19 +173,28 @@ class RequestCounter:
             return
         started = time.perf_counter()
         status = 500  # what the server answers when the app raises before it starts a response
+        counted = False
+
+        def count() -> None:
+            nonlocal counted
+            if not counted:
+                counted = True
+                route = self._template(scope)
+                if route is not None:
+                    self.recorder.observe(route, status, time.perf_counter() - started)
 
         async def counting_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                count()  # before the last byte goes: a client that has its answer sees it counted
             await send(message)
 
         try:
             await self.app(scope, receive, counting_send)
         finally:
-            route = self._template(scope)
-            if route is not None:
-                self.recorder.observe(route, status, time.perf_counter() - started)
+            count()
 
     def _template(self, scope: Scope) -> str | None:
         """The route's path template, e.g. ``/listen/{process}`` (None for no route)."""
