@@ -39,13 +39,16 @@ class Series:
     colour: str | None = None
 
 
-def nice_ticks(top: float, count: int = 5) -> list[float]:
-    """Ticks from 0 to at least ``top`` in steps of 1, 2 or 5 times a power of ten."""
+def nice_ticks(top: float, count: int = 5, *, whole: bool = False) -> list[float]:
+    """Ticks from 0 to at least ``top`` in steps of 1, 2 or 5 times a power of ten
+    (``whole``: steps of at least 1, for counts)."""
     if top <= 0 or not math.isfinite(top):
         return [0.0, 1.0]
     raw = top / max(1, count)
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    if whole:
+        step = max(1, step)
     ticks = [0.0]
     while ticks[-1] < top:
         ticks.append(round(ticks[-1] + step, 10))
@@ -166,7 +169,7 @@ def bar_chart(
     totals = [sum(s.values[n] or 0 for s in series) for n in range(len(labels))]
     if not labels or not any(totals):
         return _empty(title, empty)
-    ticks = nice_ticks(max(totals))
+    ticks = nice_ticks(max(totals), whole=True)
     width, height = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
     slot = width / len(labels)
     bar = max(1.0, slot * 0.7)

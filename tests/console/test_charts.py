@@ -100,6 +100,7 @@ def test_nice_ticks_and_time_labels() -> None:
     assert nice_ticks(7) == [0, 2, 4, 6, 8]
     assert nice_ticks(0.9)[-1] >= 0.9 and nice_ticks(0) == [0, 1]
     assert nice_ticks(1234)[-1] >= 1234
+    assert nice_ticks(2, whole=True) == [0, 1, 2] and nice_ticks(2)[1] == 0.5
     hour = timedelta(hours=1)
     assert time_label(datetime(2026, 12, 4, 18, tzinfo=UTC), hour) == "18:00"
     assert time_label(datetime(2026, 12, 5, 0, tzinfo=UTC), hour) == "Dec 05"

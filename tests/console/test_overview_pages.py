@@ -3,13 +3,22 @@ every status (the shared ``console_atom``)."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+from tests.browser.conftest import CHROMIUM, TIMEOUT_MS, artifacts, shared_browser
 from tests.console.conftest import TICKER_ZONE, ConsoleAtom
+
+__all__ = ["artifacts"]  # the session fixture, imported to be found here
 
 pytestmark = pytest.mark.atom
 
@@ -118,3 +127,73 @@ def test_old_execution_page_still_leads_to_the_execution(console_atom: ConsoleAt
     assert answer.status_code in (200, 303, 307)
     if answer.status_code != 200:
         assert execution in answer.headers["location"]
+
+
+# -- what a person sees, in headless Chromium ----------------------------------------------
+
+
+@pytest.fixture
+def chromium_page(artifacts: Path) -> Iterator[Any]:
+    missing = None
+    if not Path(CHROMIUM).exists():
+        missing = f"Chromium not found at {CHROMIUM}"
+    elif importlib.util.find_spec("playwright") is None:
+        missing = "playwright is not installed"
+    if missing:
+        if os.environ.get("ATOMNB_REQUIRE_BROWSER") == "1":
+            pytest.fail(missing)
+        pytest.skip(missing)
+    context = shared_browser().new_context(viewport={"width": 1300, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    elsewhere: list[str] = []
+
+    def route(request_route: Any) -> None:  # the console must load nothing from elsewhere
+        url = request_route.request.url
+        if url.startswith("data:") or (urlsplit(url).hostname or "") == "127.0.0.1":
+            request_route.continue_()
+        else:
+            elsewhere.append(url)
+            request_route.abort()
+
+    page.route("**/*", route)
+    yield page
+    context.close()
+    assert elsewhere == []
+
+
+@pytest.mark.browser
+def test_a_person_sees_the_overview(
+    console_atom: ConsoleAtom, chromium_page: Any, artifacts: Path
+) -> None:
+    page = chromium_page
+    page.goto(console_atom.url + "/")
+    chart = page.locator("svg.chart").first
+    assert chart.is_visible()
+    texts = chart.locator("text").all_text_contents()
+    assert "executions" in texts and "time (UTC), buckets of 1 h" in texts
+    assert {"succeeded", "failed", "interrupted", "with warnings"} <= set(texts)
+    assert "0" in texts  # the value axis starts at zero
+    box = chart.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 150
+    failing = page.locator("table.failing")
+    assert "orders" in failing.inner_text() and "2 of 5" in failing.inner_text()
+    assert page.locator("nav a.active").inner_text() == "Overview"
+    page.screenshot(path=str(artifacts / "console_overview.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_a_person_sees_success_rates_per_version(
+    console_atom: ConsoleAtom, chromium_page: Any, artifacts: Path
+) -> None:
+    page = chromium_page
+    page.goto(console_atom.url + "/console/processes")
+    v1 = page.locator("tr.process-row", has_text="v1").filter(has_text="orders").first
+    assert v1.locator(".rate").inner_text() == "67%"
+    assert page.locator("table.schedules").inner_text().count(TICKER_ZONE) == 1
+    page.get_by_role("link", name="orders").first.click()
+    page.wait_for_selector("h1:text('orders')")
+    titles = page.locator("svg.chart > title").all_text_contents()
+    assert "Documents in and out of orders" in titles
+    assert page.locator("svg.chart circle.point").count() > 0
+    page.screenshot(path=str(artifacts / "console_processes_orders.png"), full_page=True)

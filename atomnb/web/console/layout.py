@@ -63,6 +63,7 @@ background:#f6f8fa}
 header.nav{display:flex;align-items:center;gap:1.2rem;background:#24292f;color:#fff;
 padding:.55rem 1.5rem;flex-wrap:wrap}
 header.nav .brand{font-weight:600;margin-right:.8rem}
+header.nav nav{display:flex;gap:1.1rem;flex-wrap:wrap}
 header.nav a{color:#d0d7de;text-decoration:none;padding:.2rem 0}
 header.nav a:hover{color:#fff}
 header.nav a.active{color:#fff;border-bottom:2px solid #fd8c73}
