@@ -11,7 +11,7 @@ import typing as _typing
 __version__ = "0.1.0"
 
 if _typing.TYPE_CHECKING:
-    from atomnb.atom.remote import deploy, trigger
+    from atomnb.atom.remote import deploy, rollback, trigger, undeploy
     from atomnb.components import Workspace
     from atomnb.connectors.connections import connection, list_connections, test_connection
     from atomnb.documents import Documents, DocumentStream, Rejection
@@ -114,7 +114,9 @@ _LAZY: dict[str, str] = {
     "MapperWidget": "atomnb.nb.widgets.mapper",
     "dashboard": "atomnb.nb.widgets.dashboard",
     "deploy": "atomnb.atom.remote",
+    "rollback": "atomnb.atom.remote",
     "trigger": "atomnb.atom.remote",
+    "undeploy": "atomnb.atom.remote",
     "persist_property": "atomnb.process.run",
     "persisted_property": "atomnb.process.run",
     "AtomnbError": "atomnb.errors",
@@ -196,6 +198,7 @@ __all__ = [
     "read",
     "read_stream",
     "return_documents",
+    "rollback",
     "route",
     "search_replace",
     "set_document_properties",
@@ -207,6 +210,7 @@ __all__ = [
     "track",
     "trigger",
     "try_catch",
+    "undeploy",
     "unload_ipython_extension",
     "unzip_documents",
     "validate",
@@ -221,8 +225,11 @@ def load_ipython_extension(ipython: object) -> None:
     from atomnb.nb.extension import load_ipython_extension as load
 
     load(ipython)
-    # %atomnb deploy / trigger: the notebook layer may not import the atom's, so they meet here
-    use_atom_actions(deploy=_remote("deploy"), trigger=_remote("trigger"))
+    # %atomnb deploy / trigger / rollback / undeploy: the notebook layer may not import the
+    # atom's, so they meet here
+    use_atom_actions(
+        **{name: _remote(name) for name in ("deploy", "trigger", "rollback", "undeploy")}
+    )
 
 
 def _remote(name: str) -> _typing.Callable[..., object]:

@@ -73,3 +73,7 @@ def test_tutorial_run_in_jupyterlab_shows_the_scheduled_run(
     )
     assert {e["id"] for e in scheduled} & set(ids)
     dashboard.screenshot(path=str(artifacts / "tutorial_dashboard.png"))
+    # the last cells undeploy the process: no schedule of the tutorial is left on the atom
+    page.locator(".atomnb-undeployed").wait_for(timeout=WAIT_MS)
+    assert "sample_invoices" not in {s["process"] for s in atom.client.schedules()}
+    assert "sample_invoices" not in {d["process"] for d in atom.client.deployments()}

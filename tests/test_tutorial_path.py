@@ -3,8 +3,9 @@
 notebooks/tutorials/tutorial_sample_to_schedule.ipynb runs under papermill in a real kernel,
 on a copy of the workspace, against a real atom started here (its address only in
 ATOMNB_ATOM_URL, as a newcomer would set it). It must end with a scheduled
-execution of the process it wrote, recorded on that atom. Without an atom it
-stops after the test run, saying how to name one.
+execution of the process it wrote, recorded on that atom, and undeploy it, so no
+schedule is left firing. Without an atom it stops after the test run, saying how
+to name one.
 
 It lives in notebooks/tutorials/ (not notebooks/, whose top-level notebooks the
 example tests and the main job take as the example processes).
@@ -101,8 +102,12 @@ def test_tutorial_ends_with_a_scheduled_execution_on_the_atom(
     executions = atom.client.executions(process=PROCESS, limit=100)
     scheduled = [e for e in executions if e["trigger"] == "schedule"]
     assert any(e["status"] == "succeeded" for e in scheduled), executions
-    deployments = {d["process"]: d for d in atom.client.deployments()}
-    assert deployments[PROCESS]["schedule"] == "* * * * * */15"
+    [version] = atom.client.deployment_history(PROCESS)
+    assert version["schedule"] == "* * * * * */15"
+    # and it ends by undeploying: nothing of the tutorial keeps firing on the atom
+    assert not version["active"]
+    assert PROCESS not in {d["process"] for d in atom.client.deployments()}
+    assert PROCESS not in {s["process"] for s in atom.client.schedules()}
 
     text = _outputs(output)
     # the test run showed each shape's counts
@@ -110,6 +115,7 @@ def test_tutorial_ends_with_a_scheduled_execution_on_the_atom(
     # the deployment and the dashboard name this atom and where its address came from
     assert f"deployed {PROCESS} v1 on {atom.url}" in text
     assert f"Executions on the atom at {atom.url} (from ATOMNB_ATOM_URL)" in text
+    assert f"undeployed {PROCESS} from {atom.url}" in text
     # the scheduled run is a row of the dashboard
     assert any(f"{e['id']}  schedule  succeeded" in text for e in scheduled), text[-3000:]
     # nothing was written into the repository: the process notebook lives in the copy

@@ -193,6 +193,46 @@ class AtomClient:
     def schedules(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/api/schedules").json())
 
+    # -- runtime management (issue 14) ---------------------------------------------------
+
+    def undeploy(self, process: str) -> dict[str, Any]:
+        """Stop scheduling and triggering ``process`` (its versions stay in the history)."""
+        return dict(self._call("DELETE", f"/api/deployments/{process}").json())
+
+    def rollback(self, process: str, to: int | None = None) -> dict[str, Any]:
+        """Make version ``to`` (None: the one before the active one) active again.
+
+        Answers ``{"deployment": {...}, "changed": bool, "from_version": int | None}``.
+        """
+        return dict(
+            self._call("POST", f"/api/deployments/{process}/rollback", json={"to": to}).json()
+        )
+
+    def deployment_history(self, process: str) -> list[dict[str, Any]]:
+        """Every version of ``process``, newest first, with who deployed and activated it."""
+        return list(self._call("GET", f"/api/deployments/{process}").json())
+
+    def atoms(self) -> list[dict[str, Any]]:
+        """Every atom on this atom's store: status, version, workers, resources, work."""
+        return list(self._call("GET", "/api/atoms").json())
+
+    def pause_atom(self, atom_id: str) -> dict[str, Any]:
+        return dict(self._call("POST", f"/api/atoms/{atom_id}/pause").json())
+
+    def resume_atom(self, atom_id: str) -> dict[str, Any]:
+        return dict(self._call("POST", f"/api/atoms/{atom_id}/resume").json())
+
+    def restart_atom(self, atom_id: str, wait_s: float | None = None) -> dict[str, Any]:
+        """Ask the atom to restart once its running executions finish (``wait_s`` at most)."""
+        body = {"wait_s": wait_s}
+        return dict(self._call("POST", f"/api/atoms/{atom_id}/restart", json=body).json())
+
+    def pause_schedule(self, process: str) -> dict[str, Any]:
+        return dict(self._call("POST", f"/api/schedules/{process}/pause").json())
+
+    def resume_schedule(self, process: str) -> dict[str, Any]:
+        return dict(self._call("POST", f"/api/schedules/{process}/resume").json())
+
     # -- who may do what (issue 14) ------------------------------------------------------
 
     def tokens(self) -> list[dict[str, Any]]:

@@ -4,6 +4,9 @@ Everything that can be wrong with a deployment is found here, before anything
 changes: a notebook that is not a process, an unknown environment, a bad cron
 expression or time zone, impossible limits. A refused deployment leaves the
 running version as it was.
+
+A rollback makes an earlier version active again — its package copy, its
+schedule and settings — as one change, recorded on the version (when, by whom).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from atomnb.atom.notify import check_notify
 from atomnb.atom.retention import prune_packages
 from atomnb.atom.unpack import DEFAULT_MAX_UNPACKED_BYTES, unpack_package
 from atomnb.components import Workspace, load_environment
-from atomnb.errors import AtomError, ConfigError
+from atomnb.errors import AtomError, ConfigError, UnknownEntityError
 from atomnb.process import load_process
 from atomnb.store import ExecutionStore, utcnow
 from atomnb.store.deployments import (
@@ -133,8 +136,12 @@ class Deployer:
         self.versions_kept = versions_kept
         self.max_unpacked_bytes = max_unpacked_bytes or DEFAULT_MAX_UNPACKED_BYTES
 
-    def deploy(self, data: bytes | Path, options: DeployOptions) -> tuple[Deployment, bool]:
+    def deploy(
+        self, data: bytes | Path, options: DeployOptions, *, actor: str = "local"
+    ) -> tuple[Deployment, bool]:
         """Deploy a package (its bytes or a file); the active deployment, whether it is new.
+
+        ``actor`` is who deploys (a token's name; "local" on an atom without tokens).
 
         All or nothing: everything is checked before the version is recorded, and
         if keeping the package or scheduling it fails after that, the previous
@@ -157,6 +164,7 @@ class Deployer:
                 process=process,
                 notebook=options.notebook,
                 content_hash=content_hash,
+                deployed_by=actor,
                 **settings,
             )
             previous = self.deployments.active(process)
@@ -198,8 +206,69 @@ class Deployer:
         )
 
     def undeploy(self, process: str) -> bool:
+        """Stop scheduling and triggering ``process``; False when no version was active."""
         self.schedules.disable(process)
         return self.deployments.deactivate(process)
+
+    def rollback(
+        self, process: str, to: int | None = None, *, actor: str = "local"
+    ) -> tuple[Deployment, bool, int | None]:
+        """Make version ``to`` (default: the one before the active one) active again.
+
+        Returns the active version, whether it changed, and the version that was
+        active before (None: the process was undeployed). Its own package copy,
+        schedule and settings come back; a paused schedule stays paused.
+        Executions already queued keep the version they were queued with.
+        """
+        history = self.deployments.history(process)  # newest first
+        if not history:
+            raise UnknownEntityError(f"no process {process!r} was ever deployed here")
+        active = next((d for d in history if d.active), None)
+        versions = ", ".join(f"v{d.version}" for d in history)
+        target = self._rollback_target(process, history, active, to, versions)
+        if active is not None and target.version == active.version:
+            return active, False, active.version
+        if not self.home.package_dir(process, target.version).is_dir():
+            raise AtomError(
+                f"this atom no longer keeps the package of {process} v{target.version}",
+                hint=f"it keeps the newest {self.versions_kept} versions; deploy that "
+                "version again from its notebook",
+            )
+        activated = self.deployments.activate(process, target.version, actor)
+        try:
+            self._schedule(activated)
+        except BaseException:
+            self.deployments.restore(process, active.version if active else None)
+            raise
+        return activated, True, active.version if active else None
+
+    @staticmethod
+    def _rollback_target(
+        process: str,
+        history: list[Deployment],
+        active: Deployment | None,
+        to: int | None,
+        versions: str,
+    ) -> Deployment:
+        if to is not None:
+            for deployment in history:
+                if deployment.version == to:
+                    return deployment
+            raise UnknownEntityError(
+                f"{process} has no version {to}", hint=f"its versions: {versions}"
+            )
+        if active is None:
+            raise AtomError(
+                f"{process} is not deployed, so there is no version before the active one",
+                hint=f"name the version to make active (its versions: {versions})",
+            )
+        earlier = [d for d in history if d.version < active.version]
+        if not earlier:
+            raise AtomError(
+                f"{process} has no version before v{active.version}",
+                hint=f"its versions: {versions}",
+            )
+        return earlier[0]
 
     def incoming_dir(self) -> Path:
         """Where packages are received and unpacked before they are checked."""

@@ -1,12 +1,12 @@
-"""``ab.deploy`` and ``ab.trigger``: put a process notebook on an atom and run it, from Python.
+"""``ab.deploy``, ``trigger``, ``rollback``, ``undeploy``: a process on an atom, from Python.
 
 The same steps as ``atomnb deploy`` / ``atomnb trigger`` — the package is built
 with ``build_package`` (the notebook, its workspace's components and
 extensions, its data files) and sent through ``AtomClient`` — so a notebook can
 take a process from a test run to a schedule without a terminal. The atom is
 the configured one (``atom=``, else ``$ATOMNB_ATOM_URL``, else ``atom =`` in the
-workspace's atomnb.toml); the ``%atomnb deploy`` / ``%atomnb trigger`` magics
-call these functions.
+workspace's atomnb.toml); the ``%atomnb deploy`` / ``trigger`` / ``rollback`` /
+``undeploy`` magics call these functions.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from atomnb.components import resolve_secret
 from atomnb.components.atom_address import require_atom
 from atomnb.store import ExecutionRecord
 
-__all__ = ["DeployedProcess", "deploy", "trigger"]
+__all__ = ["DeployedProcess", "Undeployed", "deploy", "rollback", "trigger", "undeploy"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class DeployedProcess:
     schedule: str | None = None
     timezone: str = "UTC"
     next_fire_at: datetime | None = None  # UTC
+    rolled_back_from: int | None = None  # a rollback: the version that was active before
 
     @property
     def next_fire_local(self) -> datetime | None:
@@ -50,8 +51,14 @@ class DeployedProcess:
         return self.next_fire_at.astimezone(ZoneInfo(self.timezone))
 
     def __str__(self) -> str:
-        state = "deployed" if self.created else "unchanged, still"
-        text = f"{state} {self.process} v{self.version} on {self.atom}"
+        if self.rolled_back_from is not None:
+            text = (
+                f"rolled back {self.process} to v{self.version} on {self.atom} "
+                f"(was v{self.rolled_back_from})"
+            )
+        else:
+            state = "deployed" if self.created else "unchanged, still"
+            text = f"{state} {self.process} v{self.version} on {self.atom}"
         text += f" (environment {self.environment})"
         if self.schedule:
             text += f"; schedule {self.schedule} ({self.timezone})"
@@ -101,24 +108,74 @@ def deploy(
     options = deploy_defaults(path) | {k: v for k, v in given.items() if v is not None}
     with AtomClient(address, timeout_s=120) as client:
         answer = client.deploy(package, **options)
-        d: dict[str, Any] = answer["deployment"]
-        next_fire = None
-        if d.get("schedule"):
-            for state in client.schedules():
-                if state.get("process") == d["process"] and state.get("next_fire_at"):
-                    next_fire = datetime.fromisoformat(state["next_fire_at"])
-                    if next_fire.tzinfo is None:  # the store keeps UTC
-                        next_fire = next_fire.replace(tzinfo=UTC)
+        return _deployed(client, answer["deployment"], created=bool(answer["created"]))
+
+
+def _deployed(
+    client: AtomClient, d: dict[str, Any], *, created: bool, rolled_back_from: int | None = None
+) -> DeployedProcess:
+    next_fire = None
+    if d.get("schedule"):
+        for state in client.schedules():
+            if state.get("process") == d["process"] and state.get("next_fire_at"):
+                next_fire = datetime.fromisoformat(state["next_fire_at"])
+                if next_fire.tzinfo is None:  # the store keeps UTC
+                    next_fire = next_fire.replace(tzinfo=UTC)
     return DeployedProcess(
-        atom=address.url,
+        atom=client.url,
         process=d["process"],
         version=int(d["version"]),
-        created=bool(answer["created"]),
+        created=created,
         environment=d["environment"],
         schedule=d.get("schedule"),
         timezone=d.get("timezone") or "UTC",
         next_fire_at=next_fire,
+        rolled_back_from=rolled_back_from,
     )
+
+
+@dataclass(frozen=True)
+class Undeployed:
+    """A process taken off an atom: no schedule fires, no triggers; its history stays."""
+
+    atom: str
+    process: str
+
+    def __str__(self) -> str:
+        return (
+            f"undeployed {self.process} from {self.atom}: its schedule no longer fires "
+            "and it cannot be triggered (deploy it again to bring it back)"
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<div class='atomnb-undeployed'>{html.escape(str(self))}</div>"
+
+
+def undeploy(process: str, *, atom: str | None = None) -> Undeployed:
+    """Take ``process`` off the atom: its schedule stops and triggers are refused.
+
+    Its versions and executions stay on record; ``deploy`` brings it back.
+    """
+    with AtomClient(require_atom(atom), timeout_s=60) as client:
+        client.undeploy(process)
+        return Undeployed(atom=client.url, process=process)
+
+
+def rollback(process: str, to: int | None = None, *, atom: str | None = None) -> DeployedProcess:
+    """Make version ``to`` of ``process`` (default: the one before the active one) active again.
+
+    That version's own package, schedule and settings come back; the atom
+    records who rolled back and when.
+    """
+    with AtomClient(require_atom(atom), timeout_s=60) as client:
+        answer = client.rollback(process, to)
+        before = answer.get("from_version")
+        return _deployed(
+            client,
+            answer["deployment"],
+            created=bool(answer["changed"]),
+            rolled_back_from=int(before) if answer["changed"] and before else None,
+        )
 
 
 def trigger(

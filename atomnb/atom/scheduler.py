@@ -5,6 +5,10 @@ the database (so with two atoms on one store exactly one runs it), applies the
 catch-up policy to fire times missed while no atom was running — ``once``: one
 run stands for all of them; ``skip``: none runs, and the skip is recorded —
 and moves the persisted next fire time on.
+
+A paused schedule's fire times are claimed all the same, each recorded as
+skipped (so the record shows every slot that passed), and none runs; resuming
+it does not catch them up.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ class Fire:
     due_at: datetime
     outcome: str
     missed: int = 0
+    paused: bool = False  # skipped because an operator paused the schedule
 
     @property
     def runs(self) -> bool:
@@ -68,7 +73,12 @@ class Scheduler:
             latest = last_fire(state.cron, state.timezone, now)
             total = count_fire_times(state.cron, state.timezone, state.next_fire_at, latest)
             on_time = now - latest <= self.grace
-            for fire in self._fires(state, latest, total, on_time):
+            fires = (
+                [Fire(state.process, latest, "skipped", total, paused=True)]
+                if state.paused
+                else self._fires(state, latest, total, on_time)
+            )
+            for fire in fires:
                 if self.schedules.claim(
                     fire.process,
                     fire.due_at,
@@ -82,6 +92,29 @@ class Scheduler:
             following = next_fire(state.cron, state.timezone, now)
             self.schedules.advance(state.process, state.next_fire_at, following)
         return claimed
+
+    def pause(self, process: str) -> ScheduleState | None:
+        """Pause ``process``'s schedule: its fire times pass, recorded as skipped."""
+        return self.schedules.set_paused(process, True)
+
+    def resume(self, process: str) -> ScheduleState | None:
+        """Resume it: the next fire is the first slot after now, none passed is caught up.
+
+        Slots that passed with no atom ticking (all stopped or paused) are
+        recorded here as one skipped claim, as a tick would have.
+        """
+        state = self.schedules.get(process)
+        if state is None or not state.paused:
+            return state  # nothing to resume: a due fire time stays due
+        now = self.clock()
+        following = next_fire(state.cron, state.timezone, now)
+        if state.enabled and state.next_fire_at <= now:
+            latest = last_fire(state.cron, state.timezone, now)
+            missed = count_fire_times(state.cron, state.timezone, state.next_fire_at, latest)
+            self.schedules.claim(process, latest, outcome="skipped", atom=self.atom, missed=missed)
+        elif state.next_fire_at > now:
+            following = state.next_fire_at
+        return self.schedules.set_paused(process, False, next_fire_at=following)
 
     @staticmethod
     def _fires(state: ScheduleState, latest: datetime, total: int, on_time: bool) -> list[Fire]:

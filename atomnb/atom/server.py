@@ -8,14 +8,21 @@ a grace period and marks the rest interrupted — so a stop never leaves a recor
 running. uvicorn re-raises the signal it caught once it has shut down: SIGTERM
 is turned into the same clean stop as Ctrl-C instead of killing the process
 before the atom has stopped.
+
+A graceful restart (``POST /api/atoms/{id}/restart``) ends the same way, once
+the running executions have finished, and then the process replaces itself with
+a fresh atom: ``os.execv`` with the same interpreter and arguments, so it keeps
+its pid (a service manager still sees it running) and serves the same port.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+import os
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -87,6 +94,11 @@ def serve(
     previous = signal.getsignal(signal.SIGTERM)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
+
+        def restart() -> None:
+            server.should_exit = True
+
+        atom.on_restart = restart  # only a main thread may replace the process
     try:
         server.run()
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it caught: a normal stop
@@ -97,7 +109,18 @@ def serve(
         print("atom stopped", flush=True)
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, previous)
+    if atom.restart_requested:
+        _replace_process()
     return atom
+
+
+def _replace_process() -> None:
+    """Become a fresh atom: the same interpreter, options and arguments, the same pid."""
+    argv = [sys.executable, *sys.orig_argv[1:]]
+    # Not the arguments: a store URL may hold a password.
+    print(f"atom restarting (pid {os.getpid()}) …", flush=True)
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
 
 
 def _stop_like_ctrl_c(signum: int, frame: FrameType | None) -> None:

@@ -177,7 +177,7 @@ def dashboard(shell: Any, args: argparse.Namespace, _cell: str | None) -> Any:
 
 
 def use_atom_actions(**actions: Callable[..., Any]) -> None:
-    """Give the magics ``deploy`` and ``trigger`` (``ab.deploy``/``ab.trigger``).
+    """Give the magics ``deploy``, ``trigger``, ``rollback`` and ``undeploy`` (``ab.deploy`` …).
 
     ``atomnb.nb`` and ``atomnb.atom`` are sibling layers that never import each
     other, so the package's root (``atomnb.load_ipython_extension``, above both)
@@ -191,7 +191,7 @@ def _atom_action(name: str) -> Callable[..., Any]:
     if action is None:
         raise ConfigError(
             f"%atomnb {name} needs the extension loaded from the package",
-            hint="run %load_ext atomnb (or call ab.deploy / ab.trigger)",
+            hint=f"run %load_ext atomnb (or call ab.{name})",
         )
     return action
 
@@ -217,6 +217,16 @@ def trigger(shell: Any, args: argparse.Namespace, _cell: str | None) -> Any:
     return record
 
 
+def undeploy(shell: Any, args: argparse.Namespace, _cell: str | None) -> Any:
+    """Take a process off the atom: its schedule stops firing, triggers are refused."""
+    return _atom_action("undeploy")(args.process, atom=args.atom)
+
+
+def rollback(shell: Any, args: argparse.Namespace, _cell: str | None) -> Any:
+    """Make an earlier version active again (default: the one before the active one)."""
+    return _atom_action("rollback")(args.process, args.to, atom=args.atom)
+
+
 def connection(shell: Any, args: argparse.Namespace, cell: str | None) -> Any:
     from atomnb.nb import connection_cell
 
@@ -233,5 +243,7 @@ COMMANDS: dict[str, Command] = {
     "dashboard": dashboard,
     "deploy": deploy,
     "trigger": trigger,
+    "undeploy": undeploy,
+    "rollback": rollback,
     "connection": connection,
 }

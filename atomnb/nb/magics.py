@@ -15,6 +15,8 @@ paragraph — the message, where, and a hint — never a traceback.
     %atomnb dashboard                    (the configured atom's executions, else the local store)
     %atomnb deploy notebooks/orders.ipynb --env prod --schedule "0 3 * * *" --timezone Europe/Berlin
     %atomnb trigger orders -p limit 5000 --wait
+    %atomnb rollback orders --to 3       (default: the version before the active one)
+    %atomnb undeploy orders              (its schedule stops; deploy brings it back)
     %%atomnb connection warehouse        (cell body: kind and settings, secrets by reference)
     %atomnb connection test warehouse
     %atomnb connection list
@@ -35,6 +37,10 @@ from atomnb.errors import AtomnbError
 __all__ = ["AtomnbMagics", "build_parser"]
 
 Command = Callable[[Any, argparse.Namespace, "str | None"], Any]
+#: Sub-commands of one word (the others are a group and an action: ``profile infer``).
+_ONE_WORD = frozenset(
+    {"components", "dashboard", "deploy", "trigger", "rollback", "undeploy", "connection"}
+)
 
 
 class _HelpShown(Exception):
@@ -57,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``%atomnb`` command line: one sub-command per kind of thing, each with --help."""
     root = _Parser(prog="%atomnb", description="atomnb in the notebook.")
     groups = root.add_subparsers(
-        dest="group", metavar="{profile,map,components,dashboard,deploy,trigger,connection}"
+        dest="group",
+        metavar="{profile,map,components,dashboard,deploy,trigger,rollback,undeploy,connection}",
     )
     groups.required = True
 
@@ -123,6 +130,19 @@ def build_parser() -> argparse.ArgumentParser:
     trig.add_argument("--atom", metavar="URL", help=atom_help)
     trig.add_argument("--wait", action="store_true", help="wait for the execution to finish")
 
+    back = groups.add_parser("rollback", help="make an earlier version of a process active again")
+    back.add_argument("process", help="the deployed process's name")
+    back.add_argument(
+        "--to", type=int, metavar="VERSION", help="default: the version before the active one"
+    )
+    back.add_argument("--atom", metavar="URL", help=atom_help)
+
+    off = groups.add_parser(
+        "undeploy", help="take a process off an atom: its schedule stops, triggers are refused"
+    )
+    off.add_argument("process", help="the deployed process's name")
+    off.add_argument("--atom", metavar="URL", help=atom_help)
+
     conn = groups.add_parser(
         "connection",
         help="define (%%%%atomnb connection NAME), test and list connections",
@@ -143,7 +163,7 @@ class AtomnbMagics(Magics):
     @line_cell_magic
     def atomnb(self, line: str, cell: str | None = None) -> Any:
         """atomnb in the notebook: profile, map, components, dashboard, deploy, trigger,
-        connection (--help)."""
+        rollback, undeploy, connection (--help)."""
         try:
             words = shlex.split(line, comments=True)
         except ValueError as exc:
@@ -162,9 +182,5 @@ class AtomnbMagics(Magics):
 def _command(args: argparse.Namespace) -> Command:
     from atomnb.nb import commands
 
-    key = (
-        args.group
-        if args.group in ("components", "dashboard", "deploy", "trigger", "connection")
-        else (f"{args.group} {args.action}")
-    )
+    key = args.group if args.group in _ONE_WORD else f"{args.group} {args.action}"
     return commands.COMMANDS[key]

@@ -2,7 +2,8 @@
 
 Each deploy of changed content is a new version; deploying the same content
 with the same options again changes nothing, so a molecule's atoms can all be
-sent the same package. Only the newest version of a process is active.
+sent the same package. One version of a process is active: the newest, unless a
+rollback made an earlier one active again (``activate``).
 """
 
 from __future__ import annotations
@@ -68,10 +69,15 @@ class Deployment:
     deployed_at: datetime | None = None
     active: bool = True
     deployed_by: str | None = None  # the token's name that deployed it (schema 7)
+    # When and by whom it last became the active version: its deploy, or a rollback to it.
+    activated_at: datetime | None = None
+    activated_by: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         values = asdict(self)
-        values["deployed_at"] = self.deployed_at.isoformat() if self.deployed_at else None
+        for key in ("deployed_at", "activated_at"):
+            stamp = getattr(self, key)
+            values[key] = stamp.isoformat() if stamp else None
         return values
 
     def same_as(self, other: Deployment) -> bool:
@@ -91,7 +97,8 @@ class DeploymentStore:
             if current is not None and current.same_as(deployment):
                 return current, False
             deployment.version = (self._latest_version(deployment.process) or 0) + 1
-            deployment.deployed_at = utcnow()
+            deployment.deployed_at = deployment.activated_at = utcnow()
+            deployment.activated_by = deployment.deployed_by
             deployment.active = True
             row = asdict(deployment)
             try:
@@ -176,6 +183,32 @@ class DeploymentStore:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot restore {process} version {version}: {exc}") from None
 
+    def activate(self, process: str, version: int, actor: str | None) -> Deployment:
+        """Make ``version`` the active one (a rollback), recording when and by whom.
+
+        One transaction: the other versions are deactivated and this one activated
+        together, so a process never has two active versions, nor none in between.
+        """
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    deployments.update()
+                    .where(deployments.c.process == process, deployments.c.version != version)
+                    .values(active=False)
+                )
+                result = connection.execute(
+                    deployments.update()
+                    .where(deployments.c.process == process, deployments.c.version == version)
+                    .values(active=True, activated_at=utcnow(), activated_by=actor)
+                )
+                if not result.rowcount:
+                    raise StoreError(f"{process} has no version {version}")
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot make {process} version {version} active: {exc}") from None
+        found = self.get(process, version)
+        assert found is not None
+        return found
+
     def _latest_version(self, process: str) -> int | None:
         query = sa.select(sa.func.max(deployments.c.version)).where(
             deployments.c.process == process
@@ -188,5 +221,6 @@ class DeploymentStore:
 def _deployment(row: Any) -> Deployment:
     values = dict(row)
     values["deployed_at"] = as_utc(values["deployed_at"])
+    values["activated_at"] = as_utc(values.get("activated_at"))
     values["notify"] = dict(values["notify"] or {})
     return Deployment(**values)

@@ -4,20 +4,27 @@ A queued execution is an ordinary execution record with status ``queued``,
 so what waits is visible in every listing, in order. Claiming is a
 conditional update (``queued`` → ``running``): whoever changes the row runs
 it, which stays true with several atoms and threads on one database.
+
+An operator may pause an atom (``set_paused``): it then starts nothing, and the
+other atoms on the store take the executions queued on it — all but those only
+the paused atom can run (a listener's documents in its home, secret values in
+its memory).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
-from atomnb.store.models import ExecutionRecord, ExecutionStatus
+from atomnb.store.atoms import AtomStatus, atoms_status
+from atomnb.store.models import ExecutionRecord, ExecutionStatus, Trigger
 from atomnb.store.repository import ExecutionStore, as_utc, record_from_row, utcnow
 from atomnb.store.tables import atoms, executions
 
-__all__ = ["ExecutionQueue"]
+__all__ = ["AtomStatus", "ExecutionQueue", "atoms_status"]
 
 _QUEUED = ExecutionStatus.QUEUED.value
 _RUNNING = ExecutionStatus.RUNNING.value
@@ -39,16 +46,28 @@ class ExecutionQueue:
     def ready(
         self, now: datetime, *, exclude: Iterable[str] = (), limit: int = 50
     ) -> list[ExecutionRecord]:
-        """This atom's queued executions whose time has come, oldest first.
+        """Queued executions this atom may start now, oldest first.
 
-        ``exclude`` names processes already at their concurrency limit, so a long
-        queue of one process never hides the others' executions behind it.
+        Its own, and those queued on paused atoms that any atom can run (not a
+        listener's, whose documents are in that atom's home; none given secret
+        values, which live in that atom's memory only). ``exclude`` names
+        processes already at their concurrency limit, so a long queue of one
+        process never hides the others' executions behind it.
         """
+        paused_peers = sa.select(atoms.c.id).where(
+            atoms.c.paused.is_(True), atoms.c.id != self.atom
+        )
         query = (
             sa.select(executions)
             .where(
                 executions.c.status == _QUEUED,
-                executions.c.atom == self.atom,
+                sa.or_(
+                    executions.c.atom == self.atom,
+                    sa.and_(
+                        executions.c.atom.in_(paused_peers),
+                        executions.c.trigger != Trigger.LISTENER.value,
+                    ),
+                ),
                 sa.or_(executions.c.not_before.is_(None), executions.c.not_before <= now),
             )
             .order_by(executions.c.created_at, executions.c.id)
@@ -58,7 +77,8 @@ class ExecutionQueue:
         if excluded:
             query = query.where(executions.c.process.not_in(excluded))
         with self.engine.connect() as connection:
-            return [record_from_row(r) for r in connection.execute(query).mappings()]
+            found = [record_from_row(r) for r in connection.execute(query).mappings()]
+        return [r for r in found if r.atom == self.atom or not r.secret_parameters]
 
     def waiting(self) -> list[ExecutionRecord]:
         """Everything queued on this atom, in the order it will run."""
@@ -71,12 +91,12 @@ class ExecutionQueue:
             return [record_from_row(r) for r in connection.execute(query).mappings()]
 
     def claim(self, execution_id: str) -> bool:
-        """Move one queued execution to running; False if someone else got it first."""
+        """Move one queued execution to running here; False if someone else got it first."""
         with self.engine.begin() as connection:
             result = connection.execute(
                 executions.update()
                 .where(executions.c.id == execution_id, executions.c.status == _QUEUED)
-                .values(status=_RUNNING, started_at=utcnow())
+                .values(status=_RUNNING, started_at=utcnow(), atom=self.atom)
             )
         return bool(result.rowcount)
 
@@ -183,14 +203,24 @@ class ExecutionQueue:
 
     # -- the atoms table: who is alive ----------------------------------------------------
 
-    def register(self, host: str, url: str | None, pid: int) -> datetime | None:
-        """Record this atom as started; returns its last heartbeat before now (None if new)."""
+    def register(self, host: str, url: str | None, pid: int, **about: Any) -> datetime | None:
+        """Record this atom as started; returns its last heartbeat before now (None if new).
+
+        ``about``: ``version``, ``workers``, ``resources``. A pause is kept.
+        """
         now = utcnow()
         with self.engine.begin() as connection:
             row = connection.execute(
                 sa.select(atoms.c.heartbeat_at, atoms.c.stopped_at).where(atoms.c.id == self.atom)
             ).first()
-            values = {"host": host, "url": url, "pid": pid, "started_at": now, "heartbeat_at": now}
+            values = {
+                "host": host,
+                "url": url,
+                "pid": pid,
+                "started_at": now,
+                "heartbeat_at": now,
+                **_about(about),
+            }
             if row is None:
                 connection.execute(atoms.insert().values(id=self.atom, **values))
                 return None
@@ -223,14 +253,49 @@ class ExecutionQueue:
             )
         return bool(result.rowcount)
 
-    def heartbeat(self) -> None:
+    def heartbeat(self, **about: Any) -> bool:
+        """Beat this atom's heart (``about``: version, workers, resources); whether it is paused."""
         with self.engine.begin() as connection:
             connection.execute(
-                atoms.update().where(atoms.c.id == self.atom).values(heartbeat_at=utcnow())
+                atoms.update()
+                .where(atoms.c.id == self.atom)
+                .values(heartbeat_at=utcnow(), **_about(about))
             )
+            paused = connection.execute(
+                sa.select(atoms.c.paused).where(atoms.c.id == self.atom)
+            ).scalar()
+        return bool(paused)
+
+    def is_paused(self, atom: str | None = None) -> bool:
+        """Whether an operator paused ``atom`` (default: this one)."""
+        with self.engine.connect() as connection:
+            paused = connection.execute(
+                sa.select(atoms.c.paused).where(atoms.c.id == (atom or self.atom))
+            ).scalar()
+        return bool(paused)
+
+    def set_paused(self, atom: str, paused: bool) -> bool:
+        """Pause or resume any atom on the store; False when no atom has that id."""
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                atoms.update().where(atoms.c.id == atom).values(paused=paused)
+            )
+        return bool(result.rowcount)
 
     def unregister(self) -> None:
+        """A clean stop: the last heartbeat is the stop time (``atoms_status`` says stopped)."""
+        now = utcnow()
         with self.engine.begin() as connection:
             connection.execute(
-                atoms.update().where(atoms.c.id == self.atom).values(stopped_at=utcnow())
+                atoms.update()
+                .where(atoms.c.id == self.atom)
+                .values(stopped_at=now, heartbeat_at=now)
             )
+
+
+def _about(values: Mapping[str, Any]) -> dict[str, Any]:
+    """What an atom may say about itself in its row."""
+    unknown = set(values) - {"version", "workers", "resources"}
+    if unknown:
+        raise TypeError(f"not an atom's column: {', '.join(sorted(unknown))}")
+    return {k: v for k, v in values.items() if v is not None}

@@ -4,6 +4,10 @@ Two atoms on one store both see a schedule fall due; both try to insert the
 fire row whose primary key is (process, due time), and only one insert
 succeeds — that atom runs it. The next fire time is persisted, so a restarted
 atom knows which fire times it missed and can apply the catch-up policy.
+
+An operator may pause a schedule (``set_paused``): its fire times are still
+claimed as they come, each recorded as skipped, and none runs; a redeploy keeps
+the pause (``set`` never changes it).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ class ScheduleState:
     catch_up: str
     next_fire_at: datetime
     enabled: bool = True
+    paused: bool = False  # by an operator; kept across redeploys
 
 
 class ScheduleStore:
@@ -80,6 +85,22 @@ class ScheduleStore:
         with self.engine.connect() as connection:
             rows = connection.execute(sa.select(schedules).order_by(schedules.c.process))
             return [_state(r) for r in rows.mappings()]
+
+    def set_paused(
+        self, process: str, paused: bool, *, next_fire_at: datetime | None = None
+    ) -> ScheduleState | None:
+        """Pause or resume ``process``'s schedule (resuming may move its next fire time on).
+
+        None when the process has no schedule.
+        """
+        values: dict[str, Any] = {"paused": paused, "updated_at": utcnow()}
+        if next_fire_at is not None:
+            values["next_fire_at"] = next_fire_at
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                schedules.update().where(schedules.c.process == process).values(**values)
+            )
+        return self.get(process) if result.rowcount else None
 
     def disable(self, process: str) -> None:
         with self.engine.begin() as connection:
@@ -163,4 +184,5 @@ def _state(row: Any) -> ScheduleState:
         catch_up=row["catch_up"],
         next_fire_at=as_utc(row["next_fire_at"]) or utcnow(),
         enabled=bool(row["enabled"]),
+        paused=bool(row["paused"]),
     )

@@ -176,6 +176,9 @@ deployments = Table(
     Column("deployed_at", DateTime(timezone=True), nullable=False),
     Column("active", Boolean, nullable=False, server_default=sa_false()),
     Column("deployed_by", String(100)),  # schema 7: the token's name, or "local"
+    # Schema 7: when and by whom this version last became the active one (deploy or rollback).
+    Column("activated_at", DateTime(timezone=True)),
+    Column("activated_by", String(100)),
     CheckConstraint("catch_up IN ('once', 'skip')", name="ck_deployments_catch_up"),
     CheckConstraint("overlap IN ('queue', 'skip')", name="ck_deployments_overlap"),
 )

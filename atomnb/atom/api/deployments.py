@@ -1,4 +1,9 @@
-"""Deployment routes: deploy a package, list and undeploy."""
+"""Deployment routes: deploy a package, list, roll back and undeploy.
+
+Each version records who deployed it (``deployed_by``: the caller's token name,
+"local" on an atom without tokens) and who last made it active (``activated_by``:
+its deploy, or a rollback to it).
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,39 @@ from typing import Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
 
 from atomnb._files import storage_failure
 from atomnb.atom.api.bodies import (
     PACKAGE_MEDIA_TYPES,
     UnsupportedMediaTypeError,
     media_type,
+    read_limited,
     spool_limited,
 )
+from atomnb.atom.api.guard import MAX_JSON_BODY_BYTES
+from atomnb.atom.api.runtime import json_body
 from atomnb.atom.deployer import DeployOptions
 from atomnb.atom.package import MAX_PACKAGE_BYTES
 from atomnb.atom.service import Atom
 from atomnb.errors import AtomError, AtomUnavailableError, UnknownEntityError
 
-__all__ = ["add_deployment_routes"]
+__all__ = ["RollbackRequest", "actor_of", "add_deployment_routes"]
+
+
+class RollbackRequest(BaseModel):
+    """Which version to make active again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: int | None = Field(
+        None, ge=1, strict=True, description="null: the version before the active one"
+    )
+
+
+def actor_of(request: Request) -> str:
+    """Who is calling: the guard's token name, "local" on an atom without tokens."""
+    return str(getattr(request.state, "actor", None) or "local")
 
 
 def add_deployment_routes(app: FastAPI, atom: Atom) -> None:
@@ -80,7 +104,9 @@ def add_deployment_routes(app: FastAPI, atom: Atom) -> None:
                 request, MAX_PACKAGE_BYTES, "the deployment package", atom.deployer.incoming_dir()
             )
             try:
-                deployment, created = await run_in_threadpool(atom.deployer.deploy, upload, options)
+                deployment, created = await run_in_threadpool(
+                    lambda: atom.deployer.deploy(upload, options, actor=actor_of(request))
+                )
             finally:
                 upload.unlink(missing_ok=True)
         except OSError as exc:  # a full or read-only disk: say so (503), not a 500
@@ -101,8 +127,26 @@ def add_deployment_routes(app: FastAPI, atom: Atom) -> None:
             raise UnknownEntityError(f"no process {process!r} was ever deployed here")
         return [d.as_dict() for d in history]
 
+    @app.post(
+        "/api/deployments/{process}/rollback",
+        summary="Make an earlier version active again (its package, schedule and settings)",
+        openapi_extra={
+            "requestBody": {
+                "required": False,
+                "content": {"application/json": {"schema": RollbackRequest.model_json_schema()}},
+            }
+        },
+    )
+    async def rollback(process: str, request: Request) -> dict[str, Any]:
+        data = await read_limited(request, MAX_JSON_BODY_BYTES, "the rollback's body")
+        body = json_body(RollbackRequest, data)
+        deployment, changed, before = await run_in_threadpool(
+            lambda: atom.rollback(process, body.to, actor=actor_of(request))
+        )
+        return {"deployment": deployment.as_dict(), "changed": changed, "from_version": before}
+
     @app.delete("/api/deployments/{process}", summary="Undeploy: stop scheduling and triggering")
     def undeploy(process: str) -> dict[str, Any]:
-        if not atom.deployer.undeploy(process):
+        if not atom.undeploy(process):
             raise UnknownEntityError(f"no process {process!r} is deployed on this atom")
         return {"undeployed": process}

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from atomnb.atom.api.bodies import (
@@ -18,11 +18,13 @@ from atomnb.atom.api.bodies import (
     read_limited,
 )
 from atomnb.atom.api.guard import MAX_JSON_BODY_BYTES
+from atomnb.atom.api.records import filter_from_query
 from atomnb.atom.serialize import children_of, plain, record_dict
 from atomnb.atom.service import Atom
 from atomnb.atom.service.requests import IdempotencyKeyReusedError
 from atomnb.errors import AtomError, AtomnbError, UnknownEntityError
 from atomnb.store import ExecutionRecord, ExecutionStatus, Trigger
+from atomnb.store.browse import browse
 
 __all__ = ["IDEMPOTENCY_KEY_HEADER", "REPLAYED_HEADER", "TriggerRequest", "add_execution_routes"]
 
@@ -110,16 +112,37 @@ def add_execution_routes(app: FastAPI, atom: Atom) -> None:
         headers = {REPLAYED_HEADER: "true"} if replayed else None
         return JSONResponse(record_dict(record), status_code=status, headers=headers)
 
-    @app.get("/api/executions", summary="Recent executions, newest first")
+    @app.get(
+        "/api/executions",
+        summary="Executions, newest first: filtered and paged",
+        description=(
+            "Filters combine: `status` (repeat it or comma-separate), `process`, `environment`, "
+            "`from`/`to` (ISO date or time, UTC), `field` and `value` (a tracked value). "
+            "`limit` rows per page; the header `X-Next-Cursor` is the `after` of the next page "
+            "(absent on the last); `X-Total-Count` counts matches (up to 10,000, then `10000+`)."
+        ),
+    )
     def executions(
+        request: Request,
+        response: Response,
         process: str | None = None,
-        status: str | None = Query(None, description="one of the execution statuses"),
+        status: Annotated[list[str] | None, Query(description="execution statuses")] = None,
+        environment: str | None = None,
+        from_: str | None = Query(None, alias="from"),
+        to: str | None = None,
+        field: str | None = None,
+        value: str | None = None,
+        after: str | None = Query(None, description="the X-Next-Cursor of the previous page"),
         limit: int = Query(50, ge=1, le=1000),
     ) -> list[dict[str, Any]]:
-        wanted = _execution_status(status) if status else None
-        return [
-            record_dict(r) for r in atom.store.recent(limit=limit, process=process, status=wanted)
-        ]
+        page = browse(
+            atom.store, filter_from_query(request.query_params), page_size=limit, after=after
+        )
+        if page.next_cursor:
+            response.headers["X-Next-Cursor"] = page.next_cursor
+        if page.total is not None:
+            response.headers["X-Total-Count"] = f"{page.total}{'+' if page.total_capped else ''}"
+        return [record_dict(r) for r in page.records]
 
     @app.get("/api/executions/{execution_id}", summary="One execution with its shapes and log")
     def execution(execution_id: str) -> dict[str, Any]:
@@ -153,11 +176,14 @@ def add_execution_routes(app: FastAPI, atom: Atom) -> None:
     def waiting() -> list[dict[str, Any]]:
         return [record_dict(r) for r in atom.queue.waiting()]
 
-    @app.get("/api/schedules", summary="Schedules and their recent fire times")
-    def schedules() -> list[dict[str, Any]]:
+    @app.get("/api/schedules", summary="Schedules (paused or not) and their recent fire times")
+    def schedules(
+        include_all: bool = Query(False, alias="all", description="also undeployed processes'"),
+    ) -> list[dict[str, Any]]:
         return [
             plain(vars(s)) | {"fires": plain(atom.schedules.fires(s.process, limit=20))}
             for s in atom.schedules.all()
+            if s.enabled or include_all
         ]
 
 

@@ -27,7 +27,7 @@ from atomnb.atom.notify import Notifier
 from atomnb.atom.observe import observability
 from atomnb.atom.scheduler import Scheduler
 from atomnb.atom.secrets import AtomSecrets
-from atomnb.atom.service.control import Control
+from atomnb.atom.service.manage import Management
 from atomnb.store import ExecutionStatus, ExecutionStore, utcnow
 from atomnb.store.queue import ExecutionQueue
 from atomnb.store.schedules import ScheduleStore
@@ -35,7 +35,7 @@ from atomnb.store.schedules import ScheduleStore
 __all__ = ["Atom"]
 
 
-class Atom(Control):
+class Atom(Management):
     """A runtime host for deployed processes; ``start`` it, then ``stop`` it."""
 
     def __init__(
@@ -83,13 +83,19 @@ class Atom(Control):
         self._lock_file = None
         self.stale_after_s = stale_after_s
         self.recovered = []
+        self.pid = os.getpid()
+        self.on_restart = None
+        self.restart_requested = False
+        self._paused = False
+        self._restarting = threading.Event()
 
     def start(self) -> None:
         """Recover from an earlier crash, then start the workers and the control thread."""
         self._lock_home()
         observability(self).start()  # logs as configured, request counts, trace export
         self.secret_store.start()  # atom:NAME references resolve from this atom's store
-        last_seen = self.queue.register(platform.node(), self.url, os.getpid())
+        last_seen = self.queue.register(platform.node(), self.url, self.pid, **self.about())
+        self._paused = self.queue.is_paused()  # a pause outlives a restart
         seen = f"; last seen alive at {last_seen:%Y-%m-%d %H:%M:%S} UTC" if last_seen else ""
         reason = (
             "interrupted: the atom stopped without finishing it (killed or crashed)"

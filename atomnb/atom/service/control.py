@@ -1,12 +1,18 @@
-"""The control thread: scheduler ticks, dispatch to idle workers, cancels, heartbeat, sweep."""
+"""The control thread: scheduler ticks, dispatch to idle workers, cancels, heartbeat, sweep.
+
+A paused (or restarting) atom ticks no schedule and dispatches nothing; it still
+beats its heart, passes on cancels and takes over dead peers' work as queued.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from atomnb.atom.retention import sweep
 from atomnb.atom.scheduler import Fire
+from atomnb.atom.service.host import host_resources
 from atomnb.atom.service.recovery import Recovery
 from atomnb.atom.service.state import MAX_QUEUED_PER_PROCESS, Job
 from atomnb.runtime.control import RunControl
@@ -21,20 +27,45 @@ _CANCEL_POLL_S = 1.0
 _SWEEP_S = 600.0
 
 
+def _version() -> str | None:
+    """The installed atomnb's version (the root package is above this layer: not imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("atomnb")
+    except PackageNotFoundError:
+        return None
+
+
 class Control(Recovery):
     """The one thread that decides what runs next."""
+
+    @property
+    def paused(self) -> bool:
+        """Whether this atom takes no new work: paused by an operator, or restarting."""
+        return self._paused or self._restarting.is_set()
+
+    def about(self) -> dict[str, Any]:
+        """What the heartbeat writes of this atom: version, workers, the host's resources."""
+        return {
+            "version": _version(),
+            "workers": self.settings.workers,
+            "resources": host_resources(str(self.home.root)),
+        }
 
     def _control(self) -> None:
         last_beat = last_cancel = last_sweep = last_stale = time.monotonic()
         while not self._stopping.is_set():
             try:
-                self.scheduler.tick(on_fire=self._fired)
+                if not self.paused:
+                    self.scheduler.tick(on_fire=self._fired)
                 now = time.monotonic()
                 if now - last_stale >= min(15.0, self.stale_after_s / 2):
                     last_stale = now
                     self._take_over_dead_atoms()
                 if now - last_cancel >= _CANCEL_POLL_S:
                     last_cancel = now
+                    self._paused = self.queue.is_paused()  # an operator may pause any atom
                     for execution_id in self.queue.cancel_requests():
                         with self._lock:
                             control = self._running.get(execution_id)
@@ -42,7 +73,7 @@ class Control(Recovery):
                             control.stop(ExecutionStatus.CANCELLED, "cancelled while running")
                 if now - last_beat >= min(_HEARTBEAT_S, self.stale_after_s / 4):
                     last_beat = now
-                    self.queue.heartbeat()
+                    self._paused = self.queue.heartbeat(**self.about())
                 if now - last_sweep >= _SWEEP_S:
                     last_sweep = now
                     self._sweep()
@@ -81,7 +112,7 @@ class Control(Recovery):
     def _dispatch(self) -> None:
         with self._lock:
             idle = self._idle
-        if idle == 0:
+        if idle == 0 or self.paused:
             return
         running = self.queue.running_counts()
         limits: dict[str, int] = {}
@@ -96,6 +127,11 @@ class Control(Recovery):
                 if self.queue.cancel_queued(record.id, "its process is no longer deployed"):
                     self._forget(record.id)
                 continue
+            if (
+                record.atom != self.id
+                and not self.home.package_dir(record.process, deployment.version).is_dir()
+            ):
+                continue  # queued on a paused atom: this one has no copy of that version
             limits.setdefault(
                 record.process,
                 deployment.max_concurrent - running.get(record.process, 0),

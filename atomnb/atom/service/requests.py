@@ -223,6 +223,11 @@ class Requests(AtomState):
         """
         if self._stopping.is_set():
             raise AtomUnavailableError("the atom is stopping and takes no new executions")
+        if self._paused or self._restarting.is_set():  # a listener's caller waits: say so now
+            raise AtomUnavailableError(
+                "this atom is paused and runs no new executions",
+                hint="send the documents to another atom, or again once it is resumed",
+            )
         deployment = self._active(process)
         self._check_queue_room(process)
         record = self._enqueue(deployment, {}, Trigger.LISTENER, documents=documents)

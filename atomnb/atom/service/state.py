@@ -10,6 +10,7 @@ layer reads on its own and the type checker sees every attribute.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from queue import Queue
 from typing import IO
@@ -56,6 +57,12 @@ class AtomState:
     prewarm: bool
     stale_after_s: float
     recovered: list[ExecutionRecord]
+    pid: int
+    #: Set by the server that can replace the atom's process; called once it may.
+    on_restart: Callable[[], None] | None
+    restart_requested: bool  # the server execs a fresh atom once this one has stopped
+    _paused: bool  # by an operator (the store's atoms.paused), read at least once a second
+    _restarting: threading.Event  # draining: no new work, then restart
     _lock: threading.Lock
     _wake: threading.Event
     _stopping: threading.Event

@@ -73,11 +73,14 @@ def upgrade() -> None:
         batch.add_column(sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()))
     with op.batch_alter_table("deployments") as batch:
         batch.add_column(sa.Column("deployed_by", sa.String(100)))
+        batch.add_column(sa.Column("activated_at", sa.DateTime(timezone=True)))
+        batch.add_column(sa.Column("activated_by", sa.String(100)))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("deployments") as batch:
-        batch.drop_column("deployed_by")
+        for column in ("activated_by", "activated_at", "deployed_by"):
+            batch.drop_column(column)
     with op.batch_alter_table("schedules") as batch:
         batch.drop_column("paused")
     with op.batch_alter_table("atoms") as batch:
