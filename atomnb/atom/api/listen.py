@@ -7,6 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from atomnb.atom.api.bodies import read_limited
+from atomnb.atom.api.lowlatency import answer_low_latency, low_latency_pool
 from atomnb.atom.listener import format_for, media_type_for
 from atomnb.atom.service import Atom
 from atomnb.errors import FormatError
@@ -31,12 +32,15 @@ def add_listener_routes(app: FastAPI, atom: Atom) -> None:
         timeout_s: float = Query(60.0, gt=0, le=3600),
     ) -> Response:
         fmt = format_for(request.headers.get("content-type"), format)
-        await run_in_threadpool(atom.check_deployed, process)  # 404 before reading the body
+        deployment = await run_in_threadpool(atom.check_deployed, process)  # 404 before the body
         body = await read_limited(request, settings.listen_max_bytes, "the message")
         documents = await run_in_threadpool(read, body, fmt)
         if not len(documents) and documents.rejections:
             first = documents.rejections[0]
             raise FormatError(f"the message was refused: {first.message}", where=first.where)
+        pool = await run_in_threadpool(low_latency_pool, atom, deployment)
+        if pool is not None:  # atomnb.mode low_latency: warm workers, no execution record
+            return await answer_low_latency(pool, documents, request, fmt, label, timeout_s)
         record, returned = await run_in_threadpool(
             atom.listen, process, documents, timeout_s=timeout_s
         )
