@@ -84,3 +84,15 @@ def test_an_atom_that_does_not_answer_is_a_status_line_naming_the_setting(
         widget.status
     )
     assert "ATOMNB_ATOM_URL" in widget.status
+
+
+def test_the_dashboard_reports_success_rates_a_chart_and_failures(
+    example_ws: Workspace, atom: AtomProcess, ran: str
+) -> None:
+    widget = dashboard(example_ws)
+    report = widget.report  # before: no report, only the rows
+    assert "<td>counter</td><td class='ad-rate'>100%</td>" in report
+    assert "Executions per hour, last day" in report
+    assert "class='x-title'" in report and ">hour (UTC)</text>" in report
+    assert ">executions</text>" in report and "data-series='succeeded'" in report
+    assert "<h4>Latest failures</h4><p>no failures</p>" in report

@@ -20,6 +20,7 @@ import traitlets
 from atomnb.components import Workspace
 from atomnb.components.atom_address import AtomAddress, locate_atom
 from atomnb.errors import AtomnbError
+from atomnb.nb.widgets.dashboard_report import atom_report_html
 from atomnb.nb.widgets.executions import atom_execution_rows, execution_rows
 from atomnb.store import ExecutionStore
 
@@ -39,6 +40,8 @@ class ExecutionsDashboard(anywidget.AnyWidget):
     status = traitlets.Unicode("").tag(sync=True)
     #: "atom" or "store": where the rows come from (the title names which one).
     source = traitlets.Unicode("").tag(sync=True)
+    #: From an atom: processes with success rates, executions per hour, latest failures (HTML).
+    report = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,
@@ -64,6 +67,7 @@ class ExecutionsDashboard(anywidget.AnyWidget):
         try:
             if self.atom is not None:
                 rows = atom_execution_rows(self.atom, limit=self.limit, process=self.process)
+                self.report = atom_report_html(self.atom, process=self.process)
             else:
                 assert self.store_url is not None
                 rows = self._store_rows(self.store_url)

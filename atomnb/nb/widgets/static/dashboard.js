@@ -143,11 +143,14 @@ function render({ model, el }) {
       h("thead", {}, h("tr", {}, ...["execution", "process", "status", "started (UTC)", "duration", "docs in", "docs out", "errors"].map((t) => h("th", { text: t })))),
       h("tbody", {}, ...rows),
     );
-    root.replaceChildren(h("div", { class: "ad-head" }, title, summary, refresh, status), chart(executions), table);
+    // The atom's report is HTML the kernel built from the atom's API (values escaped there).
+    const report = h("div", { class: "ad-report-box" });
+    report.innerHTML = model.get("report") || "";
+    root.replaceChildren(h("div", { class: "ad-head" }, title, summary, refresh, status), report, chart(executions), table);
   };
-  model.on("change:executions change:title change:status", draw);
+  model.on("change:executions change:title change:status change:report", draw);
   draw();
-  return () => model.off("change:executions change:title change:status", draw);
+  return () => model.off("change:executions change:title change:status change:report", draw);
 }
 
 export default { render };
