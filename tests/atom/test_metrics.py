@@ -8,18 +8,32 @@ rows are read back through ``atomnb.store.http_stats``.
 
 from __future__ import annotations
 
+import secrets
 import signal
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from atomnb.atom.observe.collector import AtomCollector
+from atomnb.atom.observe.requests import RequestRecorder
 from atomnb.components import Workspace
-from atomnb.store import ExecutionStore, utcnow
+from atomnb.process.trace import ShapeRecord, Trace
+from atomnb.store import (
+    ExecutionRecord,
+    ExecutionStatus,
+    ExecutionStore,
+    Trigger,
+    new_execution_id,
+    utcnow,
+)
 from atomnb.store.http_stats import HttpStats
+from atomnb.store.tables import executions, http_requests
 from tests.atom.observed import own_atom
 from tests.conftest import make_notebook
 
@@ -159,3 +173,67 @@ def test_http_requests_rows_hold_listener_requests(scraped: dict[str, Any]) -> N
     assert "/api/processes/{process}/executions" in routes  # the triggers, counted as API
     hourly = stats.requests_by_status(since, step="hour", route=LISTEN)
     assert all(p.at.minute == 0 for p in hourly)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_the_collector_and_http_stats_on_each_store(
+    dialect: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The same aggregate SQL (JSON sums, duration buckets, upserts) on SQLite and PostgreSQL."""
+    url = (
+        request.getfixturevalue("postgres_url")
+        if dialect == "postgresql"
+        else f"sqlite:///{tmp_path}/store.db"
+    )
+    store = ExecutionStore.open(url)
+    atom_id = f"collector-{secrets.token_hex(4)}"
+    records = []
+    for n, (status, seconds) in enumerate([("succeeded", 0.7), ("failed", 42.0)]):
+        record = ExecutionRecord(
+            id=new_execution_id(),
+            process="collected",
+            notebook="n.ipynb",
+            environment="default",
+            trigger=Trigger.MANUAL,
+            status=ExecutionStatus(status),
+            created_at=utcnow(),
+            ended_at=utcnow(),
+            duration_s=seconds,
+            atom=atom_id,
+        )
+        store.insert(record)
+        trace = Trace()
+        trace.add(ShapeRecord(0, "split", "data", documents_in=5, documents_out={"a": 3, "b": n}))
+        store.save_trace(record.id, trace)
+        records.append(record)
+    recorder = RequestRecorder(atom_id)
+    recorder.observe(LISTEN, 200, 0.02)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(AtomCollector(store, atom_id, recorder))
+    found = _samples(generate_latest(registry).decode())
+    scraped = {"samples": found}
+    try:
+        assert (
+            _value(scraped, "atomnb_shape_documents_in_total", process="collected", shape="split")
+            == 10
+        )
+        assert (
+            _value(scraped, "atomnb_shape_documents_out_total", process="collected", shape="split")
+            == 7
+        )
+        bucket = "atomnb_execution_duration_seconds_bucket"
+        assert _value(scraped, bucket, process="collected", le="1.0") == 1
+        assert _value(scraped, bucket, process="collected", le="60.0") == 2
+        assert _value(scraped, "atomnb_http_requests_total", route=LISTEN, status="200") == 1
+        stats = HttpStats(store)
+        stats.add(recorder.take())
+        recorder.observe(LISTEN, 200, 0.2)
+        stats.add(recorder.take())  # the same minute (most likely): added to the row
+        since = utcnow() - timedelta(hours=1)
+        latency = stats.latency(since, atom=atom_id)
+        assert latency.count == 2 and latency.p99_s is not None and latency.p99_s <= 0.25
+    finally:
+        with store.engine.begin() as connection:
+            connection.execute(executions.delete().where(executions.c.atom == atom_id))
+            connection.execute(http_requests.delete().where(http_requests.c.atom == atom_id))
+        store.close()
