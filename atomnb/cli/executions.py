@@ -10,15 +10,31 @@ other place, so the error says where it is.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from atomnb.cli.present import grid, params, seconds, table, when
+from atomnb.cli.present import (
+    JSON_OPTION,
+    echo_json,
+    execution_json,
+    log_json,
+    params,
+    seconds,
+    shape_json,
+    show_grid,
+    show_records,
+    status_style,
+    terminal,
+    when,
+)
 from atomnb.cli.root import Options, cli
 from atomnb.components.atom_address import NO_ATOM_HINT, AtomAddress, locate_atom
 from atomnb.errors import AtomnbError, NotFoundError, UnknownEntityError
-from atomnb.store import ExecutionRecord, ExecutionStatus
+from atomnb.store import ExecutionRecord, ExecutionStatus, ExecutionStore
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__: list[str] = []
 
@@ -63,6 +79,7 @@ def _say_source(ctx: click.Context, address: AtomAddress | None) -> None:
 )
 @_ATOM
 @_LOCAL
+@JSON_OPTION
 @click.pass_context
 def executions(
     ctx: click.Context,
@@ -71,12 +88,22 @@ def executions(
     status: str | None,
     atom_url: str | None,
     local: bool,
+    as_json: bool,
 ) -> None:
-    """List recent executions (newest first): the atom's when one is configured."""
-    ctx.find_root().meta["atomnb.executions"] = {"atom_url": atom_url, "local": local}
+    """List recent executions (newest first): the atom's when one is configured.
+
+    ``--json`` prints ``{"source": ..., "executions": [...]}``, each execution with
+    the keys of the atom's API (``GET /api/executions``).
+    """
+    ctx.find_root().meta["atomnb.executions"] = {
+        "atom_url": atom_url,
+        "local": local,
+        "json": as_json,
+    }
     if ctx.invoked_subcommand is not None:
         return
     address = _atom(ctx, None, False)
+    store = None
     if address is not None:
         from atomnb.atom.client import AtomClient
         from atomnb.atom.serialize import record_from_dict
@@ -90,21 +117,30 @@ def executions(
             limit=limit, process=process, status=ExecutionStatus(status) if status else None
         )
     _say_source(ctx, address)
+    if as_json:
+        echo_json(
+            {"source": _source(address, store), "executions": [execution_json(r) for r in records]}
+        )
+        return
     if not records:
         click.echo("no executions recorded yet")
         return
-    click.echo(table(records))
+    show_records(records)
 
 
 @executions.command("show")
 @click.argument("execution_id")
 @_ATOM
 @_LOCAL
+@JSON_OPTION
 @click.pass_context
 def executions_show(
-    ctx: click.Context, execution_id: str, atom_url: str | None, local: bool
+    ctx: click.Context, execution_id: str, atom_url: str | None, local: bool, as_json: bool
 ) -> None:
-    """Show one execution (an id or a unique prefix of one), with what it called."""
+    """Show one execution (an id or a unique prefix of one), with what it called.
+
+    ``--json`` prints ``{"execution": ..., "shapes": [...], "calls": [...], "log": [...]}``.
+    """
     from atomnb.atom.serialize import children_of, record_from_dict
     from atomnb.process.trace import LogEntry, ShapeRecord
 
@@ -130,6 +166,16 @@ def executions_show(
             raise _elsewhere_than_store(ctx, atom_url, execution_id, exc) from None
         shapes, logs = store.shapes(record.id), store.logs(record.id)
         children = children_of(store, record.id)
+    if as_json or _group_json(ctx):
+        echo_json(
+            {
+                "execution": execution_json(record),
+                "shapes": [shape_json(s) for s in shapes],
+                "calls": [execution_json(c) for c in children],
+                "log": [log_json(e) for e in logs],
+            }
+        )
+        return
     _show(record, shapes, children, logs)
 
 
@@ -204,11 +250,14 @@ def _show(record: ExecutionRecord, shapes: list[Any], children: list[Any], logs:
         ("attempt", str(record.attempt)),
         ("called by", record.parent_id or "-"),
     ]
-    width = max(len(k) for k, _ in rows)
-    for key, value in rows:
-        click.echo(f"{key:<{width}}  {value}")
+    console = terminal()
+    if console is None:
+        width = max(len(k) for k, _ in rows)
+        for key, value in rows:
+            click.echo(f"{key:<{width}}  {value}")
+    else:
+        _fields(console, rows)
     if shapes:
-        click.echo("\nshapes")
         header = ("#", "KIND", "SHAPE", "IN", "OUT", "ERRORS", "TIME")
         lines = [
             (
@@ -222,19 +271,50 @@ def _show(record: ExecutionRecord, shapes: list[Any], children: list[Any], logs:
             )
             for s in shapes
         ]
-        click.echo(grid([header, *lines]))
+        click.echo()
+        show_grid(header, lines, title="shapes")
     if children:
-        click.echo("\ncalls")
-        called = [("ID", "PROCESS", "STATUS", "DURATION", "ERROR")]
-        called += [
+        called = [
             (c.id, c.process, c.status.value, seconds(c.duration_s), c.error_summary or "-")
             for c in children
         ]
-        click.echo(grid(called))
+        click.echo()
+        show_grid(
+            ("ID", "PROCESS", "STATUS", "DURATION", "ERROR"), called, title="calls", status_column=2
+        )
     if logs:
         click.echo("\nlog")
         for entry in logs:
             click.echo(f"  {entry.level:<7} {entry.shape or '-'}: {entry.message}")
+
+
+def _fields(console: Console, rows: list[tuple[str, str]]) -> None:
+    """An execution's fields as a two-column rich grid, the status coloured."""
+    from rich.table import Table
+    from rich.text import Text
+
+    shown = Table.grid(padding=(0, 2))
+    shown.add_column(style="bold")
+    shown.add_column(overflow="fold")
+    for key, value in rows:
+        text = Text(value)
+        if key == "status":
+            text.stylize(status_style(value) or "none")
+        shown.add_row(key, text)
+    console.print(shown)
+
+
+def _group_json(ctx: click.Context) -> bool:
+    """``atomnb executions --json show …``: the group's flag counts for its commands too."""
+    return bool(ctx.find_root().meta.get("atomnb.executions", {}).get("json"))
+
+
+def _source(address: AtomAddress | None, store: ExecutionStore | None) -> dict[str, Any]:
+    """Where the executions were read, for ``--json``: the atom's URL, or the store's."""
+    if address is not None:
+        return {"kind": "atom", "url": address.url}
+    url = store.engine.url.render_as_string(hide_password=True) if store is not None else None
+    return {"kind": "store", "url": url}
 
 
 @executions.command("find")
@@ -242,12 +322,18 @@ def _show(record: ExecutionRecord, shapes: list[Any], children: list[Any], logs:
 @click.argument("value")
 @_ATOM
 @_LOCAL
+@JSON_OPTION
 @click.pass_context
 def executions_find(
-    ctx: click.Context, field: str, value: str, atom_url: str | None, local: bool
+    ctx: click.Context, field: str, value: str, atom_url: str | None, local: bool, as_json: bool
 ) -> None:
-    """Executions where a process tracked FIELD = VALUE (e.g. orderId SO-123)."""
+    """Executions where a process tracked FIELD = VALUE (e.g. orderId SO-123).
+
+    ``--json`` prints ``{"source", "field", "value", "found": [{"execution", "shape",
+    "document"}]}``.
+    """
     address = _atom(ctx, atom_url, local)
+    store = None
     if address is not None:
         from atomnb.atom.client import AtomClient
         from atomnb.atom.serialize import record_from_dict
@@ -263,11 +349,19 @@ def executions_find(
         where = "in the local store"
         elsewhere = "an atom: atomnb executions find FIELD VALUE --atom URL"
     _say_source(ctx, address)
+    if as_json or _group_json(ctx):
+        hits = [
+            {"execution": execution_json(r), "shape": shape, "document": doc}
+            for r, shape, doc in found
+        ]
+        echo_json(
+            {"source": _source(address, store), "field": field, "value": value, "found": hits}
+        )
+        return
     if not found:
         click.echo(f"no execution {where} tracked {field} = {value!r} (also ask {elsewhere})")
         return
-    rows = [("ID", "PROCESS", "STATUS", "STARTED", "SHAPE", "DOCUMENT")]
-    rows += [
+    rows = [
         (
             r.id,
             r.process,
@@ -278,4 +372,4 @@ def executions_find(
         )
         for r, shape, doc in found
     ]
-    click.echo(grid(rows))
+    show_grid(("ID", "PROCESS", "STATUS", "STARTED", "SHAPE", "DOCUMENT"), rows, status_column=2)

@@ -9,14 +9,25 @@ from typing import TYPE_CHECKING
 
 import click
 
-from atomnb.cli.present import print_outcome, print_shapes, table
+from atomnb.cli.present import (
+    JSON_OPTION,
+    echo_json,
+    execution_json,
+    print_outcome,
+    print_shapes,
+    seconds,
+    show_records,
+    status_style,
+    terminal,
+)
 from atomnb.cli.root import EXIT_FAILED, Options, cli, loose_workspace
 from atomnb.errors import NotebookError, WorkspaceNotFoundError
 from atomnb.store import Trigger
 
 if TYPE_CHECKING:
     from atomnb.components import Workspace
-    from atomnb.runtime import RunRequest
+    from atomnb.runtime import PapermillExecutor, RunRequest
+    from atomnb.store import ExecutionRecord
 
 __all__: list[str] = []
 
@@ -174,40 +185,105 @@ def check_request(workspace: Workspace, request: RunRequest) -> None:
 @cli.command("run-all")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), required=False)
 @click.option("--env", "environment", default=None, help="Environment whose extensions apply.")
+@JSON_OPTION
 @click.pass_obj
-def run_all(options: Options, folder: Path | None, environment: str | None) -> None:
+def run_all(options: Options, folder: Path | None, environment: str | None, as_json: bool) -> None:
     """Run every process notebook in a folder (default: notebooks/) and summarise.
 
     A process is a notebook with a cell tagged ``parameters``, unless its metadata
     says ``"atomnb": {"process": false}`` (or ``true``): the same rule as
-    ``atomnb atom start --deploy FOLDER``.
+    ``atomnb atom start --deploy FOLDER``. On a terminal a progress display shows
+    which one runs; ``--json`` prints the summary as one JSON document (``executions``,
+    ``succeeded``, ``failed``, ``with_warnings``, ``skipped``, ``store``). Exits with 1
+    when any failed.
     """
     from atomnb.cli.discover import process_notebooks
-    from atomnb.runtime import PapermillExecutor, RunRequest
+    from atomnb.runtime import PapermillExecutor
     from atomnb.store import ExecutionStatus
 
     workspace, store = options.open(folder)
     folder = folder or workspace.notebooks_dir
     notebooks, skipped = process_notebooks([folder])
-    if skipped:
+    if skipped and not as_json:
         names = ", ".join(p.name for p in skipped)
         click.echo(f"not processes (no parameters cell, or atomnb.process false): {names}")
     if not notebooks:
         raise NotebookError(f"no process notebooks (*.ipynb with a parameters cell) in {folder}")
     executor = PapermillExecutor(workspace, store)
-    records = []
-    for notebook in notebooks:
-        click.echo(f"running {workspace.relative(notebook)} …")
-        records.append(executor.run(RunRequest(notebook=notebook, environment=environment)))
-    click.echo()
-    click.echo(table(records))
+    records = _run_each(executor, workspace, notebooks, environment, quiet=as_json)
     failed = [r for r in records if not r.status.ok]
     warned = sum(r.status is ExecutionStatus.SUCCEEDED_WITH_WARNINGS for r in records)
-    note = f" ({warned} with warnings)" if warned else ""
     store_url = store.engine.url.render_as_string(hide_password=True)
-    click.echo(
-        f"\n{len(records) - len(failed)} of {len(records)} process(es) succeeded{note}; "
-        f"store: {store_url}"
-    )
+    if as_json:
+        echo_json(
+            {
+                "executions": [execution_json(r) for r in records],
+                "succeeded": len(records) - len(failed),
+                "failed": len(failed),
+                "with_warnings": warned,
+                "skipped": [workspace.relative(p) for p in skipped],
+                "store": store_url,
+            }
+        )
+    else:
+        click.echo()
+        show_records(records)
+        note = f" ({warned} with warnings)" if warned else ""
+        click.echo(
+            f"\n{len(records) - len(failed)} of {len(records)} process(es) succeeded{note}; "
+            f"store: {store_url}"
+        )
     if failed:
         sys.exit(EXIT_FAILED)
+
+
+def _run_each(
+    executor: PapermillExecutor,
+    workspace: Workspace,
+    notebooks: Sequence[Path],
+    environment: str | None,
+    *,
+    quiet: bool,
+) -> list[ExecutionRecord]:
+    """Run the notebooks one by one: a rich progress display on a terminal (stderr), else a
+    line per notebook (on stdout, or nothing with ``quiet``, so --json stays one document)."""
+    from atomnb.runtime import RunRequest
+
+    console = terminal(stderr=True)
+    records = []
+    if console is None:
+        for notebook in notebooks:
+            if not quiet:
+                click.echo(f"running {workspace.relative(notebook)} …")
+            records.append(executor.run(RunRequest(notebook=notebook, environment=environment)))
+        return records
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.text import Text
+
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as shown:
+        task = shown.add_task("run-all", total=len(notebooks))
+        for notebook in notebooks:
+            name = workspace.relative(notebook)
+            shown.update(task, description=f"running {name}")
+            record = executor.run(RunRequest(notebook=notebook, environment=environment))
+            records.append(record)
+            line = Text(f"{name} ")
+            line.append(record.status.value, style=status_style(record.status.value) or "none")
+            line.append(f" in {seconds(record.duration_s)}")
+            shown.console.print(line)
+            shown.advance(task)
+    return records
