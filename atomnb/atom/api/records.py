@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from atomnb.atom.api.bodies import read_limited
-from atomnb.atom.api.csrf import CSRF_FIELD, csrf_of
+from atomnb.atom.api.session import console_form, csrf_input
 from atomnb.atom.serialize import children_of
 from atomnb.atom.service import Atom
 from atomnb.errors import AtomError, AtomnbError, NotFoundError
@@ -106,29 +105,6 @@ def page_size_of(query: Any, default: int = 50) -> int:
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise AtomError(f"page_size must be from 1 to {MAX_PAGE_SIZE}, not {size}")
     return size
-
-
-#: A console form's body: a few short fields.
-_MAX_FORM_BYTES = 64 * 1024
-
-
-def _session(request: Request) -> str | None:
-    """The console session of the request (None: an atom without tokens, or not known yet)."""
-    session = getattr(request.state, "session", None)
-    return str(session) if session else None
-
-
-def csrf_field(request: Request) -> str:
-    """The hidden CSRF input every console form of this request's session carries."""
-    return csrf_of(request).field(_session(request))
-
-
-async def console_form(request: Request) -> dict[str, str]:
-    """The form's fields, once its CSRF token is checked (CsrfError: 403)."""
-    data = await read_limited(request, _MAX_FORM_BYTES, "the console form")
-    fields = dict(parse_qsl(data.decode("utf-8", "replace"), keep_blank_values=True))
-    csrf_of(request).check(_session(request), fields.pop(CSRF_FIELD, None))
-    return fields
 
 
 def _user(request: Request) -> str | None:
@@ -225,7 +201,7 @@ def add_records_routes(app: FastAPI, atom: Atom) -> None:
             parent=parent,
             has_notebook=notebook.is_file(),
             retry_note=_retry_note(atom, record),
-            csrf_field=csrf_field(request),
+            csrf_field=csrf_input(request),
             notice=request.query_params.get("notice"),
         )
         return HTMLResponse(execution_detail_page(view, user=_user(request)))
@@ -285,7 +261,7 @@ def add_records_routes(app: FastAPI, atom: Atom) -> None:
             process,
             history,
             diff,
-            csrf_field=csrf_field(request),
+            csrf_field=csrf_input(request),
             can_rollback=callable(getattr(atom, "rollback", None)),
             diff_from=query.get("from"),
             diff_to=query.get("to"),
