@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import nbformat
+import psutil  # type: ignore[import-untyped]
 import pytest
 
 from atomnb.components import Workspace
@@ -246,3 +247,26 @@ def test_workers_recycle_after_n_requests(atom: AtomProcess) -> None:
     pids = [_post(atom, "recycler", MESSAGES[0]).headers["X-Atomnb-Worker"] for _ in range(4)]
     assert pids[0] == pids[1] and pids[2] == pids[3]
     assert pids[1] != pids[2]
+
+
+def test_a_new_version_loads_fresh_workers_and_undeploy_stops_them(
+    atom: AtomProcess, tmp_path: Path
+) -> None:
+    ws = Workspace.init(tmp_path / "ws2", name="versions")
+    path = _notebook(ws.notebooks_dir / "versioned.ipynb", {"mode": "low_latency", "workers": 1})
+    atom.deploy(path, environment="default")
+    first = _post(atom, "versioned", MESSAGES[0])
+    assert first.status_code == 200, first.text
+    old_pid = int(first.headers["X-Atomnb-Worker"])
+    _notebook(path, {"mode": "low_latency", "workers": 2})
+    atom.deploy(path, environment="default")
+    second = _post(atom, "versioned", MESSAGES[0])
+    assert second.status_code == 200 and int(second.headers["X-Atomnb-Worker"]) != old_pid
+    atom.wait_for(lambda: not psutil.pid_exists(old_pid), 60, "the old version's worker to stop")
+    new_pids = [w["pid"] for w in _stats(atom, "versioned")["workers"]]
+    assert len(new_pids) == 2
+    assert httpx.delete(f"{atom.url}/api/deployments/versioned", timeout=60).status_code < 300
+    httpx.get(f"{atom.url}/api/processes/versioned/stats", timeout=60)  # notices the undeploy
+    atom.wait_for(
+        lambda: not any(psutil.pid_exists(p) for p in new_pids), 60, "the workers to stop"
+    )
