@@ -127,24 +127,27 @@ def test_token_changes_paging_and_the_cli(setup: Setup) -> None:
     second = _entries(setup, limit=2, before=first[-1]["id"])
     assert second and second[0]["id"] < first[-1]["id"]
 
-    table = cli("audit", "--atom", setup.atom.url, "--action", "deploy", token=setup.vera)
+    table = cli("audit", "--atom", setup.atom.url, "--action", "token", token=setup.vera)
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
     assert lines[0].split()[:5] == ["WHEN", "WHO", "ROLE", "ACTION", "TARGET"]
-    assert any(line.split()[3:7] == ["dora", "admin", "deploy", "echo"] for line in lines[1:])
+    assert lines[1].split()[3:7] == ["dora", "admin", "token.revoke", "temp"]
     assert " UTC" in lines[1] and "." not in lines[1].split("UTC")[0]  # to the second
-    as_json = cli("audit", "--atom", setup.atom.url, "--json", "--actor", "otis", token=setup.vera)
+    as_json = cli("audit", "--atom", setup.atom.url, "--json", "--actor", "dora", token=setup.vera)
     assert as_json.returncode == 0, as_json.stderr
     rows = [json.loads(line) for line in as_json.stdout.splitlines()]
-    assert rows and {r["actor"] for r in rows} == {"otis"}
+    assert rows and {r["actor"] for r in rows} == {"dora"}
     refused = cli("audit", "--atom", setup.atom.url)  # no token
     assert refused.returncode == 2 and "needs an API token" in refused.stderr
 
 
 def test_the_console_audit_page_lists_the_changes(setup: Setup) -> None:
+    with http(setup.atom.url, setup.dora) as admin:  # each test stands alone (xdist splits)
+        assert admin.put("/api/secrets/PAGE_KEY", json={"value": SECRET_VALUE}).is_success
     with http(setup.atom.url, setup.vera) as viewer:
-        page = viewer.get("/console/audit", params={"action": "deploy"})
+        page = viewer.get("/console/audit", params={"action": "secret"})
     assert page.status_code == 200
-    assert "<code>deploy</code>" in page.text and "dora" in page.text
-    assert "<code>cancel</code>" not in page.text  # the filter holds
+    assert "<code>secret.set</code>" in page.text and "PAGE_KEY" in page.text
+    assert "dora" in page.text and SECRET_VALUE not in page.text
+    assert "<code>token.create</code>" not in page.text  # the filter holds
     assert "href='/console/audit'" in page.text  # the console's nav
