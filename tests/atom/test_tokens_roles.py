@@ -70,7 +70,7 @@ def test_admin_deploys_viewer_reads_but_may_not_trigger(setup: Setup) -> None:
     assert deploy(setup.url, setup.tokens["ada"], setup.ws.notebooks_dir / "echo.ipynb").is_success
     with http(setup.url, setup.tokens["vic"]) as viewer:
         assert viewer.get("/api/health").status_code == 200
-        assert [d["process"] for d in viewer.get("/api/deployments").json()] == ["echo"]
+        assert "echo" in [d["process"] for d in viewer.get("/api/deployments").json()]
         refused = viewer.post("/api/processes/echo/executions", json={})
         assert refused.status_code == 403, refused.text
         assert refused.json()["error"] == "this needs the operator role; vic is a viewer"
