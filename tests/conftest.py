@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import nbformat
 import pytest
 
 from atomnb.components import Workspace
 from atomnb.store import ExecutionStore
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "tests" / "samples"
@@ -55,7 +60,9 @@ def store(workspace: Workspace) -> Iterator[ExecutionStore]:
 #: worker gets its own block, so two workers never choose the same port either.
 _PORT_BLOCK = 1500
 _PORT_BASE = 20000
-_next_port = 0
+# Start somewhere in the block decided by the pid, so two test sessions on one machine
+# (two people, two checkouts) seldom try the same ports in the same order.
+_next_port = (os.getpid() * 37) % _PORT_BLOCK
 
 
 def _free_port() -> int:
@@ -74,6 +81,17 @@ def _free_port() -> int:
                 continue  # still in use (a server of an earlier test): the next one
             return port
     raise RuntimeError(f"no free port in {first}..{first + _PORT_BLOCK - 1}")
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to its end in a thread of its own.
+
+    A live Playwright sync API (the shared browser a browser test left open in
+    this process) keeps an event loop running in the main thread, where
+    ``asyncio.run`` then refuses to start; a fresh thread has no loop.
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _postgres_bin() -> Path | None:

@@ -6,7 +6,6 @@ client cannot bring about (an atom that is stopping) use the app in-process.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import socket
 import subprocess
@@ -25,7 +24,7 @@ from atomnb.atom.package import build_package
 from atomnb.components import Workspace
 from atomnb.errors import AtomError, UnknownEntityError
 from tests.atom.conftest import AtomProcess
-from tests.conftest import _free_port, make_notebook
+from tests.conftest import _free_port, make_notebook, run_async
 
 pytestmark = pytest.mark.atom
 
@@ -174,7 +173,7 @@ def test_with_a_token_every_request_needs_it(
         client.deploy(build_package(atom_workspace.notebooks_dir / "echo.ipynb"))
         assert [d["process"] for d in client.deployments()] == ["echo"]
     dashboard = httpx.get(f"{url}/", headers={"authorization": f"Bearer {TOKEN}"}, timeout=60)
-    assert dashboard.status_code == 200 and "echo" in dashboard.text
+    assert dashboard.status_code == 200 and "Overview" in dashboard.text
     schema = httpx.get(f"{url}/openapi.json", timeout=60)  # describes the API, holds no data
     assert schema.status_code == 200
     assert schema.json()["security"] == [{"atomToken": []}]
@@ -374,7 +373,7 @@ def test_a_stopping_atom_answers_503(tmp_path: Path, atom_workspace: Workspace) 
             listened = await client.post("/listen/echo", json=[{"a": 1}])
             return [deployed, triggered, listened]
 
-    deployed, triggered, listened = asyncio.run(scenario())
+    deployed, triggered, listened = run_async(scenario())
     assert deployed.status_code == 201, deployed.text
     for response in (triggered, listened):
         assert response.status_code == 503, response.text

@@ -187,7 +187,9 @@ def test_dashboard_and_execution_pages(atom: AtomProcess, atom_workspace: Worksp
     record = atom.client.trigger("echo", wait=True)
     page = httpx.get(atom.url + "/", timeout=60).text
     assert "echo" in page and record["id"] in page and "<svg" in page
-    detail = httpx.get(f"{atom.url}/executions/{record['id']}", timeout=60).text
+    detail = httpx.get(
+        f"{atom.url}/executions/{record['id']}", timeout=60, follow_redirects=True
+    ).text
     assert "succeeded" in detail and record["id"] in detail
 
 

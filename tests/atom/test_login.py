@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 import sqlite3
@@ -14,6 +13,7 @@ import pytest
 
 from tests.atom.auth_helpers import http, make_token, start
 from tests.atom.conftest import AtomProcess
+from tests.conftest import run_async
 
 pytestmark = pytest.mark.atom
 
@@ -150,7 +150,7 @@ def test_behind_https_the_cookie_is_secure(tmp_path: Path) -> None:
             async with httpx.AsyncClient(transport=transport, base_url=base, timeout=60) as web:
                 return await _alogin(web, token)
 
-        answer = asyncio.run(login())
+        answer = run_async(login())
     finally:
         atom.store.close()
     assert answer.status_code == 303, answer.text

@@ -231,6 +231,44 @@ def test_with_an_api_token_the_call_gets_through_and_the_token_is_written_nowher
 
 
 @pytest.mark.notebook
+def test_with_per_user_tokens_only_the_call_gets_through_as_process_call(
+    calling: Workspace, start_atom: Any
+) -> None:
+    """Tokens made in the store (none in the settings): the kernel gets the atom's call token."""
+    atom = start_atom("--workers", "1")
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "atomnb",
+            "tokens",
+            "create",
+            "ops",
+            "--role",
+            "admin",
+            "--home",
+            str(atom.home),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip().splitlines()[-1]
+    assert httpx.get(f"{atom.url}/api/executions", timeout=60).status_code == 401
+    atom.client = AtomClient(atom.url, timeout_s=60, token=token)
+    atom.deploy(calling.notebooks_dir / "parent.ipynb")
+    parent = atom.finished(atom.client.trigger("parent")["id"], timeout_s=300)
+    assert parent["status"] == "succeeded", parent["error_summary"]
+    called = atom.client._call("GET", f"/api/executions/{parent['id']}/calls").json()
+    assert [c["status"] for c in called] == ["succeeded"]
+    audit = atom.client._call("GET", "/api/audit").json()
+    entries = audit["entries"] if isinstance(audit, dict) else audit
+    assert any(e["actor"] == "process-call" for e in entries), entries
+
+
+@pytest.mark.notebook
 def test_a_cancelled_caller_takes_its_running_child_with_it(
     tmp_path: Path, start_atom: Any
 ) -> None:

@@ -7,7 +7,6 @@ they stream, names are checked, and the audit line names who asked.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from fastapi import FastAPI
 from atomnb.atom.secrets import MAX_SECRET_BYTES, generate_key
 from atomnb.atom.secrets.client import ACTOR_HEADER
 from atomnb.components.environments import register_secret_resolver
+from tests.conftest import run_async
 
 pytestmark = pytest.mark.atom
 
@@ -42,7 +42,7 @@ class Client:
             async with httpx.AsyncClient(transport=transport, base_url=URL, timeout=60) as http:
                 return await http.request(method, path, headers=headers, **kwargs)
 
-        return asyncio.run(call())
+        return run_async(call())
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)

@@ -25,6 +25,7 @@ from tests.atom.auth_helpers import (
     workspace,
 )
 from tests.atom.conftest import AtomProcess
+from tests.conftest import run_async
 
 pytestmark = pytest.mark.atom
 
@@ -188,7 +189,6 @@ def test_the_settings_api_token_is_an_admin_named_api_token(
 
 def test_the_atoms_own_call_token_is_an_operator_named_process_call(tmp_path: Path) -> None:
     """The token an atom hands its kernels for process calls runs work but deploys nothing."""
-    import asyncio
 
     import httpx
 
@@ -214,7 +214,7 @@ def test_the_atoms_own_call_token_is_an_operator_named_process_call(tmp_path: Pa
                 audit = await client.get("/api/audit", params={"actor": "process-call"})
                 return [run.status_code, deploy.status_code, len(audit.json()["entries"])]
 
-        run, deploy, recorded = asyncio.run(calls())
+        run, deploy, recorded = run_async(calls())
     finally:
         atom.store.close()
     assert run == 404  # past the guard: the execution is unknown

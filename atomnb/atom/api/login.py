@@ -53,14 +53,8 @@ def add_login_routes(app: FastAPI, atom: Atom) -> None:
     secure = (settings.base_url or "").lower().startswith("https://")
     tokens = TokenStore(atom.store)
     # ``call_token``: what the atom hands its kernels for process calls when the settings have
-    # no api_token (an atom attribute made at start, if the atom has one)
-    call_token = getattr(atom, "call_token", None)
-    access = Access(
-        tokens,
-        legacy_token=legacy,
-        secure_cookie=secure,
-        call_token=call_token if isinstance(call_token, str) else None,
-    )
+    # no api_token (made at start, never stored)
+    access = Access(tokens, legacy_token=legacy, secure_cookie=secure, call_token=atom.call_token)
     app.state.access = access
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import platform
 import queue
+import secrets
 import threading
 import time
 from pathlib import Path
@@ -58,6 +59,10 @@ class Atom(Management):
         # Encrypted secrets (atom:NAME); keys from the file or $ATOMNB_SECRET_KEYS, or none.
         self.secret_store = AtomSecrets.open(self.store, secret_key_file)
         self.id = home.atom_id
+        # What this atom's kernels send to call processes here when its API needs a token
+        # and the settings have none to hand them (per-user tokens in the store): the guard
+        # takes it as the operator "process-call". Lives as long as the process.
+        self.call_token = secrets.token_urlsafe(32)
         self.queue = ExecutionQueue(self.store, self.id)
         self.deployer = Deployer(home, self.store)
         self.schedules = ScheduleStore(self.store)

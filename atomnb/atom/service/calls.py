@@ -161,8 +161,10 @@ class Calls(Requests):
         if host in ("0.0.0.0", "::", "[::]", ""):  # listening everywhere: loopback reaches it
             url = f"http://127.0.0.1:{port}"
         token = self.settings.api_token
-        secret = {CALL_TOKEN_ENV: resolve_secret(token, name="api_token")} if token else {}
-        return {CALL_URL_ENV: url}, secret
+        if token:
+            return {CALL_URL_ENV: url}, {CALL_TOKEN_ENV: resolve_secret(token, name="api_token")}
+        call_token: str | None = getattr(self, "call_token", None)  # set by Atom
+        return {CALL_URL_ENV: url}, ({CALL_TOKEN_ENV: call_token} if call_token else {})
 
     def _stop_calls(self, parent_id: str, reason: str) -> None:
         """Cancel what ``parent_id`` called and is still running (its caller has ended)."""
