@@ -27,6 +27,7 @@ from atomnb.atom.unpack import DEFAULT_MAX_UNPACKED_BYTES, unpack_package
 from atomnb.components import Workspace, load_environment
 from atomnb.errors import AtomError, ConfigError, UnknownEntityError
 from atomnb.process import load_process
+from atomnb.runtime.lowlatency.modes import process_settings
 from atomnb.store import ExecutionStore, utcnow
 from atomnb.store.deployments import (
     CATCH_UP_POLICIES,
@@ -285,6 +286,7 @@ class Deployer:
         if not notebook.is_file():
             raise AtomError(f"the package has no notebook {options.notebook!r}")
         process = load_process(notebook)  # refuses a notebook that is not a process
+        process_settings(process.node, options.notebook)  # a bad mode, or low_latency untagged
         if not _PROCESS_NAME.match(process.name):
             raise AtomError(f"a process name must be letters, digits, _ . -: {process.name!r}")
         workspace = Workspace.find(root)

@@ -29,6 +29,7 @@ from pathlib import Path
 from types import FrameType
 
 from atomnb.atom.home import AtomHome
+from atomnb.atom.lowlatency import stop_all
 from atomnb.atom.service import Atom
 from atomnb.errors import ConfigError
 
@@ -106,6 +107,7 @@ def serve(
     finally:
         print("atom stopping: finishing running executions …", flush=True)
         atom.stop(grace_s=stop_grace_s)
+        stop_all()  # the low-latency workers, before a restart replaces this process
         print("atom stopped", flush=True)
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, previous)

@@ -16,6 +16,7 @@ import psutil  # type: ignore[import-untyped]
 import pytest
 
 from atomnb.components import Workspace
+from atomnb.errors import AtomError
 from tests.atom.conftest import AtomProcess
 from tests.conftest import _free_port
 
@@ -270,3 +271,24 @@ def test_a_new_version_loads_fresh_workers_and_undeploy_stops_them(
     atom.wait_for(
         lambda: not any(psutil.pid_exists(p) for p in new_pids), 60, "the workers to stop"
     )
+
+
+def test_a_bad_mode_or_an_untagged_low_latency_notebook_is_refused_at_deploy(
+    atom: AtomProcess, tmp_path: Path
+) -> None:
+    ws = Workspace.init(tmp_path / "ws3", name="refused")
+    bad = _notebook(ws.notebooks_dir / "fastest.ipynb", {"mode": "fastest"})
+    untagged = _notebook(ws.notebooks_dir / "untagged.ipynb", {"mode": "low_latency"})
+    node = nbformat.read(untagged, as_version=4)
+    for cell in node.cells:
+        if "per-message" in cell.metadata.get("tags", []):
+            cell.metadata["tags"] = []
+    nbformat.write(node, untagged)
+    for path, said in ((bad, "atomnb.mode is 'fastest'"), (untagged, "per-message")):
+        with pytest.raises(AtomError) as refused:
+            atom.deploy(path, environment="default")
+        assert said in str(refused.value), str(refused.value)
+    listed = httpx.get(f"{atom.url}/api/deployments", timeout=60).json()
+    assert {d["process"] for d in listed}.isdisjoint({"fastest", "untagged"})
+    modes = {d["process"]: d["mode"] for d in listed}
+    assert modes["orders_fast"] == "low_latency" and modes["orders_general"] == "general"

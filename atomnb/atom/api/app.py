@@ -16,11 +16,13 @@ must not be able to drive it. Every request is checked before it is routed:
   so another site's page cannot send it "simple" cross-origin requests;
 - a body must have its proper content type (a zip for deployments, JSON for
   triggers), else 415: the content types a form can send are refused;
-- with ``[settings] api_token = "env:VAR"`` (or ``file:PATH``) in the home's
-  ``atom.toml``, every request but the OpenAPI document and its viewers needs
-  ``Authorization: Bearer <token>`` (401 otherwise); ``AtomClient`` sends
-  ``$ATOMNB_ATOM_TOKEN``. The dashboard pages need that header too (no cookie
-  login): open them through a proxy or tool that adds it.
+- with API tokens — per-user ones with roles made by ``atomnb tokens create``
+  (stored hashed), or ``[settings] api_token = "env:VAR"`` in the home's
+  ``atom.toml`` (an admin) — every request but the OpenAPI document and its
+  viewers needs ``Authorization: Bearer <token>`` (401 otherwise, 403 for a role
+  too low); ``AtomClient`` sends ``$ATOMNB_ATOM_TOKEN``. A browser signs in to
+  the console at ``/login`` (an HttpOnly, SameSite=Strict session cookie; every
+  console form carries a CSRF token). Every change is written to the audit log.
 
 Exposing an atom beyond the machine still wants TLS and an authenticating proxy.
 """

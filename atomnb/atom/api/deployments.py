@@ -25,6 +25,7 @@ from atomnb.atom.api.bodies import (
 from atomnb.atom.api.guard import MAX_JSON_BODY_BYTES
 from atomnb.atom.api.runtime import json_body
 from atomnb.atom.deployer import DeployOptions
+from atomnb.atom.lowlatency import mode_of
 from atomnb.atom.package import MAX_PACKAGE_BYTES
 from atomnb.atom.service import Atom
 from atomnb.errors import AtomError, AtomUnavailableError, UnknownEntityError
@@ -118,14 +119,17 @@ def add_deployment_routes(app: FastAPI, atom: Atom) -> None:
 
     @app.get("/api/deployments", summary="Active deployments")
     def deployments() -> list[dict[str, Any]]:
-        return [d.as_dict() for d in atom.deployer.deployments.all_active()]
+        return [
+            {**d.as_dict(), "mode": mode_of(atom, d)}
+            for d in atom.deployer.deployments.all_active()
+        ]
 
     @app.get("/api/deployments/{process}", summary="Every version of one process")
     def deployment_history(process: str) -> list[dict[str, Any]]:
         history = atom.deployer.deployments.history(process)
         if not history:
             raise UnknownEntityError(f"no process {process!r} was ever deployed here")
-        return [d.as_dict() for d in history]
+        return [{**d.as_dict(), "mode": mode_of(atom, d)} for d in history]
 
     @app.post(
         "/api/deployments/{process}/rollback",
