@@ -270,3 +270,41 @@ def test_connector_calls_are_recorded_in_the_process_trace(
     assert trace.calls[2].target.endswith("/n.json")
     assert "s3cret" not in json.dumps(trace.to_dict()) and "pw@" not in json.dumps(trace.to_dict())
     db.dispose()
+
+
+def test_a_called_process_has_a_trace_naming_its_caller(
+    traced: dict[str, Any], receiver: Receiver, tmp_path: Path
+) -> None:
+    workspace = Workspace.init(tmp_path / "calls", name="traced-calls")
+    make_notebook(
+        workspace.notebooks_dir / "callee.ipynb",
+        "import atomnb as ab\ndocs = ab.start(ab.Documents.from_records([{'n': 0}]))\n"
+        "ab.return_documents(docs, 'back')",
+        parameters="n = 0",
+    )
+    caller = make_notebook(
+        workspace.notebooks_dir / "caller.ipynb",
+        "import atomnb as ab\n"
+        "back = ab.process_call('callee.ipynb', ab.Documents.from_records([{'n': 1}]))\n"
+        "assert len(back['back']) == 1",
+        parameters="x = 0",
+    )
+    atom = traced["atom"]
+    atom.deploy(caller)
+    parent = atom.client.trigger("caller", wait=True)
+    assert parent["status"] == "succeeded", parent["error_summary"]
+
+    def child_root() -> dict[str, Any] | None:
+        return next(
+            (
+                s
+                for s in receiver.spans()
+                if not s["parent"]
+                and s["attributes"].get("atomnb.execution.parent_id") == parent["id"]
+            ),
+            None,
+        )
+
+    root = atom.wait_for(child_root, 90, "the called execution's trace at the receiver")
+    assert root["name"] == "execute callee"
+    assert root["attributes"]["atomnb.trigger"] == "process_call"

@@ -30,6 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from atomnb.atom.deployer import check_notebook_path
+from atomnb.atom.observe import observability
 from atomnb.atom.serialize import children_of
 from atomnb.atom.service.requests import Requests
 from atomnb.components import resolve_secret
@@ -239,16 +240,17 @@ class Calls(Requests):
                 kernel_env=kernel_env,
                 kernel_secret_env=kernel_secret_env,
             )
-            executor.run(request)
+            final = executor.run(request)
         except Exception as exc:
             log.exception("called execution %s could not run", record.id)
-            self._fail_unrun(record.id, exc, secrets)
+            final = self._fail_unrun(record.id, exc, secrets)
         finally:
             self._stop_calls(record.id, "cancelled: its caller ended")
             with self._lock:
                 self._running.pop(record.id, None)
             self._forget(record.id)
             self._wake.set()
+        observability(self).execution_ended(final)  # its trace, when exported (never raises)
 
     def _fail_unrun(
         self, execution_id: str, exc: Exception, secrets: dict[str, str]
