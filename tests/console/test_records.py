@@ -237,6 +237,7 @@ def test_retry_runs_it_again(records: RecordsAtom, page: Any, artifacts: Path) -
         "manual",
     )
     assert again["status"] == "failed"
+    assert (again["retry_of"], again["attempt"]) == (failed, 2)  # linked to what it retries
     page.reload()
     assert "RuntimeError: the shop refused order A-2" in page.locator(".reason").inner_text()
     page.screenshot(path=str(artifacts / "records-retried-execution.png"), full_page=True)

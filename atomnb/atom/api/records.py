@@ -21,7 +21,7 @@ from atomnb.atom.api.session import console_form, csrf_input
 from atomnb.atom.serialize import children_of
 from atomnb.atom.service import Atom
 from atomnb.errors import AtomError, AtomnbError, NotFoundError
-from atomnb.store import ExecutionRecord, ExecutionStatus, Trigger
+from atomnb.store import ExecutionRecord, ExecutionStatus
 from atomnb.store.browse import (
     MAX_PAGE_SIZE,
     ExecutionFilter,
@@ -225,9 +225,7 @@ def add_records_routes(app: FastAPI, atom: Atom) -> None:
         note = await run_in_threadpool(_retry_note, atom, record)
         if note is not None:
             raise AtomError(f"execution {record.id} cannot be retried here: {note}")
-        again = await run_in_threadpool(
-            lambda: atom.trigger(record.process, dict(record.parameters), trigger=Trigger.MANUAL)
-        )
+        again = await run_in_threadpool(atom.retry, record.id)
         notice = urlencode({"notice": f"a retry of {record.id}"})
         return RedirectResponse(f"/console/executions/{again.id}?{notice}", status_code=303)
 

@@ -61,6 +61,33 @@ class Requests(AtomState):
         deployment, public, secret_values = self._checked(process, parameters, secrets)
         return self._enqueue(deployment, public, trigger, secret_values)
 
+    def retry(self, execution_id: str, *, trigger: Trigger = Trigger.MANUAL) -> ExecutionRecord:
+        """Queue ``execution_id``'s process again with its parameters, linked by ``retry_of``.
+
+        The new record names the first execution of the chain (as automatic
+        retries do), counts the attempt, and gets the documents a listener
+        request handed the old one. Secret values given at trigger time are
+        never kept, so such a run cannot be retried from its record.
+        """
+        record = self.store.get(execution_id)
+        if record.secret_parameters:
+            raise AtomError(
+                f"execution {record.id} was given secret values when triggered, "
+                "and they are never kept",
+                hint="trigger the process again with its secrets",
+            )
+        deployment, public, secret_values = self._checked(
+            record.process, dict(record.parameters), None
+        )
+        return self._enqueue(
+            deployment,
+            public,
+            trigger,
+            secret_values,
+            attempt=record.attempt + 1,
+            retry_of=record.retry_of or record.id,
+        )
+
     def trigger_once(
         self,
         process: str,
