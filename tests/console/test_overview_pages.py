@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -197,3 +198,36 @@ def test_a_person_sees_success_rates_per_version(
     assert "Documents in and out of orders" in titles
     assert page.locator("svg.chart circle.point").count() > 0
     page.screenshot(path=str(artifacts / "console_processes_orders.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_a_person_sees_http_status_by_code_and_route(
+    console_atom: ConsoleAtom, chromium_page: Any, artifacts: Path
+) -> None:
+    for _ in range(3):  # counted under the route's template, answered 404
+        missing = httpx.post(f"{console_atom.url}/listen/no_such_process", json=[], timeout=60)
+        assert missing.status_code == 404
+    page = chromium_page
+
+    def shows_the_404s() -> bool:  # counts reach the store every few seconds
+        page.goto(console_atom.url + "/console/http?window=hour")
+        return page.locator("svg.chart [data-series='404']").count() > 0
+
+    deadline = time.monotonic() + 60
+    while not shows_the_404s():
+        assert time.monotonic() < deadline, "the 404s never reached the HTTP status page"
+        time.sleep(1)
+    chart = page.locator("svg.chart").first
+    texts = chart.locator("text").all_text_contents()
+    assert "requests" in texts and "404" in texts  # the value axis and the legend
+    counted = sum(
+        int(v)
+        for v in chart.locator("[data-series='404']").evaluate_all(
+            "bars => bars.map(b => b.getAttribute('data-value'))"
+        )
+    )
+    assert counted >= 3
+    route = page.locator("tr", has_text="/listen/{process}").first
+    assert "404" in route.inner_text()
+    assert page.locator("nav a.active").inner_text() == "HTTP status"
+    page.screenshot(path=str(artifacts / "console_http_status.png"), full_page=True)
