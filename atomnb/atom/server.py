@@ -30,6 +30,7 @@ from types import FrameType
 
 from atomnb.atom.home import AtomHome
 from atomnb.atom.lowlatency import stop_all
+from atomnb.atom.observe.logs import log_format_chosen
 from atomnb.atom.service import Atom
 from atomnb.errors import ConfigError
 
@@ -75,8 +76,16 @@ def serve(
     atom.start()
     if atom.recovered:
         log.warning("%d interrupted execution(s) recovered", len(atom.recovered))
+    # In JSON mode the web server's own lines go through the root logger's JSON handler
+    # (log_config=None: uvicorn adds no text handlers of its own).
+    json_logs = (log_format_chosen() or atom.settings.log_format) == "json"
     config = uvicorn.Config(
-        create_app(atom), host=host, port=port, log_level="warning", lifespan="off"
+        create_app(atom),
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG,
     )
     server = uvicorn.Server(config)
     if ready_message:

@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import signal
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,9 @@ def logged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         atom.deploy(notebook)
         ok = atom.client.trigger("chatty", wait=True)
         failed = atom.client.trigger("chatty", {"fail": True}, wait=True)
+        with socket.create_connection(("127.0.0.1", atom.port), timeout=60) as raw:
+            raw.sendall(b"NOT HTTP AT ALL\r\n\r\n")  # the web server logs a warning
+            raw.recv(1024)
     finally:
         atom.stop(signal.SIGINT)
     yield {"log": atom.log.read_text(encoding="utf-8"), "ok": ok, "failed": failed}
@@ -59,6 +63,12 @@ def test_every_log_line_is_a_json_object(logged: dict[str, Any]) -> None:
     for record in records:
         assert {"time", "level", "logger", "message"} <= set(record), record
         assert record["time"].endswith("+00:00")
+
+
+def test_the_web_servers_own_lines_are_json_too(logged: dict[str, Any]) -> None:
+    records = _records(logged["log"])
+    served = [r for r in records if r["logger"].startswith("uvicorn")]
+    assert any("Invalid HTTP request" in r["message"] for r in served), records
 
 
 def test_lines_about_an_execution_carry_its_id(logged: dict[str, Any]) -> None:
