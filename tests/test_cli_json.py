@@ -55,7 +55,12 @@ def _terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     full.update(env, TERM="xterm-256color")
     full.pop("TTY_COMPATIBLE", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "atomnb", *args], cwd=cwd, env=full, stdout=follower, stderr=follower
+        [sys.executable, "-m", "atomnb", *args],
+        cwd=cwd,
+        env=full,
+        stdin=follower,  # rich sizes itself from the first terminal among stdin, stdout, stderr
+        stdout=follower,
+        stderr=follower,
     )
     os.close(follower)
     chunks = []

@@ -163,8 +163,10 @@ def show_grid(
         header_style="bold",
         pad_edge=False,
     )
-    for name in header:
-        shown.add_column(name, overflow="fold")
+    for index, name in enumerate(header):
+        # An id is copied into the next command: never folded over two lines.
+        whole = max((len(str(row[index])) for row in rows), default=0) if name == "ID" else None
+        shown.add_column(name, overflow="fold", no_wrap=whole is not None, min_width=whole)
     for row in rows:  # Text, not markup: an error's "[Errno 2]" is shown as it is
         cells = [Text(str(c)) for c in row]
         style = status_style(str(row[status_column])) if status_column is not None else ""

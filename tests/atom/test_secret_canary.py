@@ -218,14 +218,21 @@ def _api_answers(atom: AtomProcess, ids: list[str]) -> dict[str, bytes]:
         "/api/schedules",
         "/api/queue",
         "/api/secrets",
+        "/api/audit",
+        "/metrics",
         "/",
+        "/console/executions",
+        "/console/processes",
+        "/console/deployments/canary",
+        "/console/audit",
     ]
     for execution_id in ids:
         paths += [
             f"/api/executions/{execution_id}",
             f"/api/executions/{execution_id}/log",
             f"/api/executions/{execution_id}/notebook",
-            f"/executions/{execution_id}",
+            f"/console/executions/{execution_id}",
+            f"/console/executions/{execution_id}/notebook",  # the rendered output notebook
         ]
     answers: dict[str, bytes] = {}
     with httpx.Client(base_url=atom.url, timeout=60) as http:
