@@ -38,6 +38,8 @@ COMMAND_MODULES = (
     "atomnb.cli.secrets",
     "atomnb.cli.operations",
     "atomnb.cli.tokens",
+    "atomnb.cli.apis",
+    "atomnb.cli.partners",
 )
 
 

@@ -34,6 +34,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from atomnb.atom.api.apis import add_apis_routes
+from atomnb.atom.api.as2 import add_as2_routes
 from atomnb.atom.api.audit import add_audit_routes
 from atomnb.atom.api.bodies import UnsupportedMediaTypeError
 from atomnb.atom.api.calls import add_call_routes
@@ -48,6 +50,7 @@ from atomnb.atom.api.login import add_login_routes
 from atomnb.atom.api.lowlatency import add_lowlatency_routes
 from atomnb.atom.api.metrics import add_metrics_routes
 from atomnb.atom.api.pages import add_pages
+from atomnb.atom.api.partners import add_partners_routes
 from atomnb.atom.api.records import add_records_routes
 from atomnb.atom.api.runtime import add_runtime_routes
 from atomnb.atom.api.secrets import add_secret_routes
@@ -114,6 +117,9 @@ def create_app(atom: Atom) -> FastAPI:
     add_deployment_routes(app, atom)
     add_listener_routes(app, atom)
     add_lowlatency_routes(app, atom)
+    add_apis_routes(app, atom)
+    add_as2_routes(app, atom)
+    add_partners_routes(app, atom)
     add_secret_routes(app, atom)
     add_tracked_routes(app, atom)
     add_runtime_routes(app, atom)
