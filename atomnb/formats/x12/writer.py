@@ -21,7 +21,7 @@ from atomnb.errors import FormatError
 from atomnb.formats.x12.definitions import Definition, Item, find_definition
 from atomnb.formats.x12.tokens import Delimiters
 
-__all__ = ["EnvelopeOptions", "write_x12"]
+__all__ = ["EnvelopeOptions", "build_isa", "write_x12"]
 
 #: GS01 functional identifier for the transaction sets atomnb defines.
 FUNCTIONAL_IDS = {"850": "PO", "810": "IN", "855": "PR", "856": "SH", "997": "FA", "837": "HC"}
@@ -129,6 +129,12 @@ def _delimiters(value: Mapping[str, Any] | None) -> Delimiters:
         repetition=value.get("repetition"),
         line_ending=value.get("line_ending") or "",
     )
+
+
+def build_isa(options: EnvelopeOptions) -> str:
+    """The ISA segment (no terminator) the writer builds from ``options`` (for TA1-only
+    interchanges, which carry no group the writer could write)."""
+    return _build_isa(options)
 
 
 def _build_isa(options: EnvelopeOptions) -> str:

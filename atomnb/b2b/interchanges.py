@@ -1,0 +1,425 @@
+"""What was received, interchange by interchange: the facts acknowledgements are built from.
+
+A read batch is flat (one document per transaction set or message, refused ones
+beside it as rejections); an acknowledgement answers per interchange, group and
+set. ``gather`` puts the batch back into that tree from the envelope properties
+(``x12.isa``/``x12.gs``, ``edifact.unb``) and turns every problem the reader
+reported (``x12.problems`` / ``edifact.problems`` on delivered sets,
+``Rejection.problems`` on refused ones, or the rejection's rule and message from
+older readers) into an ``Issue`` with the level it spoils and the standard's code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from atomnb.documents import Documents, Rejection
+from atomnb.errors import DocumentError
+
+__all__ = ["GroupInfo", "InterchangeInfo", "Issue", "SetInfo", "gather"]
+
+Level = str  # "element", "segment", "set", "group", "interchange"
+
+# Reader rules -> (level, X12 code, EDIFACT 0085 code). X12 codes: AK5/IK5 for sets, AK9 for
+# groups, TA1 for interchanges, AK3/IK3 for segments; EDIFACT: syntax error codes (0085).
+_RULES: dict[str, tuple[Level, str, str]] = {
+    "x12.segment-count": ("set", "4", "29"),
+    "x12.missing-trailer": ("set", "2", "13"),
+    "x12.control-number": ("set", "3", "28"),
+    "x12.group-count": ("group", "5", "29"),
+    "x12.group-control-number": ("group", "4", "28"),
+    "x12.interchange-count": ("interchange", "021", "29"),
+    "x12.interchange-control-number": ("interchange", "001", "28"),
+    "x12.missing-segment": ("segment", "3", "13"),
+    "x12.unexpected-segment": ("segment", "2", "15"),
+    "unt-count": ("set", "4", "29"),
+    "unt-missing": ("set", "2", "13"),
+    "unt-reference": ("set", "3", "28"),
+    "une-count": ("group", "5", "29"),
+    "une-missing": ("group", "3", "13"),
+    "une-reference": ("group", "4", "28"),
+    "unz-count": ("interchange", "021", "29"),
+    "unz-missing": ("interchange", "023", "13"),
+    "unz-reference": ("interchange", "001", "28"),
+    "segment-not-allowed": ("segment", "2", "15"),
+}
+# Text codes a reader or validator may give element problems -> (X12 AK4/IK4, EDIFACT 0085).
+_ELEMENT_CODES: dict[str, tuple[str, str]] = {
+    "mandatory": ("1", "13"),
+    "missing": ("1", "13"),
+    "conditional": ("2", "13"),
+    "too-many-elements": ("3", "16"),
+    "too-short": ("4", "40"),
+    "too-long": ("5", "39"),
+    "invalid-character": ("6", "21"),
+    "data-type": ("6", "37"),
+    "invalid-code": ("7", "12"),
+    "code": ("7", "12"),
+    "date": ("8", "12"),
+    "time": ("9", "12"),
+    "too-many-repetitions": ("12", "35"),
+    "too-many-components": ("13", "16"),
+}
+_SEGMENT_CODES: dict[str, tuple[str, str]] = {
+    "unrecognized-segment": ("1", "14"),
+    "unexpected-segment": ("2", "15"),
+    "missing-segment": ("3", "13"),
+    "loop-max": ("4", "36"),
+    "segment-max": ("5", "35"),
+    "not-in-set": ("6", "15"),
+    "sequence": ("7", "15"),
+}
+
+
+@dataclass
+class Issue:
+    """One problem, at the level it spoils, with the code the acknowledgement reports."""
+
+    level: Level
+    code: str
+    message: str
+    segment_id: str = ""
+    segment_position: int | None = None
+    element_position: int | None = None
+    component_position: int | None = None
+    value: str | None = None
+
+
+@dataclass
+class SetInfo:
+    """A transaction set (X12) or message (EDIFACT) as received."""
+
+    set_id: str
+    control_number: str
+    delivered: bool
+    index: int | None  # position among the delivered documents
+    issues: list[Issue] = field(default_factory=list)
+    implementation: str = ""  # ST03 (5010)
+    version: str = ""  # EDIFACT S009: type:version:release:agency
+
+
+@dataclass
+class GroupInfo:
+    functional_id: str
+    control_number: str
+    version: str
+    sets: list[SetInfo] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+
+
+@dataclass
+class InterchangeInfo:
+    """One interchange's envelope facts, groups and sets."""
+
+    standard: str  # x12 | edifact
+    sender_qualifier: str
+    sender_id: str
+    receiver_qualifier: str
+    receiver_id: str
+    control_number: str
+    usage: str  # X12 ISA15 T/P; EDIFACT "T" when UNB 0035 = 1
+    envelope: str  # the ISA or UNB text
+    date: str = ""
+    time: str = ""
+    ack_requested: bool = False  # ISA14 = 1 / UNB 0031 = 1
+    syntax: str = ""  # EDIFACT UNB S001 (UNOC:3)
+    delimiters: dict[str, str] = field(default_factory=dict)
+    groups: list[GroupInfo] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def sender_key(self) -> str:
+        return f"{self.sender_qualifier}:{self.sender_id}"
+
+    def interchange_version(self) -> str:
+        """ISA12 (00401, 00501) of an X12 interchange; "" for EDIFACT."""
+        if self.standard != "x12":
+            return ""
+        return (self.envelope.split(self.envelope[3]) + [""] * 13)[12]
+
+    def sets(self) -> list[SetInfo]:
+        return [s for g in self.groups for s in g.sets]
+
+
+def gather(documents: Documents) -> list[InterchangeInfo]:
+    """The interchanges of a read batch, in order, with every set's issues."""
+    found: dict[str, InterchangeInfo] = {}
+    groups: dict[tuple[str, str], GroupInfo] = {}
+    names = set(documents.property_names)
+    standard = "x12" if "x12.isa" in names else "edifact" if "edifact.unb" in names else ""
+    for index in range(len(documents)):
+        props = documents.properties_of(index)
+        row = documents[index]
+        info = _place(props, standard, found, groups)
+        info.sets.append(_set(row, props, standard, True, index))
+    for rejection in documents.rejections:
+        props = dict(getattr(rejection, "properties", None) or {})
+        if not props:
+            props = _envelope_guess(documents, standard)
+        if not props:
+            raise DocumentError(
+                f"cannot acknowledge: rejection {rejection} carries no envelope and no other "
+                "document of the batch tells which interchange it came from",
+                hint="acknowledge the batch as read (ab.read of the whole interchange)",
+            )
+        kind = standard or ("x12" if "x12.isa" in props else "edifact")
+        problems = getattr(rejection, "problems", None)
+        issues = _issues(problems, kind) if problems else _rule_issues(rejection, kind)
+        upper = [i for i in issues if i.level in ("group", "interchange")]
+        group = _place(props, kind, found, groups)
+        for issue in upper:
+            owner = found[_interchange_key(props, kind)] if issue.level == "interchange" else group
+            if all(i.code != issue.code for i in owner.issues):
+                owner.issues.append(issue)
+        if not (rejection.raw or b"").lstrip().startswith((b"ST", b"UNH")):
+            continue  # a trailer's own rejection: no set to list
+        lower = [i for i in issues if i.level not in ("group", "interchange")]
+        group.sets.append(_rejected_set(rejection, kind, lower))
+    return list(found.values())
+
+
+def _interchange_key(props: Mapping[str, Any], standard: str) -> str:
+    if standard == "x12":
+        return str(props.get("x12.isa"))
+    return f"{props.get('edifact.unb')}|{props.get('edifact.interchange_ref')}"
+
+
+def _place(
+    props: Mapping[str, Any],
+    standard: str,
+    found: dict[str, InterchangeInfo],
+    groups: dict[tuple[str, str], GroupInfo],
+) -> GroupInfo:
+    key = _interchange_key(props, standard)
+    if key not in found:
+        found[key] = _x12_interchange(props) if standard == "x12" else _edifact_interchange(props)
+    interchange = found[key]
+    group_key = str(props.get("x12.gs") or props.get("edifact.ung") or "")
+    if (key, group_key) not in groups:
+        group = _x12_group(props) if standard == "x12" else GroupInfo("", "", "")
+        groups[(key, group_key)] = group
+        interchange.groups.append(group)
+    return groups[(key, group_key)]
+
+
+def _x12_interchange(props: Mapping[str, Any]) -> InterchangeInfo:
+    isa = str(props["x12.isa"])
+    e = isa[3]
+    f = isa.split(e)
+    delimiters = dict(props.get("x12.delimiters") or {})
+    return InterchangeInfo(
+        standard="x12",
+        sender_qualifier=f[5].strip(),
+        sender_id=f[6].strip(),
+        receiver_qualifier=f[7].strip(),
+        receiver_id=f[8].strip(),
+        control_number=f[13].strip(),
+        usage=f[15].strip(),
+        envelope=isa,
+        date=f[9],
+        time=f[10],
+        ack_requested=f[14].strip() == "1",
+        delimiters={k: str(v) for k, v in delimiters.items() if v is not None},
+    )
+
+
+def _x12_group(props: Mapping[str, Any]) -> GroupInfo:
+    gs = str(props["x12.gs"])
+    f = gs.split(gs[2]) + [""] * 9
+    return GroupInfo(functional_id=f[1], control_number=f[6], version=f[8])
+
+
+def _edifact_interchange(props: Mapping[str, Any]) -> InterchangeInfo:
+    unb = str(props.get("edifact.unb") or "")
+    una = str(props.get("edifact.una") or "")
+    element, component = (una[4], una[3]) if len(una) >= 9 else ("+", ":")
+    f = [part.split(component) for part in unb.split(element)] + [[""]] * 10
+    sender, receiver, when = f[2] + [""], f[3] + [""], f[4] + [""]
+    test = len(f) > 11 and f[11][0] == "1"
+    return InterchangeInfo(
+        standard="edifact",
+        sender_qualifier=sender[1],
+        sender_id=sender[0],
+        receiver_qualifier=receiver[1],
+        receiver_id=receiver[0],
+        control_number=str(props.get("edifact.interchange_ref") or f[5][0]),
+        usage="T" if test else "P",
+        envelope=unb,
+        date=when[0],
+        time=when[1],
+        ack_requested=len(f) > 9 and f[9][0] == "1",
+        syntax=":".join(f[1]),
+        delimiters={"una": una},
+    )
+
+
+def _set(
+    row: Mapping[str, Any], props: Mapping[str, Any], standard: str, delivered: bool, index: int
+) -> SetInfo:
+    if standard == "x12":
+        st = dict(row.get("ST") or {})
+        info = SetInfo(
+            set_id=str(row.get("transaction_set") or st.get("ST01") or ""),
+            control_number=str(props.get("x12.transaction_set_control_number") or ""),
+            delivered=delivered,
+            index=index,
+            implementation=str(st.get("ST03") or ""),
+        )
+    else:
+        unh = dict(row.get("UNH") or {})
+        parts = [unh.get(k) or "" for k in ("UNH02", "UNH02_02", "UNH02_03", "UNH02_04")]
+        info = SetInfo(
+            set_id=str(row.get("message_type") or parts[0]),
+            control_number=str(props.get("edifact.message_ref") or unh.get("UNH01") or ""),
+            delivered=delivered,
+            index=index,
+            version=":".join(parts),
+        )
+    problems = props.get(f"{standard}.problems")
+    if problems:
+        info.issues = _issues(problems, standard)
+    return info
+
+
+def _rejected_set(rejection: Rejection, standard: str, issues: list[Issue]) -> SetInfo:
+    raw = (rejection.raw or b"").decode("latin-1")
+    if standard == "x12" and raw.startswith("ST") and len(raw) > 3:
+        e = raw[2]
+        terminator = _x12_terminator(raw)
+        first = [*raw.split(terminator)[0].strip().split(e), "", "", ""]
+        count = len([s for s in raw.split(terminator) if s.strip()])
+        for issue in issues:
+            if issue.segment_position is None:
+                issue.segment_position = count  # old readers give no position: the SE's
+        return SetInfo(
+            set_id=first[1],
+            control_number=first[2],
+            delivered=False,
+            index=None,
+            issues=issues,
+            implementation=first[3],
+        )
+    match = re.match(r"UNH(.)([^'+:]*)\1([^'+]*)", raw)
+    set_id, version = "", ""
+    if match:
+        version = match.group(3)
+        set_id = version.split(":")[0]
+    return SetInfo(
+        set_id=set_id,
+        control_number=match.group(2) if match else "",
+        delivered=False,
+        index=None,
+        issues=issues,
+        version=version,
+    )
+
+
+def _x12_terminator(raw: str) -> str:
+    # the character after the ST02 element run: the first non-element char after "ST*xxx*nnnn"
+    match = re.match(r"ST(.)[^\W]*\1[^\W]*(?:\1[^\W]*)?(\W)", raw)
+    return match.group(2) if match else "~"
+
+
+def _envelope_guess(documents: Documents, standard: str) -> dict[str, Any]:
+    """Older readers give a rejection no envelope: the batch's own, if it has only one."""
+    if not len(documents) or not standard:
+        return {}
+    key_name = "x12.isa" if standard == "x12" else "edifact.unb"
+    keys = set(documents.property(key_name).to_pylist())
+    return documents.properties_of(0) if len(keys) == 1 else {}
+
+
+_TRAILER_LEVELS = {
+    "SE": "set",
+    "UNT": "set",
+    "GE": "group",
+    "UNE": "group",
+    "IEA": "interchange",
+    "UNZ": "interchange",
+}
+
+
+def _issues(problems: Iterable[Mapping[str, Any]], standard: str) -> list[Issue]:
+    """Reader problems (see EDI_INTERFACE.md) as issues; codes are the standard's already,
+    or a validator's words (``too-long``) that are turned into the standard's code."""
+    issues: list[Issue] = []
+    for problem in problems:
+        code = str(problem.get("code") or "")
+        segment_id = str(problem.get("segment_id") or "")
+        element = problem.get("element_position")
+        if code in _RULES:
+            level, x12, edifact = _RULES[code]
+            code = x12 if standard == "x12" else edifact
+        elif segment_id in _TRAILER_LEVELS and element is None:
+            level = _TRAILER_LEVELS[segment_id]
+        elif element is not None:
+            level = "element"
+            if not code.isdigit():
+                x12, edifact = _ELEMENT_CODES.get(code, ("7", "12"))
+                code = x12 if standard == "x12" else edifact
+        else:
+            level = "segment"
+            if not code.isdigit():
+                x12, edifact = _SEGMENT_CODES.get(code, ("8", "12"))
+                code = x12 if standard == "x12" else edifact
+        issues.append(
+            Issue(
+                level=level,
+                code=code,
+                message=str(problem.get("message") or code),
+                segment_id=segment_id,
+                segment_position=_int(problem.get("segment_position")),
+                element_position=_int(element),
+                component_position=_int(problem.get("component_position")),
+                value=problem.get("value"),
+            )
+        )
+    return issues
+
+
+def _int(value: Any) -> int | None:
+    return None if value in (None, "") else int(value)
+
+
+def _rule_issues(rejection: Rejection, standard: str) -> list[Issue]:
+    """Issues from an older reader's rejection: its rules and its joined message."""
+    issues: list[Issue] = []
+    rules = [r for r in rejection.rule.split(",") if r]
+    for part in rejection.message.split("; "):
+        rule = _rule_of(part, rules, standard)
+        level, x12, edifact = _RULES.get(rule, ("set", "5", "18"))
+        segment_id = ""
+        position: int | None = None
+        if level == "segment":
+            missing = re.search(r"mandatory (?:segment|loop) (\w+?)(?:_loop)? is missing", part)
+            unexpected = re.search(r"segment (\w+) at position (\d+)", part)
+            if missing:
+                segment_id = missing.group(1)
+            elif unexpected:
+                segment_id, position = unexpected.group(1), int(unexpected.group(2))
+        issues.append(
+            Issue(level, x12 if standard == "x12" else edifact, part, segment_id, position)
+        )
+    return issues
+
+
+def _rule_of(part: str, rules: list[str], standard: str) -> str:
+    patterns = (
+        (r"^SE01 says", "x12.segment-count"),
+        (r"has no SE trailer", "x12.missing-trailer"),
+        (r"^SE02 ", "x12.control-number"),
+        (r"^GE01 says", "x12.group-count"),
+        (r"^GE02 ", "x12.group-control-number"),
+        (r"^IEA01 says", "x12.interchange-count"),
+        (r"^IEA02 ", "x12.interchange-control-number"),
+        (r"^mandatory ", "x12.missing-segment"),
+        (r"is not allowed there", "x12.unexpected-segment"),
+    )
+    if standard == "x12":
+        for pattern, rule in patterns:
+            if re.search(pattern, part):
+                return rule
+    return rules[0] if len(rules) == 1 else next((r for r in rules if r in _RULES), "")

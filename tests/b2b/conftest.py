@@ -1,0 +1,69 @@
+"""B2B fixtures: a workspace with two partners (X12 and EDIFACT) and its store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from atomnb.components import Workspace
+from atomnb.components.partners import save_partner
+from atomnb.store.b2b import B2BStore
+from atomnb.store.repository import ExecutionStore, new_execution_id
+
+ACME: dict[str, Any] = {
+    "standard": "x12",
+    "version": "004010",
+    "usage": "T",
+    "identity": {"isa_qualifier": "ZZ", "isa_id": "ACME", "gs_id": "ACMEGS"},
+    "us": {"isa_qualifier": "ZZ", "isa_id": "MYCO"},
+    "delimiters": {"element": "*", "component": ">", "segment": "~", "line_ending": ""},
+    "documents": [
+        {"type": "850", "direction": "inbound"},
+        {"type": "810", "direction": "outbound"},
+    ],
+    "acknowledgement": {"expect": "997", "send": "997", "within": "24h"},
+    "validation": "reject",
+    "duplicates": {"window": "30d"},
+    "transport": {"kind": "sftp", "connection": "acme_sftp"},
+}
+
+EURO: dict[str, Any] = {
+    "standard": "edifact",
+    "version": "UNOC:3",
+    "identity": {"unb_id": "EUROSHOP", "unb_qualifier": "ZZZ"},
+    "us": {"unb_id": "MYCO", "unb_qualifier": "ZZZ"},
+    "acknowledgement": {"expect": "CONTRL", "send": "CONTRL", "within": "2h"},
+    "validation": "accept_with_errors",
+}
+
+
+@pytest.fixture
+def b2b_workspace(workspace: Workspace) -> Workspace:
+    save_partner("acme", ACME, workspace)
+    save_partner("euroshop", EURO, workspace)
+    return workspace
+
+
+@pytest.fixture
+def b2b(workspace: Workspace) -> Iterator[B2BStore]:
+    store = ExecutionStore.open(workspace.store_url())
+    yield B2BStore(store)
+    store.close()
+
+
+def fresh_postgres(base: str) -> str:
+    """A new empty database on the session's PostgreSQL server."""
+    name = f"t_{new_execution_id()}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.rsplit("/", 1)[0] + f"/{name}"
+
+
+def partner_dir(workspace: Workspace) -> Path:
+    return workspace.components_dir / "partners"
