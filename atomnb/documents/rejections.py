@@ -9,6 +9,7 @@ can be repaired and replayed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["Rejection"]
 
@@ -22,6 +23,14 @@ class Rejection:
     rule: str
     index: int | None = None
     raw: bytes | None = None
+    #: Structured problems for acknowledgements (997/999/CONTRL): dicts with
+    #: ``segment_position`` (1-based in the set, ST/UNH = 1), ``segment_id``,
+    #: ``element_position``, ``component_position``, ``code`` and ``message``.
+    problems: tuple[dict[str, Any], ...] = ()
+    #: The envelope properties the document would have had (``x12.isa``, ``x12.gs``,
+    #: ``edifact.unb``, control numbers, delimiters ...), so a refused set can be
+    #: acknowledged in its own interchange and group; None when not known.
+    properties: dict[str, Any] | None = None
 
     def __str__(self) -> str:
         document = f"document {self.index}, " if self.index is not None else ""

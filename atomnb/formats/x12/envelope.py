@@ -11,10 +11,14 @@ sets still go through.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pyarrow as pa
 
 from atomnb.errors import FormatError
 from atomnb.formats.x12.loops import Problem
+from atomnb.formats.x12.scan import Block
 from atomnb.formats.x12.tokens import Delimiters, Segment
 
 __all__ = ["Envelope", "GroupClosed", "InterchangeClosed", "TransactionSet", "read_envelope"]
@@ -28,12 +32,19 @@ class Envelope:
     group: int
     isa: Segment
     gs: Segment
+    _properties: dict[str, object] | None = field(default=None, repr=False, compare=False)
 
     @property
     def delimiters(self) -> Delimiters:
         return self.isa.delimiters
 
     def properties(self) -> dict[str, object]:
+        """The envelope's document properties (a fresh dict; computed once per group)."""
+        if self._properties is None:
+            self._properties = self._compute()
+        return dict(self._properties)
+
+    def _compute(self) -> dict[str, object]:
         isa, gs = self.isa, self.gs
         return {
             "x12.isa": isa.text,
@@ -49,30 +60,38 @@ class Envelope:
 
 @dataclass
 class TransactionSet:
-    """ST..SE of one set, its original bytes, position and trailer problems."""
+    """ST..SE of one set: where its segments are in their block, and its trailer problems."""
 
     ordinal: int  # 0-based across the file
     envelope: Envelope
-    segments: list[Segment]
+    block: Block
+    st: int  # index of ST in the block
+    end: int  # index of SE in the block, or (no SE) the index after the set's last segment
+    has_se: bool
+    st_segment: Segment
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def raw(self) -> bytes:
         """The set's original bytes, ST to SE, line breaks included."""
-        return b"".join(segment.raw for segment in self.segments)
+        return self.block.raw(self.st, self.end if self.has_se else self.end - 1)
 
     @property
     def id(self) -> str:
-        return self.segments[0].element(1)
+        return self.st_segment.element(1)
 
     @property
     def control_number(self) -> str:
-        return self.segments[0].element(2)
+        return self.st_segment.element(2)
 
     @property
-    def body(self) -> list[Segment]:
-        """The segments between ST and SE."""
-        return self.segments[1:-1] if self.segments[-1].id == "SE" else self.segments[1:]
+    def last(self) -> int:
+        """Index of the set's last segment (the SE when there is one)."""
+        return self.end if self.has_se else self.end - 1
+
+    @property
+    def segment_count(self) -> int:
+        return self.last - self.st + 1
 
 
 @dataclass
@@ -122,15 +141,27 @@ def _control_problem(
     )
 
 
-def read_envelope(segments: Iterable[Segment], name: str) -> Iterator[Event]:
-    """Events in file order: each transaction set, then each group and interchange close."""
+def _set_problem(
+    name: str, segment: Segment, message: str, rule: str, code: str, position: int
+) -> Problem:
+    return Problem(message, _where(name, segment), rule, code, "SE", position)
+
+
+def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
+    """Events in file order: each transaction set, then each group and interchange close.
+
+    Only envelope segments (about two per set) are looked at one by one; the body
+    segments between ST and SE stay in their block's arrays.
+    """
     state = "start"
     interchange = group = ordinal = 0
     isa: Segment | None = None
     gs: Segment | None = None
     groups = sets_in_group = 0
     current: TransactionSet | None = None
+    envelope: Envelope | None = None
     last: Segment | None = None
+    last_block: Block | None = None
 
     def unexpected(segment: Segment, expected: str) -> FormatError:
         return FormatError(
@@ -139,98 +170,182 @@ def read_envelope(segments: Iterable[Segment], name: str) -> Iterator[Event]:
             hint="the interchange envelope (ISA/GS/ST ... SE/GE/IEA) is broken",
         )
 
-    for segment in segments:
-        last = segment
-        sid = segment.id
-        if state == "st" and sid in ("ST", "GE", "IEA", "GS", "ISA"):
-            assert current is not None
-            current.problems.append(
-                Problem(
-                    f"transaction set {current.control_number} has no SE trailer (found {sid})",
-                    _where(name, segment),
-                    "x12.missing-trailer",
+    def outside(block: Block, index: int) -> FormatError:
+        return FormatError(
+            f"segment {block.ids[index]} is outside any transaction set (ST ... SE)",
+            where=block.where(name, index),
+            hint="the interchange envelope (ISA/GS/ST ... SE/GE/IEA) is broken",
+        )
+
+    for block in blocks:
+        last_block = block
+        indices = block.envelope
+        elements = _elements_of(block, indices)
+        previous = -1
+        for index in indices:
+            if index > previous + 1 and state != "st":
+                raise outside(block, previous + 1)
+            previous = index
+            sid = block.ids[index]
+            segment = Segment(
+                sid,
+                elements[index],
+                block.first_number + index,
+                int(block.lines[index]),
+                b"",
+                block.delimiters,
+            )
+            last = segment
+            if state == "st" and sid in ("ST", "GE", "IEA", "GS", "ISA"):
+                assert current is not None
+                current.problems.append(
+                    _set_problem(
+                        name,
+                        segment,
+                        f"transaction set {current.control_number} has no SE trailer (found {sid})",
+                        "x12.missing-trailer",
+                        "2",
+                        current.segment_count if current.block is block else 1,
+                    )
                 )
-            )
-            yield current
-            current, state = None, "se"
-        if sid == "ISA":
-            if state not in ("start", "iea"):
-                raise unexpected(segment, "IEA")
-            interchange += 1
-            isa, groups, state = segment, 0, "isa"
-        elif sid == "GS":
-            if state not in ("isa", "ge"):
-                raise unexpected(segment, "GE" if state in ("gs", "se") else "ISA")
-            group += 1
-            gs, groups, sets_in_group, state = segment, groups + 1, 0, "gs"
-        elif sid == "ST":
-            if state not in ("gs", "se"):
-                raise unexpected(segment, "GS")
-            assert isa is not None and gs is not None
-            current = TransactionSet(ordinal, Envelope(interchange, group, isa, gs), [segment])
-            ordinal += 1
-            sets_in_group += 1
-            state = "st"
-        elif sid == "SE":
-            if state != "st":
-                raise unexpected(segment, "ST")
-            assert current is not None
-            current.segments.append(segment)
-            st = current.segments[0]
-            for problem in (
-                _count_problem(
-                    name, segment, 1, len(current.segments), "segments", "x12.segment-count"
-                ),
-                _control_problem(name, segment, 2, st.element(2), "ST02", "x12.control-number"),
-            ):
-                if problem is not None:
-                    current.problems.append(problem)
-            yield current
-            current, state = None, "se"
-        elif sid == "GE":
-            if state not in ("gs", "se"):
-                raise unexpected(segment, "SE" if state == "st" else "GS")
-            assert gs is not None
-            found = [
-                _count_problem(
-                    name, segment, 1, sets_in_group, "transaction sets", "x12.group-count"
-                ),
-                _control_problem(
-                    name, segment, 2, gs.element(6), "GS06", "x12.group-control-number"
-                ),
-            ]
-            yield GroupClosed(interchange, group, [p for p in found if p is not None])
-            state = "ge"
-        elif sid == "IEA":
-            if state not in ("isa", "ge"):
-                raise unexpected(segment, "GE")
-            assert isa is not None
-            found = [
-                _count_problem(name, segment, 1, groups, "groups", "x12.interchange-count"),
-                _control_problem(
-                    name, segment, 2, isa.element(13), "ISA13", "x12.interchange-control-number"
-                ),
-            ]
-            after = segment.raw[segment.raw.rfind(segment.delimiters.segment.encode()) + 1 :]
-            yield InterchangeClosed(
-                interchange, [p for p in found if p is not None], after.decode("latin-1")
-            )
-            state = "iea"
-        elif state == "st":
-            assert current is not None
-            current.segments.append(segment)
-        else:
-            raise FormatError(
-                f"segment {sid} is outside any transaction set (ST ... SE)",
-                where=_where(name, segment),
-                hint="the interchange envelope (ISA/GS/ST ... SE/GE/IEA) is broken",
-            )
+                current.end = index if current.block is block else len(current.block)
+                yield current
+                current, state = None, "se"
+            if sid == "ISA":
+                if state not in ("start", "iea"):
+                    raise unexpected(segment, "IEA")
+                interchange += 1
+                isa, groups, state = segment, 0, "isa"
+            elif sid == "GS":
+                if state not in ("isa", "ge"):
+                    raise unexpected(segment, "GE" if state in ("gs", "se") else "ISA")
+                group += 1
+                gs, groups, sets_in_group, state = segment, groups + 1, 0, "gs"
+                assert isa is not None
+                envelope = Envelope(interchange, group, isa, gs)
+            elif sid == "ST":
+                if state not in ("gs", "se"):
+                    raise unexpected(segment, "GS")
+                assert envelope is not None
+                current = TransactionSet(ordinal, envelope, block, index, index, False, segment)
+                ordinal += 1
+                sets_in_group += 1
+                state = "st"
+            elif sid == "SE":
+                if state != "st":
+                    raise unexpected(segment, "ST")
+                assert current is not None
+                current.end, current.has_se = index, True
+                count = current.segment_count
+                _check_se(name, segment, current, count)
+                yield current
+                current, state = None, "se"
+            elif sid == "GE":
+                if state not in ("gs", "se"):
+                    raise unexpected(segment, "SE" if state == "st" else "GS")
+                assert gs is not None
+                found = [
+                    _count_problem(
+                        name, segment, 1, sets_in_group, "transaction sets", "x12.group-count"
+                    ),
+                    _control_problem(
+                        name, segment, 2, gs.element(6), "GS06", "x12.group-control-number"
+                    ),
+                ]
+                yield GroupClosed(interchange, group, _coded(found, "GE", {1: "5", 2: "4"}))
+                state = "ge"
+            else:  # IEA
+                if state not in ("isa", "ge"):
+                    raise unexpected(segment, "GE")
+                assert isa is not None
+                found = [
+                    _count_problem(name, segment, 1, groups, "groups", "x12.interchange-count"),
+                    _control_problem(
+                        name,
+                        segment,
+                        2,
+                        isa.element(13),
+                        "ISA13",
+                        "x12.interchange-control-number",
+                    ),
+                ]
+                after = block.data[int(block.terms[index]) + 1 : int(block.ends[index])]
+                yield InterchangeClosed(
+                    interchange,
+                    _coded(found, "IEA", {1: "021", 2: "001"}),
+                    after.decode("latin-1"),
+                )
+                state = "iea"
+        if len(block) > previous + 1 and state != "st":
+            raise outside(block, previous + 1)
     if state != "iea":
         missing = {"start": "ISA", "isa": "GS or IEA", "gs": "ST or GE", "st": "SE"}.get(
             state, "GE or IEA" if state == "se" else "IEA"
         )
-        where = _where(name, last) if last is not None else f"{name}, byte 0"
+        if last_block is not None and len(last_block):
+            where = last_block.where(name, len(last_block) - 1)
+            last_id = last_block.ids[-1]
+        else:
+            where, last_id = f"{name}, byte 0", ""
         hint = "the file may be truncated"
-        if last is not None and last.id == "ISA":
+        if last is not None and last_id == "ISA":
             hint = "only an ISA segment was found: is the segment terminator after ISA16 missing?"
         raise FormatError(f"the file ends before {missing}", where=where, hint=hint)
+
+
+def _elements_of(block: Block, indices: list[int]) -> dict[int, list[str]]:
+    """The element values of the envelope segments ``indices``, in one Arrow gather."""
+    if not indices:
+        return {}
+    chosen = np.array(indices, dtype=np.int64)
+    starts = block.tok_start[chosen] + 1
+    counts = block.tok_count[chosen] - 1
+    total = int(counts.sum())
+    shift = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    values = block.tokens.take(pa.array(shift + np.arange(total))).to_pylist()
+    out: dict[int, list[str]] = {}
+    position = 0
+    for index, count in zip(indices, counts.tolist(), strict=True):
+        out[index] = values[position : position + count]
+        position += count
+    return out
+
+
+def _check_se(name: str, segment: Segment, current: TransactionSet, count: int) -> None:
+    stated = segment.element(1)
+    if not (stated.strip() == str(count) or stated.strip().lstrip("0") == str(count)):
+        current.problems.append(
+            _set_problem(
+                name,
+                segment,
+                f"SE01 says {stated!r} segments, but there are {count}",
+                "x12.segment-count",
+                "4",
+                count,
+            )
+        )
+    st02 = current.control_number
+    if segment.element(2).strip() != st02.strip():
+        current.problems.append(
+            _set_problem(
+                name,
+                segment,
+                f"SE02 {segment.element(2)!r} does not match ST02 {st02!r}",
+                "x12.control-number",
+                "3",
+                count,
+            )
+        )
+
+
+def _coded(found: list[Problem | None], segment_id: str, codes: dict[int, str]) -> list[Problem]:
+    """Trailer problems with their AK905 / TA105 code (by the element that was wrong)."""
+    out = []
+    for element, problem in enumerate(found, 1):
+        if problem is not None:
+            out.append(
+                replace(
+                    problem, code=codes[element], segment_id=segment_id, element_position=element
+                )
+            )
+    return out

@@ -38,6 +38,7 @@ class X12Format:
         strict: bool = True,
         encoding: str = "utf-8",
         definitions: Mapping[str, Mapping[str, Any]] | None = None,
+        validate: bool = False,
         **options: Any,
     ) -> Iterator[Documents]:
         _reject_unknown(options)
@@ -48,6 +49,7 @@ class X12Format:
             strict=strict,
             encoding=encoding,
             definitions=_definitions(definitions),
+            validate=validate,
         )
 
     def write(

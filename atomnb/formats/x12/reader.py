@@ -1,14 +1,24 @@
 """Transaction sets to Documents batches, with bad sets rejected instead of aborting.
 
+The bytes are cut with numpy (``scan``), only envelope segments are looked at one
+by one (``envelope``), each set's placement in its definition comes from a cached
+plan (``plan``) and the batch's table is built column by column (``columns``).
+
 Sets wait in a small queue until their group and interchange trailers have been
 checked (so a wrong GE01 or IEA02 can still reject them), but never more than
 ``batch_size + 1`` of them: a bigger group is delivered in batches as it is read,
 and a trailer problem found later is reported as a rejection of the group
 (without raw bytes) naming how many of its sets were already delivered.
+
+When a file carries several transaction-set types, it is looked through once
+before reading (set ids only): where their definitions disagree on whether a
+segment or loop repeats, it is a list for all of them, so every batch of the
+file has one compatible shape and ``ab.read`` can join them.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -18,6 +28,7 @@ import pyarrow as pa
 from atomnb.documents import Documents, Rejection
 from atomnb.errors import FormatError, ValidationErrorGroup
 from atomnb.formats.base import FILE_PROPERTY, Source
+from atomnb.formats.x12.columns import SetRef, build_table
 from atomnb.formats.x12.definitions import Definition, find_definition
 from atomnb.formats.x12.envelope import (
     GroupClosed,
@@ -25,8 +36,10 @@ from atomnb.formats.x12.envelope import (
     TransactionSet,
     read_envelope,
 )
-from atomnb.formats.x12.loops import Problem, build_tree, generic_segments, segment_fields
-from atomnb.formats.x12.tokens import Segment, SegmentReader
+from atomnb.formats.x12.loops import Problem
+from atomnb.formats.x12.plan import Shape, list_paths, plan_for, shape_of, single_paths
+from atomnb.formats.x12.scan import scan_blocks
+from atomnb.formats.x12.validation import element_problems
 
 __all__ = ["OnError", "read_x12"]
 
@@ -39,6 +52,19 @@ DELIMITERS_TYPE = pa.struct(
         for name in ("element", "component", "repetition", "segment", "line_ending")
     ]
     + [("after_interchange", pa.string())]
+)
+#: ``x12.problems`` (and ``Rejection.problems``): what an acknowledgement needs.
+PROBLEMS_TYPE = pa.list_(
+    pa.struct(
+        [
+            ("segment_position", pa.int64()),
+            ("segment_id", pa.string()),
+            ("element_position", pa.int64()),
+            ("component_position", pa.int64()),
+            ("code", pa.string()),
+            ("message", pa.string()),
+        ]
+    )
 )
 _PROPERTY_NAMES = (
     "x12.isa",
@@ -61,10 +87,12 @@ class _Pending:
     ordinal: int
     interchange: int
     group: int
-    row: dict[str, Any]
+    ref: SetRef | None
     properties: dict[str, Any]
     raw: bytes
     problems: list[Problem] = field(default_factory=list)
+    #: problems that mark the set (x12.problems) without rejecting it (strict=False)
+    marks: list[Problem] = field(default_factory=list)
 
 
 @dataclass
@@ -72,6 +100,22 @@ class _State:
     pending: list[_Pending] = field(default_factory=list)
     delivered: dict[tuple[int, int], int] = field(default_factory=dict)  # (ichg, group) -> n
     errors: list[FormatError] = field(default_factory=list)
+
+
+@dataclass
+class _Options:
+    name: str
+    strict: bool
+    validate: bool
+    custom: Mapping[str, Definition] | None
+    lists: frozenset[tuple[str, ...]]
+    shapes: dict[str, Shape | None] = field(default_factory=dict)
+
+    def shape(self, set_id: str) -> Shape | None:
+        if set_id not in self.shapes:
+            definition = find_definition(set_id, self.custom)
+            self.shapes[set_id] = None if definition is None else shape_of(definition, self.lists)
+        return self.shapes[set_id]
 
 
 def read_x12(
@@ -82,21 +126,24 @@ def read_x12(
     strict: bool = True,
     encoding: str = "utf-8",
     definitions: Mapping[str, Definition] | None = None,
+    validate: bool = False,
 ) -> Iterator[Documents]:
     """Documents batches of at most ``batch_size`` transaction sets (see the package doc)."""
     if on_error not in ("reject", "raise"):
         raise FormatError(f"on_error must be 'reject' or 'raise', not {on_error!r}")
     state = _State()
+    lists = _shared_lists(source, definitions)
+    options = _Options(source.name, strict, validate, definitions, lists)
     with source.open() as handle:
-        segments = SegmentReader(handle, source.name, encoding)
-        for event in read_envelope(segments, source.name):
+        blocks = scan_blocks(handle, source.name, encoding)
+        for event in read_envelope(blocks, source.name):
             if isinstance(event, TransactionSet):
-                state.pending.append(_parse_set(event, source.name, strict, definitions))
+                state.pending.append(_parse_set(event, options))
             elif isinstance(event, GroupClosed):
                 _spread(state, event)
             elif isinstance(event, InterchangeClosed):
                 for entry in state.pending:
-                    if entry.interchange == event.interchange:
+                    if entry.interchange == event.interchange and entry.properties:
                         entry.properties["x12.delimiters"]["after_interchange"] = event.after
                 _spread(state, event)
             # One set more than a batch waits, so an interchange's last set always meets
@@ -112,42 +159,103 @@ def read_x12(
         )
 
 
-def _parse_set(
-    ts: TransactionSet, name: str, strict: bool, custom: Mapping[str, Definition] | None
-) -> _Pending:
+_SET_ID = re.compile(rb"ST([^A-Za-z0-9\s])([A-Za-z0-9]{3})\1")
+
+
+def _shared_lists(
+    source: Source, custom: Mapping[str, Definition] | None
+) -> frozenset[tuple[str, ...]]:
+    """Paths that must be lists because another set type in the file repeats them there.
+
+    A quick look through the file for ``ST*<id>*`` at a segment start (no parsing);
+    with one type in the file there is nothing to do.
+    """
+    found: set[bytes] = set()
+    with source.open() as handle:
+        tail = b""
+        while chunk := handle.read(8 << 20):
+            data = tail + chunk
+            for match in _SET_ID.finditer(data):
+                before = data[match.start() - 1 : match.start()]
+                if match.group(2) not in found and not before.isalnum() and before != b" ":
+                    found.add(match.group(2))
+            tail = data[-16:]
+    definitions = [find_definition(i.decode("latin-1"), custom) for i in sorted(found)]
+    known = [d for d in definitions if d is not None]
+    if len(known) < 2:
+        return frozenset()
+    many = frozenset().union(*(list_paths(d) for d in known))
+    single = frozenset().union(*(single_paths(d) for d in known))
+    return many & single
+
+
+def _parse_set(ts: TransactionSet, options: _Options) -> _Pending:
     envelope = ts.envelope
     delimiters = envelope.delimiters
-    row: dict[str, Any] = {
-        "transaction_set": ts.id,
-        "ST": segment_fields(ts.segments[0]),
-    }
     problems = list(ts.problems)
-    definition = find_definition(ts.id, custom)
-    if definition is None:
-        row["segments"] = generic_segments(ts.body)
-    else:
-        tree = build_tree(
-            definition,
-            ts.body,
-            strict=strict,
-            where=lambda s: _where(name, s),
-            control_number=ts.control_number,
-            end=ts.segments[-1],
-        )
-        row.update(tree.columns)
-        if tree.unknown:
-            row["unknown"] = tree.unknown
-        problems = tree.problems + problems
+    marks: list[Problem] = []
+    shape = options.shape(ts.id)
+    plan = None
+    block = ts.block
+    if shape is not None:
+        ids = tuple(block.ids[ts.st + 1 : ts.end])
+        plan = plan_for(shape, options.strict, ids)
+        found = [_plan_problem(p, ts, options.name) for p in plan.problems]
+        if options.strict:
+            problems = found + problems
+        else:
+            marks.extend(found)
+            marks.extend(
+                Problem(
+                    f"segment {ids[p]} at position {p + 2} is not in the {ts.id} definition "
+                    "(kept in 'unknown')",
+                    block.where(options.name, ts.st + 1 + p),
+                    "x12.unexpected-segment",
+                    "2",
+                    ids[p],
+                    p + 2,
+                )
+                for p in plan.unknown
+                if all(q.at != p for q in plan.problems)
+            )
+        if options.validate and not problems:
+            checked = element_problems(ts, options.name)
+            (problems if options.strict else marks).extend(checked)
     properties = envelope.properties()
     properties["x12.transaction_set_control_number"] = ts.control_number
     properties["x12.delimiters"] = delimiters.as_property(delimiters.line_ending)
+    ref = SetRef(block, ts.st, ts.end, shape, plan)
     return _Pending(
-        ts.ordinal, envelope.interchange, envelope.group, row, properties, ts.raw, problems
+        ts.ordinal, envelope.interchange, envelope.group, ref, properties, ts.raw, problems, marks
     )
 
 
-def _where(name: str, segment: Segment) -> str:
-    return f"{name}, segment {segment.number} (line {segment.line})"
+def _plan_problem(problem: Any, ts: TransactionSet, name: str) -> Problem:
+    block = ts.block
+    if problem.at < 0:
+        index, position = ts.last, ts.segment_count
+    else:
+        index, position = ts.st + 1 + problem.at, problem.at + 2
+    if problem.rule == "x12.unexpected-segment":
+        message = (
+            f"segment {problem.segment_id} at position {position} of transaction set "
+            f"{ts.control_number} is not allowed there by the {ts.id} definition"
+        )
+    elif problem.rule == "x12.missing-segment":
+        message = problem.detail
+    else:
+        message = (
+            f"segment {problem.segment_id} at position {position} of transaction set "
+            f"{ts.control_number}: {problem.detail}"
+        )
+    return Problem(
+        message,
+        block.where(name, index),
+        problem.rule,
+        problem.code,
+        problem.segment_id,
+        position,
+    )
 
 
 def _spread(state: _State, event: GroupClosed | InterchangeClosed) -> None:
@@ -167,20 +275,30 @@ def _spread(state: _State, event: GroupClosed | InterchangeClosed) -> None:
         for problem in problems:
             note = f"{problem.message} ({gone} of its transaction sets were already delivered)"
             state.errors.append(FormatError(note, where=problem.where))
-            state.pending.append(
-                _Pending(-1, -1, -1, {}, {}, b"", [Problem(note, problem.where, problem.rule)])
+            late = Problem(
+                note,
+                problem.where,
+                problem.rule,
+                problem.code,
+                problem.segment_id,
+                problem.segment_position,
+                problem.element_position,
             )
+            state.pending.append(_Pending(-1, -1, -1, None, {}, b"", [late]))
 
 
 def _flush(state: _State, count: int, source: Source, on_error: OnError) -> Documents:
     batch, state.pending = state.pending[:count], state.pending[count:]
-    rows: list[dict[str, Any]] = []
+    refs: list[SetRef] = []
     properties: list[dict[str, Any]] = []
+    marks: list[list[dict[str, object]]] = []
     rejections: list[Rejection] = []
     for entry in batch:
         if not entry.problems:
-            rows.append(entry.row)
+            assert entry.ref is not None
+            refs.append(entry.ref)
             properties.append(entry.properties)
+            marks.append([p.as_dict() for p in entry.marks])
             key = (entry.interchange, entry.group)
             state.delivered[key] = state.delivered.get(key, 0) + 1
             continue
@@ -190,11 +308,12 @@ def _flush(state: _State, count: int, source: Source, on_error: OnError) -> Docu
         message = "; ".join(p.message for p in entry.problems)
         rejections.append(_rejection(entry, entry.problems[0], message))
         state.errors.extend(FormatError(p.message, where=p.where) for p in entry.problems)
-    table = pa.Table.from_struct_array(pa.array(rows)) if rows else pa.table({})
-    columns: dict[str, Any] = {FILE_PROPERTY: pa.array([source.name] * len(rows), pa.string())}
+    table = build_table(refs)
+    columns: dict[str, Any] = {FILE_PROPERTY: pa.array([source.name] * len(refs), pa.string())}
     for name in _PROPERTY_NAMES:
         kind = DELIMITERS_TYPE if name == "x12.delimiters" else pa.string()
         columns[name] = pa.array([p[name] for p in properties], kind)
+    columns["x12.problems"] = pa.array(marks, PROBLEMS_TYPE)
     documents = Documents(table, columns)
     if on_error == "raise":
         return documents
@@ -208,4 +327,6 @@ def _rejection(entry: _Pending, first: Problem, message: str | None = None) -> R
         first.rule,
         index=entry.ordinal if entry.ordinal >= 0 else None,
         raw=entry.raw or None,
+        problems=tuple(p.as_dict() for p in [*entry.problems, *entry.marks]),
+        properties=dict(entry.properties) or None,
     )
