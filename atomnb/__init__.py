@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 if _typing.TYPE_CHECKING:
     from atomnb.atom.remote import deploy, rollback, trigger, undeploy
+    from atomnb.b2b.as2.send import send_as2
     from atomnb.components import Workspace
     from atomnb.connectors.connections import connection, list_connections, test_connection
     from atomnb.documents import Documents, DocumentStream, Rejection
@@ -88,6 +89,7 @@ _LAZY: dict[str, str] = {
     "message": "atomnb.process.shapes",
     "parse_documents": "atomnb.process.shapes",
     "raw_documents": "atomnb.process.shapes",
+    "send_as2": "atomnb.b2b.as2.send",
     "search_replace": "atomnb.process.shapes",
     "split": "atomnb.process.shapes",
     "unzip_documents": "atomnb.process.shapes",
@@ -201,6 +203,7 @@ __all__ = [
     "rollback",
     "route",
     "search_replace",
+    "send_as2",
     "set_document_properties",
     "set_process_properties",
     "split",

@@ -41,6 +41,8 @@ _OPEN_PATHS = frozenset(
 )
 #: The API viewer's own files (shipped in the package): no data, so no token needed.
 _OPEN_PREFIXES = ("/docs/assets/",)
+# AS2: partners post messages and MDNs without a token; the message's signature authenticates.
+_AS2_PREFIX = "/as2/"
 
 
 def refusal(status: int, message: str, hint: str | None = None) -> JSONResponse:
@@ -254,6 +256,7 @@ class RequestGuard:
             declared.isdigit()
             and int(declared) > MAX_JSON_BODY_BYTES
             and not path.startswith(_STREAMED_PREFIXES)  # those count their own limits
+            and not path.startswith(_AS2_PREFIX)  # AS2: read_limited with the listener limit
         ):
             return refusal(413, f"the request body is over {MAX_JSON_BODY_BYTES} bytes")
         return None
@@ -320,4 +323,6 @@ def _article(role: str) -> str:
 
 def _is_open(path: str) -> bool:
     """Paths anyone may read: the OpenAPI document, its viewers and their static files."""
+    if path.startswith(_AS2_PREFIX):  # AS2: see _AS2_PREFIX
+        return True
     return path in _OPEN_PATHS or (path.startswith(_OPEN_PREFIXES) and ".." not in path)
