@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from atomnb.atom.apis.definition import prepare_apis, record_apis
 from atomnb.atom.cron import check_schedule, next_fire
 from atomnb.atom.home import AtomHome
 from atomnb.atom.notify import check_notify
@@ -159,6 +160,7 @@ class Deployer:
                 data, unpacked, max_unpacked_bytes=self.max_unpacked_bytes
             )
             process = self._check_package(unpacked, options)
+            apis = prepare_apis(unpacked, process)  # the API components routing to it, checked
             settings = {name: getattr(options, name) for name in RUN_SETTINGS}
             settings.update(schedule=options.schedule or None, notify=dict(options.notify))
             deployment = Deployment(
@@ -176,6 +178,13 @@ class Deployer:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     unpacked.rename(target)
                 self._schedule(deployment)
+                record_apis(
+                    self.store,
+                    apis,
+                    process=process,
+                    process_version=deployment.version,
+                    actor=actor,
+                )
             except BaseException:
                 if created:  # the schedule is set last: if it failed, it is unchanged
                     self.deployments.restore(process, previous.version if previous else None)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy import false as sa_false
 
@@ -326,6 +327,37 @@ http_requests = Table(
     Column("duration_sum_s", Float, nullable=False),
     Column("buckets", JSON, nullable=False),  # {"upper bound in s": count}, Prometheus-like
     Index("ix_http_requests_minute", "minute"),
+)
+
+# Schema 8: API components ---------------------------------------------------------------
+# (issue 15). The API components deployed (the checked definition with its profiles' schemas,
+# one row per API, shared by every atom of a molecule) and their named keys, stored hashed.
+
+api_deployments = Table(
+    "api_deployments",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("content_hash", String(80), nullable=False),
+    Column("definition", JSON, nullable=False),  # the component body and resolved profiles
+    Column("process", String(200), nullable=False),  # the deployment that brought it
+    Column("process_version", Integer, nullable=False),
+    Column("deployed_at", DateTime(timezone=True), nullable=False),
+    Column("deployed_by", String(100)),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("api", String(64), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),  # SHA-256; never the key
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(100)),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    UniqueConstraint("api", "name", name="uq_api_keys_api_name"),
 )
 
 # Schema 9: B2B ------------------------------------------------------------------------

@@ -41,6 +41,9 @@ _OPEN_PATHS = frozenset(
 )
 #: The API viewer's own files (shipped in the package): no data, so no token needed.
 _OPEN_PREFIXES = ("/docs/assets/",)
+#: Published API components: each authenticates its callers by its own scheme (API keys,
+#: basic, JWT) and limits its own bodies, so the atom's tokens and roles do not apply.
+_PUBLISHED_API_PREFIX = "/apis/"
 # AS2: partners post messages and MDNs without a token; the message's signature authenticates.
 _AS2_PREFIX = "/as2/"
 
@@ -77,7 +80,7 @@ def allowed_hosts(url: str | None, base_url: str | None = None) -> set[str]:
 #: Bodies of the JSON endpoints (trigger): parameters, not documents.
 MAX_JSON_BODY_BYTES = 1024 * 1024
 #: Endpoints that read their bodies themselves, each with its own limit.
-_STREAMED_PREFIXES = ("/api/deployments", "/listen/")
+_STREAMED_PREFIXES = ("/api/deployments", "/listen/", _PUBLISHED_API_PREFIX)
 
 
 #: Non-GET routes an operator may call (running work, not changing what is deployed).
@@ -142,6 +145,9 @@ class RequestGuard:
         refused = self.check(scope)
         if refused is not None:
             await refused(scope, receive, send)
+            return
+        if scope.get("path", "").startswith(_PUBLISHED_API_PREFIX):
+            await self.app(scope, receive, send)  # Host and Origin checked; the API does the rest
             return
         state = scope.setdefault("state", {})
         app_state = getattr(scope.get("app"), "state", None)
