@@ -67,12 +67,18 @@ def test_a_message_signed_by_someone_else_fails_authentication(pair: Pair) -> No
     assert got.detail == "authentication-failed"
 
 
-def test_unsigned_message_is_refused_when_signing_is_required(pair: Pair) -> None:
+def test_unsigned_message_is_refused_unless_the_partner_is_allowed_to(pair: Pair) -> None:
     pair.partner_a(sign=None, encrypt=None)
     out = build_message(load_link("bee", pair.a), PAYLOAD, message_id="u1")
     got = receive_message(load_link("aye", pair.b), out.headers, out.body)
-    assert not got.ok
-    assert got.detail == "insufficient-message-security"
+    assert not got.ok and got.detail == "insufficient-message-security"
+    # b signs nothing itself: still, unsigned inbound is the signature's absence, refused
+    pair.partner_b(sign=None, encrypt=None)
+    got = receive_message(load_link("aye", pair.b), out.headers, out.body)
+    assert not got.ok and got.detail == "insufficient-message-security"
+    pair.partner_b(sign=None, encrypt=None, allow_unsigned=True)
+    got = receive_message(load_link("aye", pair.b), out.headers, out.body)
+    assert got.ok and got.payload == PAYLOAD and not got.signed
 
 
 def test_a_message_received_before_is_refused_as_duplicate(pair: Pair) -> None:

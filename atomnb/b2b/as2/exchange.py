@@ -166,8 +166,9 @@ def receive_message(
     lib = pyas2lib()
     organization = link.organization()
     partner = link.partner_config()
-    if link.settings.sign:  # what we require of theirs: signed, and encrypted if we encrypt
-        partner.sign = True
+    # What we require of theirs: signed (the signature is what authenticates them on the
+    # atom's token-free /as2/ route) unless as2.allow_unsigned says so; encrypted if we encrypt.
+    partner.sign = not link.allow_unsigned
     partner.encrypt = bool(link.settings.encrypt)
 
     def find(org_id: str, partner_id: str) -> tuple[Any, Any]:

@@ -61,6 +61,11 @@ class As2Link:
         return str(value) if value else None
 
     @property
+    def allow_unsigned(self) -> bool:
+        """Accept unsigned inbound messages (``as2.allow_unsigned: true``): anyone could send."""
+        return self.settings.extra.get("allow_unsigned") is True
+
+    @property
     def timeout_s(self) -> float:
         return float(self.settings.extra.get("timeout_s") or DEFAULT_TIMEOUT_S)
 
