@@ -163,6 +163,14 @@ class RecordType:
     parent: str | None = None
     repeat: Literal["one", "many"] = "many"
     group_name: str | None = None
+    #: More (position, text) a record must show besides its code: a variant of a record
+    #: type with the same code (NACHA's IAT batch header: "5" and "IAT" at 51).
+    also: tuple[tuple[int, str], ...] = ()
+    #: A variant chosen by context rather than by its own text: it replaces the record
+    #: type with the same code inside a section opened by ``within`` (the IAT entry
+    #: detail, code "6", inside an IAT batch header). The section lasts until the next
+    #: record carrying ``within``'s code.
+    within: str | None = None
 
     def __post_init__(self) -> None:
         placed: list[Field] = []
@@ -184,6 +192,12 @@ class RecordType:
                 )
         if self.repeat not in ("one", "many"):
             raise ProfileError(f"record type {self.name!r}: repeat must be 'one' or 'many'")
+        object.__setattr__(self, "also", tuple((int(p), str(t)) for p, t in self.also))
+
+    @property
+    def code_weight(self) -> int:
+        """How many characters identify the record: the most specific match wins."""
+        return len(self.code or "") + sum(len(text) for _, text in self.also)
 
     @property
     def length(self) -> int:
@@ -191,6 +205,7 @@ class RecordType:
         ends = [(f.start or 1) + f.width - 1 for f in self.fields]
         if self.code:
             ends.append(self.code_position + len(self.code) - 1)
+        ends += [position + len(text) - 1 for position, text in self.also]
         return max(ends, default=0)
 
     def min_length(self, full: int) -> int:
@@ -198,6 +213,7 @@ class RecordType:
         ends = [(f.start or 1) + f.width - 1 for f in self.fields if not f.trimmable]
         if self.code:
             ends.append(self.code_position + len(self.code) - 1)
+        ends += [position + len(text) - 1 for position, text in self.also]
         return min(full, max(ends, default=1))
 
     @property
@@ -211,6 +227,10 @@ class RecordType:
         for key, default in (("parent", None), ("repeat", "many"), ("group_name", None)):
             if getattr(self, key) != default:
                 out[key] = getattr(self, key)
+        if self.also:
+            out["also"] = [[position, text] for position, text in self.also]
+        if self.within is not None:
+            out["within"] = self.within
         out["fields"] = [f.to_dict() for f in self.fields]
         return out
 
@@ -223,6 +243,8 @@ class RecordType:
         elif code is not None:
             body["code"] = str(code)
         body["fields"] = tuple(Field.from_dict(f) for f in body.get("fields", ()))
+        if "also" in body:
+            body["also"] = tuple((int(p), str(t)) for p, t in body["also"])
         try:
             return cls(**body)
         except TypeError as exc:
@@ -277,6 +299,8 @@ class Layout:
                 )
             if record.parent is not None and record.parent not in names:
                 raise ProfileError(f"record type {record.name!r}: unknown parent {record.parent!r}")
+            if record.within is not None and record.within not in names:
+                raise ProfileError(f"record type {record.name!r}: unknown within {record.within!r}")
 
     # -- lookups --------------------------------------------------------------------
 

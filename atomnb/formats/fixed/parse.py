@@ -46,12 +46,19 @@ class Parsed:
         self.problems.setdefault(row, []).append(Problem(row, rule, message))
 
 
-def parse(lines: list[bytes], layout: Layout, *, unbroken: bool = False) -> Parsed:
+def parse(
+    lines: list[bytes],
+    layout: Layout,
+    *,
+    unbroken: bool = False,
+    sections: dict[str, int] | None = None,
+) -> Parsed:
+    """One chunk; ``sections`` carries the open ``within`` sections from chunk to chunk."""
     encoding = layout.encoding
     texts, undecodable = _decode(lines, encoding)
     arr = pa.array(texts, pa.string())
     lengths = pc.fill_null(pc.utf8_length(arr), -1)
-    kinds = _kinds(arr, layout)
+    kinds = _kinds(arr, layout, {} if sections is None else sections)
     parsed = Parsed(texts, kinds.to_pylist(), lengths.to_pylist())
     for row, message in undecodable.items():
         parsed.add(row, "fixed.encoding", message)
@@ -124,27 +131,77 @@ def _decode(lines: list[bytes], encoding: str) -> tuple[list[str | None], dict[i
     return texts, problems
 
 
-def _kinds(arr: pa.Array, layout: Layout) -> pa.Array:
+def _matches(arr: pa.Array, record: RecordType) -> pa.Array:
+    """Which lines show the record's code and its ``also`` texts."""
+    code = record.code or ""
+    begin = record.code_position - 1
+    match = pc.equal(pc.utf8_slice_codeunits(arr, begin, begin + len(code)), code)
+    for position, text in record.also:
+        at = pc.equal(pc.utf8_slice_codeunits(arr, position - 1, position - 1 + len(text)), text)
+        match = pc.and_(match, at)
+    return pc.fill_null(match, False)
+
+
+def _kinds(arr: pa.Array, layout: Layout, sections: dict[str, int]) -> pa.Array:
     """The record type index of every line (-1 unknown, -2 a padding record), vectorized."""
     if layout.single and layout.record_types[0].code is None:
         kinds = pa.array([0] * len(arr), pa.int32())
     else:
         kinds = pa.nulls(len(arr), pa.int32())
-        ordered = sorted(enumerate(layout.record_types), key=lambda item: -len(item[1].code or ""))
+        ordered = sorted(enumerate(layout.record_types), key=lambda item: -item[1].code_weight)
         for index, record in ordered:
-            code = record.code or ""
-            begin = record.code_position - 1
-            match = pc.equal(pc.utf8_slice_codeunits(arr, begin, begin + len(code)), code)
+            if record.within is not None:
+                continue
             kinds = pc.if_else(
-                pc.and_(pc.fill_null(match, False), pc.is_null(kinds)),
+                pc.and_(_matches(arr, record), pc.is_null(kinds)),
                 pa.scalar(index, pa.int32()),
                 kinds,
             )
+        kinds = _within(arr, layout, kinds, sections)
     if layout.padding is not None and layout.record_length is not None:
         filler = layout.padding.char * layout.record_length
         is_filler = pc.fill_null(pc.equal(arr, filler), False)
         kinds = pc.if_else(is_filler, pa.scalar(-2, pa.int32()), kinds)
     return pc.fill_null(kinds, pa.scalar(-1, pa.int32()))
+
+
+def _within(arr: pa.Array, layout: Layout, kinds: pa.Array, sections: dict[str, int]) -> pa.Array:
+    """Context variants: inside a ``within`` section they replace their same-code sibling.
+
+    The section is decided by the last record carrying the opener's code (the IAT
+    batch header or a plain one, both "5"), carried across chunks in ``sections``.
+    """
+    names = [r.name for r in layout.record_types]
+    at_start = dict(sections)  # every variant starts from the sections open before the chunk
+    for index, record in enumerate(layout.record_types):
+        if record.within is None or len(arr) == 0:
+            continue
+        opener = layout.record_types[names.index(record.within)]
+        peers = [
+            i
+            for i, r in enumerate(layout.record_types)
+            if r.code == opener.code and r.code_position == opener.code_position
+        ]
+        is_peer = pc.is_in(kinds, pa.array(peers, pa.int32()))
+        marks = pc.if_else(pc.fill_null(is_peer, False), kinds, pa.nulls(len(arr), pa.int32()))
+        carried = at_start.get(record.within, -1)
+        if not marks[0].is_valid:
+            marks = pa.concat_arrays([pa.array([carried], pa.int32()), marks.slice(1)])
+        section = pc.fill_null_forward(marks)
+        last = section[len(section) - 1].as_py()
+        sections[record.within] = -1 if last is None else int(last)
+        inside = pc.fill_null(pc.equal(section, names.index(record.within)), False)
+        siblings = [  # what the line was read as outside the section (entry_detail for "6")
+            i
+            for i, r in enumerate(layout.record_types)
+            if r.within is None
+            and r.code == record.code
+            and r.code_position == record.code_position
+        ]
+        was_sibling = pc.fill_null(pc.is_in(kinds, pa.array(siblings, pa.int32())), False)
+        replace = pc.and_(inside, pc.and_(was_sibling, _matches(arr, record)))
+        kinds = pc.if_else(replace, pa.scalar(index, pa.int32()), kinds)
+    return kinds
 
 
 def _length_message(
@@ -161,12 +218,14 @@ def _length_message(
     return message
 
 
+def _shortest_code(layout: Layout, position: int) -> int:
+    return min(len(r.code or "") for r in layout.record_types if r.code_position == position)
+
+
 def _unknown_message(text: str, layout: Layout) -> str:
     positions = sorted({r.code_position for r in layout.record_types})
-    found = ", ".join(
-        f"{text[p - 1 : p - 1 + max(len(r.code or '') for r in layout.record_types)]!r} "
-        f"at position {p}"
-        for p in positions
+    found = ", ".join(  # as many characters as the shortest code there ('4', not '422')
+        f"{text[p - 1 : p - 1 + _shortest_code(layout, p)]!r} at position {p}" for p in positions
     )
     known = ", ".join(f"{r.code!r} ({r.name})" for r in layout.record_types)
     message = f"unknown record type code {found}; expected one of {known}"

@@ -66,8 +66,9 @@ def _batches(
 ) -> Iterator[Documents]:
     errors: list[AtomnbError] = []
     grouper = Grouper(layout, group, source, facts) if group is not None else None
+    sections: dict[str, int] = {}  # open IAT-style sections, from chunk to chunk
     for chunk in chunks(source, layout, batch_size, facts):
-        parsed = parse(chunk.lines, layout, unbroken=facts.unbroken)
+        parsed = parse(chunk.lines, layout, unbroken=facts.unbroken, sections=sections)
         if grouper is None:
             rejections = _rejections(parsed, chunk, source, facts)
         else:

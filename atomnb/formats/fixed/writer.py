@@ -159,6 +159,8 @@ def format_record(record: RecordType, value: dict[str, Any], length: int) -> str
     if record.code is not None:
         begin = record.code_position - 1
         chars[begin : begin + len(record.code)] = record.code
+    for position, text in record.also:
+        chars[position - 1 : position - 1 + len(text)] = text
     problems = []
     for item in record.fields:
         try:
@@ -286,6 +288,10 @@ def _format_struct(column: pa.StructArray, record: RecordType, layout: Layout) -
     segments: list[tuple[int, int, Any]] = []
     if record.code is not None:
         segments.append((record.code_position, len(record.code), record.code))
+    covered = {(item.start or 1) + i for item in record.fields for i in range(item.width)}
+    segments += [  # texts a field also writes (IAT at 51, the SEC code field) come once
+        (position, len(text), text) for position, text in record.also if position not in covered
+    ]
     for item in record.fields:
         if item.name in present:
             text = _format_column(column.field(item.name), item)

@@ -109,6 +109,21 @@ class _SegmentSpec:
     name: str
     slots: tuple[_Slot, ...]
     notes: tuple[tuple[str, tuple[int, ...]], ...]
+    required: tuple[_Slot, ...] = ()  # checked after the given elements when the segment is short
+    #: Per slot, what the fast path needs (min, max, codes, pattern, kind); None for composites.
+    fast: tuple[_Fast | None, ...] = ()
+
+
+#: kind: 0 text (AN, ID), 1 number (Nn, R), 2 date, 3 time.
+_Fast = tuple[int, int, frozenset[str] | None, re.Pattern[str] | None, int]
+
+
+def _fast(slot: _Slot) -> _Fast | None:
+    simple = slot.simple
+    if simple is None:
+        return None
+    kind = {"DT": 2, "TM": 3}.get(simple.type, 1 if simple.pattern is not None else 0)
+    return (simple.min, simple.max, simple.codes, simple.pattern, kind)
 
 
 _NUMERIC = re.compile(r"-?[0-9]+")
@@ -198,11 +213,14 @@ def _compiled(base: str, set_id: str) -> Mapping[str, _SegmentSpec] | None:
     specs = {}
     for segment_id, body in book["segments"].items():
         if segment_id in wanted:
+            slots = _slots(body["elements"], book)
             specs[segment_id] = _SegmentSpec(
                 segment_id,
                 str(body["name"]),
-                _slots(body["elements"], book),
+                slots,
                 _notes(body.get("syntax", ())),
+                tuple(slot for slot in slots if slot.required),
+                tuple(_fast(slot) for slot in slots),
             )
     return specs
 
@@ -295,47 +313,69 @@ class _Checker:
                     position=extra[0] + 1,
                 )
         count = len(elements)
-        for slot in slots:
-            value = elements[slot.position - 1] if slot.position <= count else ""
+        component, repetition = self.component, self.repetition
+        for slot, fast, value in zip(slots, spec.fast, elements, strict=False):
             if not value:
                 if slot.required:
                     self.missing(number, spec, slot, None)
                 continue
-            values = [value]
-            if self.repetition is not None and self.repetition in value:
-                values = value.split(self.repetition)
-                if len(values) > slot.repeat:  # also a non-repeating element that repeats
-                    self.add(
-                        number,
-                        spec,
-                        slot,
-                        TOO_MANY_REPETITIONS,
-                        f"repeats {len(values)} times, more than {slot.repeat}",
-                        element_id=_slot_id(slot),
-                    )
-                    values = values[: slot.repeat]
-            for index, text in enumerate(values, 1):
-                repetition = index if len(values) > 1 else None
-                if slot.composite is not None:
-                    self.composite(number, spec, slot, slot.composite, text, repetition)
-                else:
-                    assert slot.simple is not None
-                    if self.component is not None and self.component in text:
-                        self.add(
-                            number,
-                            spec,
-                            slot,
-                            TOO_MANY_COMPONENTS,
-                            f"({slot.simple.id} {slot.simple.name}) is a simple element "
-                            "but holds components",
-                            element_id=slot.simple.id,
-                            repetition=repetition,
-                        )
+            if (
+                fast is not None
+                and value.isprintable()
+                and (component is None or component not in value)
+                and (repetition is None or repetition not in value)
+            ):
+                low, high, codes, pattern, kind = fast
+                size = len(value)
+                if kind == 0:
+                    if low <= size <= high and (codes is None or value in codes):
+                        continue  # the common case: plain text of a good length
+                elif pattern is not None and pattern.fullmatch(value) is not None:
+                    if kind == 1:  # a sign and a decimal point never make it too long
+                        if size <= high and (size >= low + 2 or (low <= size and value.isdigit())):
+                            continue
+                    elif low <= size <= high and (kind == 3 or _valid_date(value)):
                         continue
-                    self.value(number, spec, slot, slot.simple, text, None, repetition)
+            self.element(number, spec, slot, value)
+        for slot in spec.required:
+            if slot.position > count:
+                self.missing(number, spec, slot, None)
         if spec.notes and not self.lenient:
-            present = [i < count and bool(elements[i]) for i in range(max(len(slots), count))]
-            self.notes(number, spec, spec.notes, present, None)
+            self.notes(number, spec, spec.notes, elements, None)
+
+    def element(self, number: int, spec: _SegmentSpec, slot: _Slot, value: str) -> None:
+        values = [value]
+        if self.repetition is not None and self.repetition in value:
+            values = value.split(self.repetition)
+            if len(values) > slot.repeat:  # also a non-repeating element that repeats
+                self.add(
+                    number,
+                    spec,
+                    slot,
+                    TOO_MANY_REPETITIONS,
+                    f"repeats {len(values)} times, more than {slot.repeat}",
+                    element_id=_slot_id(slot),
+                )
+                values = values[: slot.repeat]
+        for index, text in enumerate(values, 1):
+            repetition = index if len(values) > 1 else None
+            if slot.composite is not None:
+                self.composite(number, spec, slot, slot.composite, text, repetition)
+                continue
+            assert slot.simple is not None
+            if self.component is not None and self.component in text:
+                self.add(
+                    number,
+                    spec,
+                    slot,
+                    TOO_MANY_COMPONENTS,
+                    f"({slot.simple.id} {slot.simple.name}) is a simple element "
+                    "but holds components",
+                    element_id=slot.simple.id,
+                    repetition=repetition,
+                )
+                continue
+            self.value(number, spec, slot, slot.simple, text, None, repetition)
 
     def missing(self, number: int, spec: _SegmentSpec, slot: _Slot, component: int | None) -> None:
         element = slot.simple or slot.composite
@@ -393,8 +433,7 @@ class _Checker:
                 continue
             self.value(number, spec, slot, simple, value, index, repetition)
         if composite.notes and not self.lenient:
-            present = [bool(p) for p in parts] + [False] * len(components)
-            self.notes(number, spec, composite.notes, present, slot)
+            self.notes(number, spec, composite.notes, parts, slot)
 
     def value(
         self,
@@ -472,21 +511,20 @@ class _Checker:
         number: int,
         spec: _SegmentSpec,
         notes: tuple[tuple[str, tuple[int, ...]], ...],
-        present: list[bool],
+        values: Sequence[str],
         composite_slot: _Slot | None,
     ) -> None:
         """X12 syntax notes: P paired, R required, E exclusion, C conditional, L list."""
-
-        def has(index: int) -> bool:
-            return index <= len(present) and present[index - 1]
-
+        count = len(values)
         for kind, positions in notes:
-            given = [p for p in positions if has(p)]
+            given = [p for p in positions if p <= count and values[p - 1]]
+            if kind != "R" and not given:
+                continue
             bad: int | None = None
             code = CONDITIONAL_MISSING
             rule = ""
-            if kind == "P" and given and len(given) < len(positions):
-                bad = next(p for p in positions if not has(p))
+            if kind == "P" and len(given) < len(positions):
+                bad = next(p for p in positions if p not in given)
                 rule = "all or none of {} must be present"
             elif kind == "R" and not given:
                 bad = positions[0]
@@ -494,19 +532,20 @@ class _Checker:
             elif kind == "E" and len(given) > 1:
                 bad, code = given[1], EXCLUSION
                 rule = "only one of {} may be present"
-            elif kind == "C" and has(positions[0]) and len(given) < len(positions):
-                bad = next(p for p in positions[1:] if not has(p))
+            elif kind == "C" and given[0] == positions[0] and len(given) < len(positions):
+                bad = next(p for p in positions[1:] if p not in given)
                 rule = "when the first of {} is present, all the others are required"
-            elif kind == "L" and has(positions[0]) and len(given) < 2:
+            elif kind == "L" and given[0] == positions[0] and len(given) < 2:
                 bad = positions[1]
                 rule = "when the first of {} is present, at least one other is required"
             if bad is None:
                 continue
-            names = ", ".join(f"{spec.id}{p:02d}" for p in positions)
             if composite_slot is not None:
                 names = ", ".join(
                     f"{spec.id}{composite_slot.position:02d}-{p:02d}" for p in positions
                 )
+            else:
+                names = ", ".join(f"{spec.id}{p:02d}" for p in positions)
             self.add(
                 number,
                 spec,
@@ -525,6 +564,7 @@ def _slot_id(slot: _Slot) -> str:
     return element.id if element is not None else ""
 
 
+@cache
 def _valid_date(value: str) -> bool:
     try:
         if len(value) == 8:
