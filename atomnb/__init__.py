@@ -13,6 +13,8 @@ __version__ = "0.1.0"
 if _typing.TYPE_CHECKING:
     from atomnb.atom.remote import deploy, rollback, trigger, undeploy
     from atomnb.b2b.as2.send import send_as2
+    from atomnb.b2b.inbound import acknowledge, receive_b2b
+    from atomnb.b2b.outbound import envelope_b2b
     from atomnb.components import Workspace
     from atomnb.connectors.connections import connection, list_connections, test_connection
     from atomnb.documents import Documents, DocumentStream, Rejection
@@ -71,6 +73,9 @@ if _typing.TYPE_CHECKING:
     )
 
 _LAZY: dict[str, str] = {
+    "acknowledge": "atomnb.b2b.inbound",
+    "receive_b2b": "atomnb.b2b.inbound",
+    "envelope_b2b": "atomnb.b2b.outbound",
     "database_query": "atomnb.process.shapes",
     "database_write": "atomnb.process.shapes",
     "http_call": "atomnb.process.shapes",
@@ -163,6 +168,7 @@ __all__ = [
     "ValidationReport",
     "Workspace",
     "__version__",
+    "acknowledge",
     "branch",
     "business_rules",
     "cleanse",
@@ -177,6 +183,7 @@ __all__ = [
     "decision",
     "deploy",
     "document_cache",
+    "envelope_b2b",
     "exception",
     "file_get",
     "file_put",
@@ -199,6 +206,7 @@ __all__ = [
     "raw_documents",
     "read",
     "read_stream",
+    "receive_b2b",
     "return_documents",
     "rollback",
     "route",

@@ -173,7 +173,7 @@ def _functional(
         kind=kind,
         standard="x12",
         acknowledges=info.control_number,
-        status=_overall(statuses),
+        status=_combined(statuses),
         control_number=str(numbers["interchange"]).zfill(9),
         sender=f"{info.receiver_qualifier}:{info.receiver_id}",
         receiver=info.sender_key,
@@ -194,7 +194,8 @@ def _group_body(group: GroupInfo, kind: str, component: str) -> tuple[list[dict[
     body = [
         _segment("AK1", group.functional_id, group.control_number, group.version if five else "")
     ]
-    listed = [s for s in group.sets if s.issues or s.delivered or not group.issues]
+    # a set refused only with its group or interchange (a trailer) has nothing of its own
+    listed = [s for s in group.sets if s.issues or s.delivered]
     for item in listed:
         body.append(
             _segment("AK2", item.set_id, item.control_number, item.implementation if five else "")
@@ -222,6 +223,13 @@ def _overall(statuses: list[str]) -> str:
     if any(s == "R" for s in statuses):
         return "P"
     return "E"
+
+
+def _combined(group_statuses: list[str]) -> str:
+    """One letter for several groups: the same letter if all agree, else partly accepted."""
+    if len(set(group_statuses)) == 1:
+        return group_statuses[0]
+    return "E" if set(group_statuses) <= {"A", "E"} else "P"
 
 
 def _set_codes(item: SetInfo) -> list[str]:

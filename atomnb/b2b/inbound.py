@@ -27,6 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from atomnb.b2b.acks import Acknowledgement, Allocate, build_acknowledgements
 from atomnb.b2b.interchanges import InterchangeInfo, SetInfo, gather
 from atomnb.b2b.reconcile import AckMatch, ack_facts, match_acknowledgement
@@ -41,6 +43,7 @@ from atomnb.store.b2b import B2BStore
 __all__ = ["Duplicate", "Receipt", "acknowledge", "receive_b2b"]
 
 _ACK_TYPES = ("997", "999", "CONTRL", "TA1")
+_ERRORS = pa.list_(pa.string())
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,7 @@ def receive_b2b(
                         **{
                             "b2b.partner": partner.name,
                             "b2b.status": "E",
-                            "b2b.errors": [[i.message for i in item.issues]],
+                            "b2b.errors": pa.array([[i.message for i in item.issues]], _ERRORS),
                         }
                     )
                 )
@@ -195,12 +198,12 @@ def receive_b2b(
                 delimiters=partner.delimiters,
             )
     for key, indices in routes.items():
-        batch = documents.take(indices)
+        batch = documents.take(indices).with_rejections([])
         batch = batch.with_properties(
             **{
                 "b2b.partner": key[0],
-                "b2b.status": ["E" if marks[i] else "A" for i in indices],
-                "b2b.errors": [marks[i] for i in indices],
+                "b2b.status": pa.array(["E" if marks[i] else "A" for i in indices], pa.string()),
+                "b2b.errors": pa.array([marks[i] for i in indices], _ERRORS),
             }
         )
         receipt.batches[key] = batch

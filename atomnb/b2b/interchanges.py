@@ -353,7 +353,7 @@ def _issues(problems: Iterable[Mapping[str, Any]], standard: str) -> list[Issue]
         if code in _RULES:
             level, x12, edifact = _RULES[code]
             code = x12 if standard == "x12" else edifact
-        elif segment_id in _TRAILER_LEVELS and element is None:
+        elif segment_id in _TRAILER_LEVELS:
             level = _TRAILER_LEVELS[segment_id]
         elif element is not None:
             level = "element"

@@ -13,11 +13,13 @@ awaiting one; ``receive_b2b`` matches it when the 997/999/TA1/CONTRL arrives and
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from atomnb.b2b.acks import Allocate
 from atomnb.b2b.stores import StoreLike, b2b_store
 from atomnb.components.partners import Partner, load_partner
 from atomnb.components.workspace import Workspace
@@ -26,6 +28,7 @@ from atomnb.errors import DocumentError
 from atomnb.formats.edifact.writer import write_interchanges
 from atomnb.formats.x12.tokens import Delimiters
 from atomnb.formats.x12.writer import FUNCTIONAL_IDS, EnvelopeOptions, write_x12
+from atomnb.store.b2b import B2BStore
 
 __all__ = ["Outbound", "envelope_b2b", "resolve_partner"]
 
@@ -70,9 +73,9 @@ def envelope_b2b(
     b2b = b2b_store(store, workspace)
     rows = documents.to_pylist()
     if p.standard == "x12":
-        out = _x12(rows, p, b2b.allocate, date)
+        out = _x12(rows, p, _allocator(b2b, p.name), date)
     else:
-        out = _edifact(rows, p, b2b.allocate)
+        out = _edifact(rows, p, _allocator(b2b, p.name))
     sent_id = None
     if p.ack_expect != "none":
         sent_id = b2b.record_sent(
@@ -90,11 +93,20 @@ def envelope_b2b(
     )  # fmt: skip
 
 
+def _allocator(b2b: B2BStore, name: str) -> Allocate:
+    def allocate(counts: Mapping[str, int]) -> Mapping[str, int]:
+        return b2b.allocate(name, counts)
+
+    return allocate
+
+
 def _set_id(row: dict[str, Any]) -> str:
     return str(row.get("transaction_set") or (row.get("ST") or {}).get("ST01") or "")
 
 
-def _x12(rows: list[dict[str, Any]], p: Partner, allocate: Any, date: datetime | None) -> Outbound:
+def _x12(
+    rows: list[dict[str, Any]], p: Partner, allocate: Allocate, date: datetime | None
+) -> Outbound:
     for index, row in enumerate(rows):
         set_id = _set_id(row)
         if not set_id:
@@ -160,7 +172,7 @@ def _gs_ids(data: bytes, options: EnvelopeOptions, p: Partner) -> bytes:
     return options.delimiters.segment.encode().join(fixed)
 
 
-def _edifact(rows: list[dict[str, Any]], p: Partner, allocate: Any) -> Outbound:
+def _edifact(rows: list[dict[str, Any]], p: Partner, allocate: Allocate) -> Outbound:
     for index, row in enumerate(rows):
         kind = str(row.get("message_type") or "")
         if not kind:

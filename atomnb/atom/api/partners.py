@@ -1,13 +1,62 @@
-"""Routes of the atom for partners (being built: issue 15/16)."""
+"""Routes of the atom for B2B partners: interchanges sent, overdue acknowledgements.
+
+``GET /api/partners/overdue`` lists the interchanges sent whose acknowledgement
+is later than the partner allows (``atomnb partners overdue --atom URL`` reads
+it); ``GET /api/partners/sent`` the latest sent, with their ack status; ``POST
+/api/partners/overdue/notify`` posts each overdue one once to its partner's
+``acknowledgement.notify.webhook`` (partners read from the deployed
+workspaces), so a schedule or an operator can run the check.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Query
+from fastapi.concurrency import run_in_threadpool
 
 from atomnb.atom.service import Atom
+from atomnb.b2b.reconcile import notify_overdue
+from atomnb.components.partners import Partner, list_partners, load_partner
+from atomnb.errors import AtomnbError
+from atomnb.store.b2b import B2BStore
 
-__all__ = ["add_partners_routes"]
+__all__ = ["add_partners_routes", "deployed_partners"]
+
+log = logging.getLogger(__name__)
+
+
+def deployed_partners(atom: Atom) -> list[Partner]:
+    """The partner components of every active deployment (the first of a name wins)."""
+    found: dict[str, Partner] = {}
+    for deployment in atom.deployer.deployments.all_active():
+        try:
+            workspace = atom.deployer.workspace_of(deployment)
+            for name in list_partners(workspace):
+                if name not in found:
+                    found[name] = load_partner(name, workspace, deployment.environment)
+        except AtomnbError as exc:  # one bad package must not hide the others' partners
+            log.warning("partners of %s not read: %s", deployment.process, exc.message)
+    return list(found.values())
 
 
 def add_partners_routes(app: FastAPI, atom: Atom) -> None:
-    """Nothing yet."""
+    b2b = B2BStore(atom.store)
+
+    @app.get("/api/partners/overdue", summary="Sent interchanges whose acknowledgement is late")
+    def overdue() -> dict[str, Any]:
+        return {"overdue": [sent.to_dict() for sent in b2b.overdue()]}
+
+    @app.get("/api/partners/sent", summary="The latest interchanges sent, with their ack status")
+    def sent(
+        partner: str | None = Query(None, max_length=200),
+        limit: int = Query(200, ge=1, le=1000),
+    ) -> dict[str, Any]:
+        return {"sent": [s.to_dict() for s in b2b.sent(partner, limit)]}
+
+    @app.post("/api/partners/overdue/notify", summary="Notify overdue acknowledgements once")
+    async def notify() -> dict[str, Any]:
+        partners = await run_in_threadpool(deployed_partners, atom)
+        told = await run_in_threadpool(notify_overdue, b2b, partners)
+        return {"notified": [s.to_dict() for s in told]}
