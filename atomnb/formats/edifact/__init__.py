@@ -58,7 +58,7 @@ from atomnb.formats.edifact.writer import write_interchanges
 
 __all__ = ["EdifactFormat"]
 
-_READ_OPTIONS = frozenset({"on_error", "charset", "encoding"})
+_READ_OPTIONS = frozenset({"on_error", "charset", "encoding", "validate"})
 _WRITE_OPTIONS = frozenset({"syntax", "sender", "recipient", "interchange_ref", "segment_end"})
 
 

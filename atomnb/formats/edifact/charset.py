@@ -33,11 +33,13 @@ class Decoding:
 
 def choose_codec(message: Message, *, charset: str, encoding: str | None, name: str) -> Decoding:
     """The codec for ``message`` and any charset warnings or the problem that refuses it."""
-    raw = message.raw
     syntax = message.interchange.syntax.upper()
+    declared = encoding_for(syntax)
+    if encoding is None and declared is not None and _plain(message, syntax):
+        return Decoding("ascii" if syntax in ("UNOA", "UNOB") else declared)
+    raw = message.raw
     if encoding is not None:
         return _strict(message, raw, encoding, f"encoding={encoding!r}", name)
-    declared = encoding_for(syntax)
     if declared is None:
         result = _strict(message, raw, "utf-8", f"UTF-8 (unknown syntax {syntax!r})", name)
         result.warnings.append(f"unknown syntax identifier {syntax!r}; read as UTF-8")
@@ -62,6 +64,26 @@ def choose_codec(message: Message, *, charset: str, encoding: str | None, name: 
     if result.problem is None and declared.startswith("iso-8859"):
         _latin_warnings(message, raw, syntax, charset, result, name)
     return result
+
+
+def _plain(message: Message, syntax: str) -> bool:
+    """Whether the message's whole block is plain ASCII within the syntax's repertoire.
+
+    Checked once per block (cached on it): then no message in it can break the
+    character set, and the per-message checks below are skipped.
+    """
+    block = message.block
+    known = block.plain.get(syntax)
+    if known is None:
+        data = block.data
+        if syntax in ("UNOA", "UNOB"):
+            repertoire = UNOA_BYTES if syntax == "UNOA" else _PRINTABLE_ASCII
+            allowed = repertoire + LINE_BREAKS + message.interchange.separators.specials
+            known = not data.translate(None, allowed)
+        else:
+            known = data.isascii()
+        block.plain[syntax] = known
+    return known
 
 
 def _strict(message: Message, raw: bytes, codec: str, expected: str, name: str) -> Decoding:
@@ -115,7 +137,7 @@ def _decodes(raw: bytes, codec: str) -> bool:
 
 
 def _file_offset(message: Message, offset: int) -> int:
-    return message.segments[0].offset + offset
+    return message.block.offset + int(message.block.starts[message.first]) + offset
 
 
 def _where(message: Message, offset: int, name: str) -> str:

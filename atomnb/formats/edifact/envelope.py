@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from atomnb.errors import FormatError
+from atomnb.formats.edifact.scan import Block, Una
 from atomnb.formats.edifact.syntax import Separators
 from atomnb.formats.edifact.tokenizer import RawSegment
 
@@ -28,9 +30,16 @@ def text(value: bytes) -> str:
 
 @dataclass(frozen=True)
 class Problem:
+    """A control or structure problem; the optional fields are what a CONTRL needs."""
+
     rule: str
     message: str
     where: str
+    code: str = ""
+    segment_id: str = ""
+    segment_position: int | None = None
+    element_position: int | None = None
+    component_position: int | None = None
 
 
 @dataclass
@@ -40,6 +49,8 @@ class Interchange:
     number: int  # 0-based position in the file
     messages: int = 0
     groups: int = 0
+    #: document properties of its groups, by (group id, codec): computed once
+    properties: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
 
     @property
     def separators(self) -> Separators:
@@ -74,20 +85,50 @@ class Group:
 
 @dataclass
 class Message:
+    """UNH..UNT of one message: its block and segment range, and its control problems."""
+
     index: int  # 0-based position among the messages of the file
     interchange: Interchange
     group: Group | None
-    segments: list[RawSegment]
+    block: Block
+    first: int  # index of UNH in the block
+    last: int  # index of its last segment (the UNT when there is one)
+    unh: RawSegment
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def ref(self) -> str:
-        return text(self.segments[0].element(1))
+        return text(self.unh.element(1))
 
-    @cached_property
+    @property
     def raw(self) -> bytes:
         """The message's original bytes, UNH to UNT, line breaks included."""
-        return b"".join(s.raw + s.after for s in self.segments)
+        block = self.block
+        return block.data[int(block.starts[self.first]) : int(block.ends[self.last])]
+
+    @property
+    def count(self) -> int:
+        return self.last - self.first + 1
+
+    @cached_property
+    def segments(self) -> list[RawSegment]:
+        """Every segment as a ``RawSegment`` (slow: for error positions, not the read path)."""
+        return [_raw_segment(self.block, i) for i in range(self.first, self.last + 1)]
+
+
+def _raw_segment(block: Block, index: int, elements: list[list[bytes]] | None = None) -> RawSegment:
+    start, term, end = (int(block.starts[index]), int(block.terms[index]), int(block.ends[index]))
+    return RawSegment(
+        tag=block.tags[index],
+        elements=block.elements(index) if elements is None else elements,
+        number=block.first_number + index,
+        offset=block.offset + start,
+        line=int(block.lines[index]),
+        raw=block.data[start : term + 1],
+        after=block.data[term + 1 : end],
+        separators=block.separators,
+        repeats=bool(block.repeats[index]),
+    )
 
 
 @dataclass
@@ -104,81 +145,118 @@ class TrailerEnd:
 Event = Message | TrailerEnd
 
 
-def envelope_events(segments: Iterator[RawSegment], name: str) -> Iterator[Event]:
-    """Messages and trailer events of every interchange in the stream, in order."""
+def envelope_events(items: Iterator[Una | Block], name: str) -> Iterator[Event]:
+    """Messages and trailer events of every interchange in the stream, in order.
+
+    Only service segments (UNB, UNG, UNH, UNT, UNE, UNZ) are looked at one by one; the
+    segments inside a message stay in their block's arrays.
+    """
     una = b""
     interchange: Interchange | None = None
     group: Group | None = None
     message: Message | None = None
     index = interchanges = 0
-    for seg in segments:
-        tag = seg.tag
-        if message is not None and tag not in _SERVICE:
-            message.segments.append(seg)
-            continue
-        if message is not None and tag == "UNT":
-            message.segments.append(seg)
-            message.problems.extend(_check_unt(message, seg, name))
-            yield message
-            message = None
-            continue
-        if message is not None and tag != "UNT":
-            message.problems.append(
-                Problem(
-                    "unt-missing", f"message {message.ref} has no UNT before {tag}", seg.where(name)
+    for item in items:
+        if isinstance(item, Una):
+            seg = RawSegment(
+                "UNA",
+                [],
+                item.number,
+                item.offset,
+                item.line,
+                item.raw,
+                item.after,
+                item.separators,
+            )
+            if message is not None:
+                message.problems.append(
+                    Problem(
+                        "unt-missing",
+                        f"message {message.ref} has no UNT before UNA",
+                        seg.where(name),
+                    )
                 )
-            )
-            yield message
-            message = None
-        if tag in ("UNA", "UNB") and interchange is not None:
-            yield from _unterminated(interchange, group, seg, name)
-            interchange = group = None
-        if tag == "UNA":
-            una = seg.raw
-        elif tag == "UNB":
-            interchange = Interchange(una, seg, interchanges)
-            interchanges += 1
-            una = b""
-        elif interchange is None:
-            raise FormatError(
-                f"segment {tag} is outside an interchange (no UNB before it)",
-                where=seg.where(name),
-                hint="each interchange must start with UNB (optionally UNA) and end with UNZ",
-            )
-        elif tag == "UNH":
-            message = Message(index, interchange, group, [seg])
-            index += 1
-            interchange.messages += 1
-            if group is not None:
-                group.messages += 1
-        elif tag == "UNT":
-            raise FormatError(
-                "UNT without a UNH before it",
-                where=seg.where(name),
-                hint="the message header is missing or the file was spliced",
-            )
-        elif tag == "UNG":
-            if group is not None:
-                yield _une_missing(interchange, group, seg, name)
-            group = Group(seg)
-            interchange.groups += 1
-        elif tag == "UNE":
-            if group is None:
-                raise FormatError("UNE without a UNG before it", where=seg.where(name))
-            yield _check_une(interchange, group, seg, name)
-            group = None
-        elif tag == "UNZ":
-            if group is not None:
-                yield _une_missing(interchange, group, seg, name)
+                yield message
+                message = None
+            if interchange is not None:
+                yield from _unterminated(interchange, group, seg, name)
+                interchange = group = None
+            una = item.raw
+            continue
+        block = item
+        service = block.service
+        values = block.elements_of(service)
+        previous = -1
+        for i in service:
+            if i > previous + 1 and message is None:
+                seg = _raw_segment(block, previous + 1)
+                if interchange is None:
+                    raise _outside_interchange(seg, name)
+                raise _outside_message(seg, name)
+            previous = i
+            seg = _raw_segment(block, i, values[i])
+            tag = seg.tag
+            if message is not None and tag == "UNT":
+                message.last = i
+                message.problems.extend(_check_unt(message, seg, name))
+                yield message
+                message = None
+                continue
+            if message is not None:
+                message.problems.append(
+                    Problem(
+                        "unt-missing",
+                        f"message {message.ref} has no UNT before {tag}",
+                        seg.where(name),
+                    )
+                )
+                message.last = i - 1 if message.block is block else len(message.block) - 1
+                yield message
+                message = None
+            if tag == "UNB" and interchange is not None:
+                yield from _unterminated(interchange, group, seg, name)
+                interchange = group = None
+            if tag == "UNB":
+                interchange = Interchange(una, seg, interchanges)
+                interchanges += 1
+                una = b""
+            elif interchange is None:
+                raise _outside_interchange(seg, name)
+            elif tag == "UNH":
+                message = Message(index, interchange, group, block, i, i, seg)
+                index += 1
+                interchange.messages += 1
+                if group is not None:
+                    group.messages += 1
+            elif tag == "UNT":
+                raise FormatError(
+                    "UNT without a UNH before it",
+                    where=seg.where(name),
+                    hint="the message header is missing or the file was spliced",
+                )
+            elif tag == "UNG":
+                if group is not None:
+                    yield _une_missing(interchange, group, seg, name)
+                group = Group(seg)
+                interchange.groups += 1
+            elif tag == "UNE":
+                if group is None:
+                    raise FormatError("UNE without a UNG before it", where=seg.where(name))
+                yield _check_une(interchange, group, seg, name)
                 group = None
-            yield _check_unz(interchange, seg, name)
-            interchange = None
-        else:
-            raise FormatError(
-                f"segment {tag} is outside a message (not between UNH and UNT)",
-                where=seg.where(name),
-                hint="a UNT may be missing, or the segment terminator is wrong",
-            )
+            elif tag == "UNZ":
+                if group is not None:
+                    yield _une_missing(interchange, group, seg, name)
+                    group = None
+                yield _check_unz(interchange, seg, name)
+                interchange = None
+        if len(block) > previous + 1 and message is None:
+            seg = _raw_segment(block, previous + 1)
+            if interchange is None:
+                raise _outside_interchange(seg, name)
+            raise _outside_message(seg, name)
+        if message is not None:
+            message.last = len(block) - 1
     if message is not None or interchange is not None:
         raise FormatError(
             "file ends before the interchange's UNZ: it is truncated",
@@ -187,6 +265,22 @@ def envelope_events(segments: Iterator[RawSegment], name: str) -> Iterator[Event
         )
     if interchanges == 0:
         raise FormatError("no interchange (UNB..UNZ) in the file", where=f"{name}, byte 0")
+
+
+def _outside_interchange(seg: RawSegment, name: str) -> FormatError:
+    return FormatError(
+        f"segment {seg.tag} is outside an interchange (no UNB before it)",
+        where=seg.where(name),
+        hint="each interchange must start with UNB (optionally UNA) and end with UNZ",
+    )
+
+
+def _outside_message(seg: RawSegment, name: str) -> FormatError:
+    return FormatError(
+        f"segment {seg.tag} is outside a message (not between UNH and UNT)",
+        where=seg.where(name),
+        hint="a UNT may be missing, or the segment terminator is wrong",
+    )
 
 
 _SERVICE = frozenset({"UNA", "UNB", "UNG", "UNH", "UNT", "UNE", "UNZ"})
@@ -198,7 +292,7 @@ def _count(value: bytes) -> int | None:
 
 def _check_unt(message: Message, unt: RawSegment, name: str) -> list[Problem]:
     problems = []
-    actual = len(message.segments)
+    actual = message.count
     stated = unt.element(1)
     if _count(stated) != actual:
         problems.append(

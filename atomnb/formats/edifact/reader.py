@@ -12,6 +12,7 @@ earlier batch cannot be taken back: the trailer's rejection says how many).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -22,16 +23,26 @@ from atomnb.documents import Documents, Rejection
 from atomnb.errors import AtomnbError, FormatError, ValidationErrorGroup
 from atomnb.formats.base import FILE_PROPERTY, Source
 from atomnb.formats.edifact.charset import choose_codec
-from atomnb.formats.edifact.definitions import NotAllowed, build_tree, definition_for
+from atomnb.formats.edifact.columns import (
+    MessageRef,
+    Shape,
+    build_table,
+    list_paths,
+    place,
+    shape_of,
+)
+from atomnb.formats.edifact.definitions import definition_for
 from atomnb.formats.edifact.envelope import (
     Group,
+    Interchange,
     Message,
     Problem,
     TrailerEnd,
     envelope_events,
 )
-from atomnb.formats.edifact.shape import segment_fields
-from atomnb.formats.edifact.tokenizer import RawSegment, tokenize
+from atomnb.formats.edifact.problems import PROBLEMS_TYPE, as_dicts, element_problems
+from atomnb.formats.edifact.scan import scan
+from atomnb.formats.edifact.tokenizer import RawSegment
 
 __all__ = ["PROPERTIES", "read_messages"]
 
@@ -55,6 +66,7 @@ PROPERTIES = (
     "edifact.trailer_end",
 )
 WARNINGS = "edifact.warnings"
+PROBLEMS = "edifact.problems"
 
 
 @dataclass
@@ -65,9 +77,10 @@ class _Pending:
     interchange: int
     group: Group | None
     raw: bytes
-    row: dict[str, Any]
+    ref: MessageRef
     props: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    problems: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -81,6 +94,17 @@ class _State:
     errors: list[AtomnbError] = field(default_factory=list)
     delivered: dict[int, int] = field(default_factory=dict)  # interchange number -> messages
     flushed: bool = False
+    validate: bool = False
+    lists: frozenset[tuple[str, ...]] = frozenset()
+    shapes: dict[str, Shape | None] = field(default_factory=dict)
+
+    def shape(self, message_type: str) -> Shape | None:
+        if message_type not in self.shapes:
+            definition = definition_for(message_type)
+            self.shapes[message_type] = (
+                None if definition is None else shape_of(definition, self.lists)
+            )
+        return self.shapes[message_type]
 
 
 def read_messages(
@@ -90,16 +114,18 @@ def read_messages(
     on_error: OnError = "reject",
     charset: Charset = "lenient",
     encoding: str | None = None,
+    validate: bool = False,
 ) -> Iterator[Documents]:
     """Batches of at most ``batch_size`` messages (see the package docstring for the shape)."""
     if on_error not in ("reject", "raise", "warn"):
         raise FormatError(f"on_error must be 'reject', 'raise' or 'warn', not {on_error!r}")
     if charset not in ("lenient", "strict"):
         raise FormatError(f"charset must be 'lenient' or 'strict', not {charset!r}")
-    state = _State(source, on_error, charset, encoding)
+    state = _State(source, on_error, charset, encoding, validate=validate)
+    state.lists = _shared_lists(source)
     with source.open() as handle:
         try:
-            for event in envelope_events(tokenize(handle, source.name), source.name):
+            for event in envelope_events(scan(handle, source.name), source.name):
                 if isinstance(event, Message):
                     _on_message(state, event)
                 else:
@@ -125,27 +151,89 @@ def _on_message(state: _State, message: Message) -> None:
     if decoding.problem is not None:
         _problems(state, message, [decoding.problem, *problems])
         return
-    try:
-        row = _row(message, decoding.codec, generic=False)
-    except NotAllowed as exc:
-        seg = message.segments[exc.number - 1]
-        problems.append(Problem("segment-not-allowed", str(exc), seg.where(name)))
-        row = _row(message, decoding.codec, generic=True) if state.on_error == "warn" else {}
+    message_type = _text(message.unh.element(2))
+    shape = state.shape(message_type) if message_type else None
+    block = message.block
+    body_end = message.last if block.tags[message.last] == "UNT" else message.last + 1
+    placement = None
+    if shape is not None:
+        placement = place(shape, tuple(block.tags[message.first + 1 : body_end]))
+        if placement.not_allowed is not None:
+            position, after = placement.not_allowed
+            index = message.first + 1 + position
+            tag = block.tags[index]
+            where = f"after {after}" if after else "at the start of the message body"
+            text = f"segment {tag} is not allowed {where} by the {message_type} definition"
+            problems.append(
+                Problem(
+                    "segment-not-allowed",
+                    text,
+                    block_where(block, index, name),
+                    "15",
+                    tag,
+                    position + 2,
+                )
+            )
+            shape, placement = None, None  # kept (on_error="warn") as generic segments
+    if state.validate and not problems:
+        problems.extend(element_problems(message, message_type, decoding.codec, name))
     if problems and (state.on_error != "warn"):
         _problems(state, message, problems)
         return
     warnings = decoding.warnings + [f"{p.where}: {p.message}" for p in problems]
+    repeated = []
+    if block.repeats[message.first : message.last + 1].any():
+        repeated = [i for i in range(message.first, message.last + 1) if block.repeats[i]]
     warnings += [
-        f"{seg.where(name)}: {seg.tag} uses the repetition separator "
-        f"{chr(seg.separators.repetition)!r}; its repeats are kept in one value "
+        f"{block_where(block, i, name)}: {block.tags[i]} uses the repetition separator "
+        f"{chr(block.separators.repetition)!r}; its repeats are kept in one value "
         "(and written back escaped, as data)"
-        for seg in message.segments
-        if seg.repeats
+        for i in repeated
     ]
     props = _properties(message, decoding.codec)
     interchange = message.interchange.number
-    pending = _Pending(message.index, interchange, message.group, message.raw, row, props, warnings)
+    ref = MessageRef(block, message.first, body_end, decoding.codec, shape, placement)
+    pending = _Pending(
+        message.index,
+        interchange,
+        message.group,
+        message.raw,
+        ref,
+        props,
+        warnings,
+        as_dicts(problems, message),
+    )
     state.pending.append(pending)
+
+
+def block_where(block: Any, index: int, name: str) -> str:
+    return f"{name}, segment {block.first_number + index} (line {int(block.lines[index])})"
+
+
+def _text(value: bytes) -> str:
+    return value.decode("latin-1")
+
+
+_MESSAGE_TYPE = re.compile(rb"UNH([^A-Za-z0-9\s])[^\r\n]{1,40}?\1([A-Z0-9]{6})\W")
+
+
+def _shared_lists(source: Source) -> frozenset[tuple[str, ...]]:
+    """Paths that must be lists because another message type in the file repeats them there."""
+    found: set[bytes] = set()
+    with source.open() as handle:
+        tail = b""
+        while chunk := handle.read(8 << 20):
+            data = tail + chunk
+            found.update(m.group(2) for m in _MESSAGE_TYPE.finditer(data))
+            tail = data[-64:]
+    definitions = [definition_for(t.decode("latin-1")) for t in sorted(found)]
+    known = [d for d in definitions if d is not None]
+    if len(known) < 2:
+        return frozenset()
+    pairs = [list_paths(d) for d in known]
+    many = frozenset().union(*(p[0] for p in pairs))
+    single = frozenset().union(*(p[1] for p in pairs))
+    return many & single
 
 
 def _problems(state: _State, message: Message, problems: list[Problem]) -> None:
@@ -159,6 +247,8 @@ def _problems(state: _State, message: Message, problems: list[Problem]) -> None:
             rule=",".join(dict.fromkeys(p.rule for p in problems)),
             index=message.index,
             raw=message.raw,
+            problems=tuple(as_dicts(problems, message)),
+            properties=_properties(message, "latin-1"),
         )
     )
 
@@ -184,6 +274,7 @@ def _on_trailer(state: _State, end: TrailerEnd) -> None:
     if state.on_error == "warn":
         for pending in covered:
             pending.warnings.extend(f"{p.where}: {p.message}" for p in end.problems)
+            pending.problems.extend(as_dicts(end.problems, None))
         return
     earlier = state.delivered.get(number, 0) if end.group is None else 0
     note = f" ({earlier} message(s) of it were delivered in earlier batches)" if earlier else ""
@@ -193,6 +284,7 @@ def _on_trailer(state: _State, end: TrailerEnd) -> None:
             where=end.problems[0].where,
             rule=rule,
             raw=end.segment.raw if end.segment is not None else None,
+            problems=tuple(as_dicts(end.problems, None)),
         )
     )
     for pending in covered:
@@ -204,6 +296,8 @@ def _on_trailer(state: _State, end: TrailerEnd) -> None:
                 rule=rule,
                 index=pending.index,
                 raw=pending.raw,
+                problems=(*as_dicts(end.problems, None), *pending.problems),
+                properties=pending.props,
             )
         )
 
@@ -217,9 +311,9 @@ def _flush(state: _State) -> Iterator[Documents]:
     state.flushed = True
     if state.errors:  # on_error="raise": nothing more is delivered once a problem is known
         return
-    rows = [p.row for p in pending]
+    rows = [p.ref for p in pending]
     try:
-        table = pa.Table.from_struct_array(pa.array(rows)) if rows else pa.table({})
+        table = build_table(rows)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         first, last = pending[0].index, pending[-1].index
         raise FormatError(
@@ -231,29 +325,8 @@ def _flush(state: _State) -> Iterator[Documents]:
     for key in PROPERTIES:
         properties[key] = pa.array([p.props[key] for p in pending], type=pa.string())
     properties[WARNINGS] = pa.array([p.warnings for p in pending], type=pa.list_(pa.string()))
+    properties[PROBLEMS] = pa.array([p.problems for p in pending], type=PROBLEMS_TYPE)
     yield Documents(table, properties, rejections)
-
-
-def _decode(segment: RawSegment, codec: str) -> list[list[str]]:
-    return [[c.decode(codec) for c in element] for element in segment.elements]
-
-
-def _row(message: Message, codec: str, *, generic: bool) -> dict[str, Any]:
-    segments = message.segments
-    body = segments[1:-1] if segments[-1].tag == "UNT" else segments[1:]
-    unh = _decode(segments[0], codec)
-    message_type = unh[1][0] if len(unh) > 1 else ""
-    row: dict[str, Any] = {"message_type": message_type, "UNH": segment_fields("UNH", unh)}
-    definition = None if generic else definition_for(message_type)
-    if definition is None:
-        row["segments"] = [{"tag": s.tag, "elements": _decode(s, codec)} for s in body]
-        return row
-    parsed = [
-        (s.tag, segment_fields(s.tag, _decode(s, codec)), number)
-        for number, s in enumerate(body, 2)
-    ]
-    row.update(build_tree(definition, parsed))
-    return row
 
 
 def _segment_text(segment: RawSegment | None, codec: str) -> str | None:
@@ -270,23 +343,36 @@ def _segment_text(segment: RawSegment | None, codec: str) -> str | None:
 
 
 def _properties(message: Message, codec: str) -> dict[str, Any]:
-    interchange, group = message.interchange, message.group
-    unh = message.segments[0]
+    unh = message.unh
+    props = dict(_envelope_properties(message.interchange, message.group, codec))
+    props["edifact.message_ref"] = message.ref
+    props["edifact.version"] = (
+        ":".join(c.decode("latin-1") for c in unh.elements[1][1:4]) if len(unh.elements) > 1 else ""
+    )
+    return props
+
+
+def _envelope_properties(
+    interchange: Interchange, group: Group | None, codec: str
+) -> dict[str, Any]:
+    """The interchange's and group's properties, computed once per envelope and codec."""
+    key = (id(group) if group is not None else 0, codec)
+    cached: dict[str, Any] | None = interchange.properties.get(key)
+    if cached is not None:
+        return cached
     segment_end = interchange.unb.after.decode("latin-1")
-    return {
+    props = {
         "edifact.una": interchange.una.decode("latin-1"),
         "edifact.unb": _segment_text(interchange.unb, codec),
         "edifact.ung": _segment_text(group.ung if group else None, codec),
         "edifact.interchange_ref": interchange.ref,
         "edifact.group_ref": group.ref if group else None,
-        "edifact.message_ref": message.ref,
         "edifact.sender": interchange.sender,
         "edifact.recipient": interchange.recipient,
         "edifact.syntax": interchange.syntax,
-        "edifact.version": ":".join(c.decode("latin-1") for c in unh.elements[1][1:4])
-        if len(unh.elements) > 1
-        else "",
         "edifact.encoding": codec,
         "edifact.segment_end": segment_end,
         "edifact.trailer_end": segment_end,
     }
+    interchange.properties[key] = props  # the interchange outlives its groups: ids stay unique
+    return props
