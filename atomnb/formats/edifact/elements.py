@@ -67,6 +67,7 @@ class _Composite:
     id: str
     name: str
     components: tuple[_Slot, ...]
+    required: tuple[_Slot, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,7 @@ class _SegmentSpec:
     id: str
     name: str
     slots: tuple[_Slot, ...]
+    required: tuple[_Slot, ...] = ()  # checked when the segment ends before them
 
 
 @cache
@@ -115,7 +117,13 @@ def _slots(entries: Sequence[Mapping[str, Any]], book: Mapping[str, Any]) -> tup
         required = entry.get("req", "C") == "M"
         if element_id in book["composites"]:
             body = book["composites"][element_id]
-            composite = _Composite(element_id, str(body["name"]), _slots(body["components"], book))
+            components = _slots(body["components"], book)
+            composite = _Composite(
+                element_id,
+                str(body["name"]),
+                components,
+                tuple(c for c in components if c.required),
+            )
             slots.append(_Slot(position, required, None, composite))
         else:
             slots.append(
@@ -131,11 +139,14 @@ def _compiled(base: str, message_type: str) -> Mapping[str, _SegmentSpec] | None
     if members is None:
         return None
     wanted = set(members) | {"UNH", "UNT"}
-    return {
-        tag: _SegmentSpec(tag, str(body["name"]), _slots(body["elements"], book))
-        for tag, body in book["segments"].items()
-        if tag in wanted
-    }
+    specs = {}
+    for tag, body in book["segments"].items():
+        if tag in wanted:
+            slots = _slots(body["elements"], book)
+            specs[tag] = _SegmentSpec(
+                tag, str(body["name"]), slots, tuple(s for s in slots if s.required)
+            )
+    return specs
 
 
 def validate_elements(
@@ -210,27 +221,36 @@ def _segment(
                 None, "segment",
             )  # fmt: skip
     count = len(elements)
-    for slot in slots:
-        parts = elements[slot.position - 1] if slot.position <= count else ()
+    for slot, parts in zip(slots, elements, strict=False):
+        simple = slot.simple
+        if simple is not None and len(parts) == 1:
+            value = parts[0]
+            if (  # the common case: alphanumeric or digits only, of a good length
+                simple.codes is None
+                and simple.min <= len(value) <= simple.max
+                and (simple.kind == "an" or (simple.kind == "n" and value.isdigit()))
+            ):
+                continue
+            if not value:
+                if slot.required:
+                    _missing(problems, number, spec, slot)
+                continue
+            _value(problems, number, spec, slot.position, None, simple, value, lenient)
+            continue
         if not any(parts):
             if slot.required:
-                element = slot.simple or slot.composite
-                assert element is not None
-                _add(
-                    problems, number, spec, slot.position, None, MISSING,
-                    f"({element.id} {element.name}) is mandatory but missing", element.id,
-                )  # fmt: skip
+                _missing(problems, number, spec, slot)
             continue
-        if slot.simple is not None:
+        if simple is not None:
             if len(parts) > 1 and any(parts[1:]):
                 _add(
                     problems, number, spec, slot.position, 2, TOO_MANY_CONSTITUENTS,
-                    f"({slot.simple.id} {slot.simple.name}) is a simple element but holds "
+                    f"({simple.id} {simple.name}) is a simple element but holds "
                     f"{len(parts)} components (an unreleased ':' in the data?)",
-                    slot.simple.id,
+                    simple.id,
                 )  # fmt: skip
                 continue
-            _value(problems, number, spec, slot.position, None, slot.simple, parts[0], lenient)
+            _value(problems, number, spec, slot.position, None, simple, parts[0], lenient)
             continue
         composite = slot.composite
         assert composite is not None
@@ -243,10 +263,15 @@ def _segment(
                 f"{len(components)} (an unreleased ':' in the data?)",
                 composite.id,
             )  # fmt: skip
-        for component in components:
-            value = parts[component.position - 1] if component.position <= len(parts) else ""
+        for component, value in zip(components, parts, strict=False):
             simple = component.simple
             assert simple is not None
+            if (
+                simple.codes is None
+                and simple.min <= len(value) <= simple.max
+                and (simple.kind == "an" or (simple.kind == "n" and value.isdigit()))
+            ):
+                continue
             if not value:
                 if component.required:
                     _add(
@@ -258,6 +283,27 @@ def _segment(
             _value(
                 problems, number, spec, slot.position, component.position, simple, value, lenient
             )
+        for component in composite.required:
+            if component.position > len(parts):
+                simple = component.simple
+                assert simple is not None
+                _add(
+                    problems, number, spec, slot.position, component.position, MISSING,
+                    f"({simple.id} {simple.name}) of {composite.id} is mandatory but missing",
+                    simple.id,
+                )  # fmt: skip
+    for slot in spec.required:
+        if slot.position > count:
+            _missing(problems, number, spec, slot)
+
+
+def _missing(problems: list[ElementProblem], number: int, spec: _SegmentSpec, slot: _Slot) -> None:
+    element = slot.simple or slot.composite
+    assert element is not None
+    _add(
+        problems, number, spec, slot.position, None, MISSING,
+        f"({element.id} {element.name}) is mandatory but missing", element.id,
+    )  # fmt: skip
 
 
 def _value(
@@ -280,7 +326,7 @@ def _value(
                     f"{label} {value!r} is not a number", simple.id,
                 )  # fmt: skip
             return
-        digits = sum(ch.isdigit() for ch in value)
+        digits = len(value) - value.startswith("-") - ("." in value or "," in value)
         if not lenient and value.lstrip("-")[:1] in (".", ","):
             _add(
                 problems, number, spec, position, component, MISSING_DIGIT,
