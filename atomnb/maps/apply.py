@@ -15,7 +15,8 @@ plan compiled for the whole stream; sequence numbers run on across batches.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,14 +51,72 @@ def apply_map(
     ``components/xrefs/`` (those the map's lookups name), loaded once per call.
     """
     ctx_properties = {"now": datetime.now(UTC), **(properties or {})}
-    loaded = tables if tables is not None else tables_for(mapping)
-    run = _Run(mapping, loaded, udfs or {})
+    run = _reused_run(mapping, tables, udfs)
+    if run is None:
+        loaded = tables if tables is not None else tables_for(mapping)
+        run = _Run(mapping, loaded, udfs or {})
+        if _run_independent(mapping, loaded, udfs):
+            run.plan(ctx_properties)
+            _remember(mapping, run)
     if isinstance(documents, DocumentStream):
         # The next batch is read while this one is mapped (both release the GIL).
         return DocumentStream(
             _stream(run, documents.prefetch(1), ctx_properties), source=documents.source
         )
     return run.apply(documents, ctx_properties)
+
+
+#: Plans of maps called again and again (a listener maps each message): compiling one costs
+#: about as much as mapping a small message. Keyed by the map object, checked by a weak
+#: reference so a recycled ``id`` never finds another map's plan.
+_REUSED: dict[int, tuple[weakref.ref[Map], _Compiled]] = {}
+_REUSED_MAX = 128
+_Compiled = tuple[pa.Schema, pa.Schema, Plan]
+_RUN_DEPENDENT = frozenset({"now", "today", "sequence", "process_property"})
+
+
+def _run_independent(
+    mapping: Map,
+    tables: Mapping[str, Mapping[str, Any]],
+    udfs: Mapping[str, Callable[..., Any]] | None,
+) -> bool:
+    """Whether a plan compiled now is the plan of every later call with the same map.
+
+    Not when a rule reads the run (its time, properties, sequence numbers: compiled in as
+    literals), nor with lookup tables (loaded from files that may change) or UDFs given
+    per call.
+    """
+    return not tables and not udfs and not _uses(mapping.rules, _RUN_DEPENDENT)
+
+
+def _uses(rules: Iterable[Rule], functions: frozenset[str]) -> bool:
+    return any(
+        any(step.fn in functions for step in rule.steps) or _uses(rule.children, functions)
+        for rule in rules
+    )
+
+
+def _reused_run(
+    mapping: Map,
+    tables: Mapping[str, Mapping[str, Any]] | None,
+    udfs: Mapping[str, Callable[..., Any]] | None,
+) -> _Run | None:
+    if tables or udfs:
+        return None
+    entry = _REUSED.get(id(mapping))
+    if entry is None or entry[0]() is not mapping:
+        return None
+    return _Run(mapping, {}, {}, compiled=entry[1])
+
+
+def _remember(mapping: Map, run: _Run) -> None:
+    """Keep the run's schemas and plan (not the map: the entry goes when the map does)."""
+    if run.compiled is None:
+        return
+    if len(_REUSED) >= _REUSED_MAX:
+        _REUSED.pop(next(iter(_REUSED)))
+    key = id(mapping)
+    _REUSED[key] = (weakref.ref(mapping, lambda _: _REUSED.pop(key, None)), run.compiled)
 
 
 def _stream(run: _Run, stream: DocumentStream, properties: dict[str, Any]) -> Any:
@@ -85,14 +144,26 @@ class _Run:
         mapping: Map,
         tables: Mapping[str, Mapping[str, Any]],
         udfs: Mapping[str, Callable[..., Any]],
+        *,
+        compiled: _Compiled | None = None,
     ) -> None:
         self.mapping = mapping
         self.tables = tables
         self.udfs = udfs
-        self.source_schema = to_arrow_schema(mapping.source)
-        self.target_schema = to_arrow_schema(mapping.target)
-        self.per_batch = _numbers_documents(mapping.rules)
         self._plan: Plan | None = None
+        if compiled is not None:
+            self.source_schema, self.target_schema, self._plan = compiled
+        else:
+            self.source_schema = to_arrow_schema(mapping.source)
+            self.target_schema = to_arrow_schema(mapping.target)
+        self.per_batch = _numbers_documents(mapping.rules)
+
+    @property
+    def compiled(self) -> _Compiled | None:
+        """The schemas and plan, once a plan that holds for every batch is compiled."""
+        if self._plan is None:
+            return None
+        return self.source_schema, self.target_schema, self._plan
 
     def plan(self, properties: Mapping[str, Any]) -> Plan:
         if self._plan is not None:
