@@ -178,6 +178,9 @@ def _notes(raw: Sequence[str]) -> tuple[tuple[str, tuple[int, ...]], ...]:
             out.append(
                 (match.group(1), tuple(int(digits[i : i + 2]) for i in range(0, len(digits), 2)))
             )
+    # R notes first (they fire on absence), then by lowest position: the check stops at
+    # the first note that lies wholly past the segment's last element.
+    out.sort(key=lambda note: (note[0] != "R", min(note[1])))
     return tuple(out)
 
 
@@ -517,6 +520,8 @@ class _Checker:
         """X12 syntax notes: P paired, R required, E exclusion, C conditional, L list."""
         count = len(values)
         for kind, positions in notes:
+            if kind != "R" and min(positions) > count:
+                break
             given = [p for p in positions if p <= count and values[p - 1]]
             if kind != "R" and not given:
                 continue
