@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import atomnb as ab
+from tests.conftest import SAMPLES
 
 ODFI = "23138010"
 
@@ -263,3 +264,8 @@ def test_a_plain_batch_after_an_iat_batch_reads_with_the_plain_layout() -> None:
         "batch_control",
         "file_control",
     ]
+
+
+def test_sample_file_is_the_file_built_here() -> None:
+    """tests/samples/fixedwidth/atomnb_nacha_iat.ach (used by the README) stays in step."""
+    assert (SAMPLES / "fixedwidth" / "atomnb_nacha_iat.ach").read_bytes() == iat_file()
