@@ -8,7 +8,10 @@ machine is shared), plus one restart of A to see its start-up certificate check.
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
+from atomnb.atom.client import AtomClient
 from atomnb.b2b.as2.exchange import build_message, parse_mdn, receive_message
 from atomnb.b2b.as2.link import load_link
+from atomnb.errors import AtomnbError
 from tests.atom.conftest import AtomProcess
 from tests.b2b_as2.conftest import Pair, make_pair
 from tests.b2b_as2.helpers import add_as2_partner, add_own_certificate
@@ -47,6 +52,37 @@ INBOUND = (
 )
 
 
+#: B's API token: B needs it for its API, partners post AS2 to it without one.
+B_TOKEN = "as2-test-b-token-0123456789"
+#: B's body limit (listen_max_bytes), small enough to send past it here.
+B_LIMIT = 2_000_000
+
+
+class TokenAtom(AtomProcess):
+    """An atom with an API token (``/api/health`` needs it too): started and asked with it."""
+
+    def start(self) -> AtomProcess:
+        command = [sys.executable, "-m", "atomnb", "atom", "start", "--home", str(self.home)]
+        command += ["--port", str(self.port), "--stop-grace", "5", *self.args]
+        env = {**os.environ, "AS2_TEST_B_TOKEN": B_TOKEN}  # atom.toml: api_token = env:...
+        log = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, cwd=self.home.parent, env=env
+        )
+        self.client = AtomClient(self.url, timeout_s=60, token=B_TOKEN)
+        self.wait_for(self._up, 60, "the atom to come up")
+        return self
+
+    def _up(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"the atom exited early:\n{self.log.read_text()}")
+        try:
+            return self.client.health() is not None
+        except AtomnbError:
+            return False
+
+
 @dataclass
 class Atoms:
     a: AtomProcess
@@ -55,7 +91,10 @@ class Atoms:
     inbox: Path
 
     def messages(self, atom: AtomProcess, **query: str) -> list[dict[str, Any]]:
-        response = httpx.get(f"{atom.url}/api/as2/messages", params=query, timeout=60)
+        headers = {"authorization": f"Bearer {B_TOKEN}"} if atom is self.b else {}
+        response = httpx.get(
+            f"{atom.url}/api/as2/messages", params=query, headers=headers, timeout=60
+        )
         assert response.status_code == 200, response.text
         return list(response.json()["messages"])
 
@@ -90,8 +129,13 @@ def atoms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Atoms]:
     make_notebook(
         pair.b.notebooks_dir / "inbound.ipynb", INBOUND, parameters=f"inbox = {str(inbox)!r}"
     )
+    (root / "atomB").mkdir()
+    (root / "atomB" / "atom.toml").write_text(
+        '[atom]\nid = "as2-b"\n\n[settings]\n'
+        f'api_token = "env:AS2_TEST_B_TOKEN"\nlisten_max_bytes = {B_LIMIT}\n'
+    )
     a = AtomProcess(root / "atomA", port_a, [], root / "atomA.log").start()
-    b = AtomProcess(root / "atomB", port_b, [], root / "atomB.log").start()
+    b = TokenAtom(root / "atomB", port_b, [], root / "atomB.log").start()
     try:
         a.deploy(pair.a.notebooks_dir / "sender.ipynb")
         b.deploy(pair.b.notebooks_dir / "inbound.ipynb")
@@ -178,6 +222,37 @@ def test_the_same_message_twice_is_refused_as_duplicate(atoms: Atoms) -> None:
     # RFC 4130: a duplicate is a warning (not processed again), not an error
     assert (mdn.status, mdn.detail) == ("processed/Warning", "duplicate-document")
     atoms.b.finished(first.headers["x-atomnb-execution"])
+
+
+def test_b_needs_its_token_but_as2_does_not_and_bodies_are_limited(atoms: Atoms) -> None:
+    refused = httpx.get(f"{atoms.b.url}/api/executions", timeout=60)
+    assert refused.status_code == 401
+    # over the guard's 1 MB JSON limit but under B's listen_max_bytes: reaches the AS2 route,
+    # which answers a body that is no AS2 message with a negative MDN
+    link = load_link("bee", atoms.pair.a)
+    out = build_message(link, b"x", message_id="big-1")
+    junk = b"0" * 1_500_000
+    response = httpx.post(f"{atoms.b.url}/as2/aye", content=junk, headers=out.headers, timeout=60)
+    assert response.status_code == 200
+    assert response.headers["x-atomnb-as2-status"] == "processed/Error"
+    too_big = httpx.post(
+        f"{atoms.b.url}/as2/aye", content=b"0" * (B_LIMIT + 1), headers=out.headers, timeout=60
+    )
+    assert too_big.status_code == 413
+    assert (
+        f"the AS2 message is {B_LIMIT + 1} bytes, over the {B_LIMIT} byte limit"
+        in (too_big.json()["error"])
+    )
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted while it arrives
+        for _ in range(B_LIMIT // 100_000 + 1):
+            yield b"0" * 100_000
+
+    chunked = httpx.post(
+        f"{atoms.b.url}/as2/aye", content=chunks(), headers=out.headers, timeout=60
+    )
+    assert chunked.status_code == 413
+    assert f"over the {B_LIMIT} byte limit" in chunked.json()["error"]
 
 
 def test_unknown_partner_and_expired_certificate_are_refused_clearly(atoms: Atoms) -> None:
