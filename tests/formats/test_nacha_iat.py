@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 import atomnb as ab
+from atomnb.errors import ProfileError
+from atomnb.formats.fixed import Layout
 from tests.conftest import SAMPLES
 
 ODFI = "23138010"
@@ -269,3 +271,21 @@ def test_a_plain_batch_after_an_iat_batch_reads_with_the_plain_layout() -> None:
 def test_sample_file_is_the_file_built_here() -> None:
     """tests/samples/fixedwidth/atomnb_nacha_iat.ach (used by the README) stays in step."""
     assert (SAMPLES / "fixedwidth" / "atomnb_nacha_iat.ach").read_bytes() == iat_file()
+
+
+def test_variant_settings_survive_to_dict_and_back() -> None:
+    layout = Layout.builtin("nacha")
+    again = Layout.from_dict(layout.to_dict())
+    header = again.record_type("iat_batch_header")
+    assert header.also == ((51, "IAT"),) and header.code == "5"
+    assert again.record_type("iat_entry_detail").within == "iat_batch_header"
+    assert again == layout
+
+
+def test_unknown_within_is_a_profile_error() -> None:
+    body = Layout.builtin("nacha").to_dict()
+    for record in body["record_types"]:
+        if record["name"] == "iat_entry_detail":
+            record["within"] = "no_such_record"
+    with pytest.raises(ProfileError, match="unknown within 'no_such_record'"):
+        Layout.from_dict(body)
