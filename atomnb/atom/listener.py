@@ -5,13 +5,26 @@ The request body is read with atomnb's format readers — the format named by
 ``ab.start()`` receives it; what the process hands back with
 ``ab.return_documents`` is written in the format the caller accepts (JSON by
 default). On a warm atom this takes milliseconds, not a kernel start.
+
+``run_listener`` runs a message through the papermill path honouring the process's
+mode: a bridge process keeps no documents, so its answer's files go once read.
 """
 
 from __future__ import annotations
 
-from atomnb.errors import FormatError
+import threading
 
-__all__ = ["MEDIA_TYPES", "format_for", "media_type_for"]
+from atomnb.atom.lowlatency import host_of
+from atomnb.atom.service import Atom
+from atomnb.documents import Documents
+from atomnb.errors import FormatError
+from atomnb.runtime.lowlatency.modes import forget_documents, keeps_documents
+from atomnb.store import ExecutionRecord
+from atomnb.store.deployments import Deployment
+
+__all__ = ["MEDIA_TYPES", "format_for", "media_type_for", "run_listener"]
+
+_FORGET_WAIT_S = 24 * 3600.0  # how long a run the caller stopped waiting for is followed
 
 #: Content types and the atomnb format that reads and writes them.
 MEDIA_TYPES = {
@@ -64,3 +77,28 @@ def media_type_for(accept: str | None, fallback: str) -> tuple[str, str]:
             return fmt, _MEDIA_OF[fmt]
     fmt = fallback if fallback in _MEDIA_OF else "json"
     return fmt, _MEDIA_OF[fmt]
+
+
+def run_listener(
+    atom: Atom, deployment: Deployment, documents: Documents, *, timeout_s: float = 60.0
+) -> tuple[ExecutionRecord, dict[str, Documents]]:
+    """``atom.listen`` on ``deployment``'s process: its record and what it returned, by label.
+
+    A process whose mode keeps no documents (bridge) loses its answer's files once
+    they are read here; the executor removed the message and the output folder
+    already. A run still going when the caller stopped waiting (504) loses them when
+    it ends.
+    """
+    record, returned = atom.listen(deployment.process, documents, timeout_s=timeout_s)
+    if not keeps_documents(host_of(atom).settings_of(deployment).mode):
+        if record.status.finished:
+            forget_documents(atom.home.executions_dir / record.id)
+        else:
+            threading.Thread(target=_forget_when_ended, args=(atom, record.id), daemon=True).start()
+    return record, returned
+
+
+def _forget_when_ended(atom: Atom, execution_id: str) -> None:
+    record = atom.wait(execution_id, _FORGET_WAIT_S)
+    if record.status.finished:
+        forget_documents(atom.home.executions_dir / execution_id)

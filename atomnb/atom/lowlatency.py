@@ -6,12 +6,18 @@ when its version changed, a new pool loads the new version and the old one drain
 stops at its next request, and every pool stops when the atom stops (``stop_all``,
 also registered with ``atexit``); workers also end by themselves when the atom's
 end of their pipe closes.
+
+The listener asks for the active deployment on every request; the host keeps the
+answer for ``ACTIVE_TTL_S`` (one store query a second per process instead of one
+per request), so a deploy, rollback or undeploy reaches a listener within that
+time — on this atom and on every other one sharing the store.
 """
 
 from __future__ import annotations
 
 import atexit
 import threading
+import time
 import weakref
 
 from atomnb.atom.service import Atom
@@ -20,7 +26,10 @@ from atomnb.runtime.lowlatency import Pool, ProcessSettings, ProcessStats, prepa
 from atomnb.runtime.lowlatency.modes import process_settings
 from atomnb.store.deployments import Deployment
 
-__all__ = ["LowLatencyHost", "host_of", "mode_of", "stop_all"]
+__all__ = ["ACTIVE_TTL_S", "LowLatencyHost", "host_of", "mode_of", "stop_all"]
+
+#: How long a listener trusts the active deployment it looked up (seconds).
+ACTIVE_TTL_S = 1.0
 
 
 class LowLatencyHost:
@@ -32,7 +41,37 @@ class LowLatencyHost:
         self._process_locks: dict[str, threading.Lock] = {}
         self._settings: dict[tuple[str, int], ProcessSettings] = {}
         self._pools: dict[str, Pool] = {}
+        self._active: dict[str, tuple[Deployment, float]] = {}
         self.stats: dict[str, ProcessStats] = {}
+
+    def active(self, process: str) -> Deployment:
+        """The active deployment of ``process`` (404 if none), from the store at most once
+        every ``ACTIVE_TTL_S`` (blocking: run it in a thread)."""
+        found = self.cached_active(process)
+        if found is None:
+            found = self.atom.check_deployed(process)
+            self._active[process] = (found, time.monotonic())
+        return found
+
+    def cached_active(self, process: str) -> Deployment | None:
+        """The active deployment looked up less than ``ACTIVE_TTL_S`` ago, else None."""
+        hit = self._active.get(process)
+        if hit is None or time.monotonic() - hit[1] >= ACTIVE_TTL_S:
+            return None
+        return hit[0]
+
+    def ready_pool(self, deployment: Deployment) -> tuple[bool, Pool | None]:
+        """(known, pool) without blocking: known is False when ``pool_for`` must look
+        (settings not read yet, or the version's workers not loaded)."""
+        settings = self._settings.get((deployment.process, deployment.version))
+        if settings is None:
+            return False, None
+        if settings.mode != "low_latency":
+            return self._pools.get(deployment.process) is None, None
+        current = self._pools.get(deployment.process)
+        if current is not None and current.version == deployment.version and not current.closed:
+            return True, current
+        return False, None
 
     def settings_of(self, deployment: Deployment) -> ProcessSettings:
         """The mode and worker settings in the version's notebook metadata (read once)."""

@@ -7,7 +7,8 @@ copy (stream outputs joined, every encoded form of every secret replaced, and a
 running cell's last output cut before any tail that could be the start of a
 secret still being printed), atomically. papermill itself is told to save
 nothing (no output path); the engine also adds papermill's error cell and saves
-before raising, which papermill would otherwise do unscrubbed.
+before raising, which papermill would otherwise do unscrubbed. Without ``save_to``
+(a bridge-mode run, which keeps no documents) nothing is saved at any point.
 
 A ``warm_kernel`` (passed through ``execute_notebook``'s engine keyword arguments)
 runs the notebook on an already started kernel: its manager and connected client
@@ -95,7 +96,8 @@ class _Engine(NBClientEngine):  # type: ignore[misc]
             "log_output": log_output,
             "autosave_cell_every": autosave_cell_every,
         }
-        if save_to is None:  # papermill saves to output_path itself (no secrets to scrub)
+        if save_to is None:  # papermill saves to output_path itself (no secrets to scrub),
+            # or, as for a run that keeps no documents (bridge mode), nowhere at all
             return super().execute_notebook(nb, kernel_name, output_path, **options, **kwargs)
         nb_man = _ScrubbingManager(nb, save_to, scrubber or Scrubber(), **options)
         nb_man.notebook_start()

@@ -55,6 +55,7 @@ from atomnb.process.shapes.call import CALL_STORE_ENV, CALLER_ENV
 from atomnb.runtime.control import RunControl
 from atomnb.runtime.injection import injected_notebook, source_cell_index
 from atomnb.runtime.kernels import kernel_manager_with_env, killer, timeout_timer
+from atomnb.runtime.lowlatency.modes import forget_documents, keeps_documents, process_settings
 from atomnb.runtime.output import (
     collect_trace,
     dying_shape,
@@ -243,13 +244,23 @@ class PapermillExecutor:
     ) -> None:
         import papermill  # heavy; imported only when a run actually happens
 
+        # general keeps the documents; bridge (and low_latency run by papermill) does not:
+        # no output notebook, no capture, the documents removed at the end.
+        keep = keeps_documents(process_settings(prepared.process.node, record.process).mode)
+        if not keep and request.trigger is Trigger.LISTENER and request.incoming is None:
+            raise AtomnbError(
+                f"{record.process} keeps no documents (atomnb.mode bridge), so this listener "
+                "request's message is gone and it cannot run again",
+                hint="send the message to the listener again",
+            )
         out_dir = self.executions_dir / record.id
         out_dir.mkdir(parents=True, exist_ok=True)
         output_path = out_dir / f"{prepared.process.name}.ipynb"
         # papermill saves after every cell, before secrets are scrubbed: into a hidden file
-        # that becomes the output notebook only once scrubbed (see _keep_output).
+        # that becomes the output notebook only once scrubbed (see _keep_output). A run
+        # that keeps no documents saves no notebook at all.
         partial = partial_notebook(output_path)
-        record.output_path = self.workspace.relative(output_path)
+        record.output_path = self.workspace.relative(output_path) if keep else None
         context = ExecutionContext(
             execution_id=record.id,
             process=prepared.process.name,
@@ -262,7 +273,7 @@ class PapermillExecutor:
         kernel_env = (
             context.as_env()
             | prepared.kernel_env
-            | {CAPTURE_ENV: "1" if request.capture else "0"}
+            | {CAPTURE_ENV: "1" if request.capture and keep else "0"}
             | {secret_env_name(n): v for n, v in prepared.secrets.items()}
             # a called process (ab.process_call) is recorded in this store, as its child
             | {CALL_STORE_ENV: self.store.engine.url.render_as_string(hide_password=False)}
@@ -311,7 +322,7 @@ class PapermillExecutor:
                 node,
                 None,  # papermill saves nothing itself: the engine saves, scrubbed
                 engine_name=_engine(),
-                save_to=partial,
+                save_to=partial if keep else None,
                 scrubber=prepared.scrubber,
                 kernel_name=prepared.process.kernel_name,
                 progress_bar=False,
@@ -343,7 +354,7 @@ class PapermillExecutor:
                 timer.cancel()
             request.control.detach()
             stamp = output_stamp(record, prepared.environment.name, sorted(prepared.secrets))
-            if not keep_output(partial, output_path, prepared.scrubber, stamp):
+            if keep and not keep_output(partial, output_path, prepared.scrubber, stamp):
                 record.output_path = None
         if request.control.outcome is not None:  # cancelled or timed out: that is the reason
             status, error = request.control.outcome
@@ -357,6 +368,10 @@ class PapermillExecutor:
             prepared.scrubber,
             status,
         )
+        if not keep:  # a listener's (or caller's) answer goes once it is read
+            forget_documents(
+                out_dir, returned=request.trigger not in (Trigger.LISTENER, Trigger.PROCESS_CALL)
+            )
         unfinished = None if status.ok else f"the execution {status.value}"
         journal = read_journal(out_dir / PENDING_FILE)
         record_inputs(self.store, record.id, journal, unfinished_reason=unfinished)

@@ -7,8 +7,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from atomnb.atom.api.bodies import read_limited
-from atomnb.atom.api.lowlatency import answer_low_latency, low_latency_pool
-from atomnb.atom.listener import format_for, media_type_for
+from atomnb.atom.api.lowlatency import answer_raw, low_latency_pool
+from atomnb.atom.listener import format_for, media_type_for, run_listener
+from atomnb.atom.lowlatency import host_of
 from atomnb.atom.service import Atom
 from atomnb.errors import FormatError
 from atomnb.formats import read, write
@@ -18,6 +19,7 @@ __all__ = ["add_listener_routes"]
 
 def add_listener_routes(app: FastAPI, atom: Atom) -> None:
     settings = atom.settings
+    host = host_of(atom)
 
     @app.post(
         "/listen/{process}",
@@ -32,17 +34,21 @@ def add_listener_routes(app: FastAPI, atom: Atom) -> None:
         timeout_s: float = Query(60.0, gt=0, le=3600),
     ) -> Response:
         fmt = format_for(request.headers.get("content-type"), format)
-        deployment = await run_in_threadpool(atom.check_deployed, process)  # 404 before the body
+        deployment = host.cached_active(process)
+        if deployment is None:  # 404 before the body
+            deployment = await run_in_threadpool(host.active, process)
         body = await read_limited(request, settings.listen_max_bytes, "the message")
+        known, pool = host.ready_pool(deployment)
+        if not known:  # a version seen for the first time: read its mode, load its workers
+            pool = await run_in_threadpool(low_latency_pool, atom, deployment)
+        if pool is not None:  # atomnb.mode low_latency: warm workers, no execution record
+            return await answer_raw(pool, body, request, fmt, label, timeout_s)
         documents = await run_in_threadpool(read, body, fmt)
         if not len(documents) and documents.rejections:
             first = documents.rejections[0]
             raise FormatError(f"the message was refused: {first.message}", where=first.where)
-        pool = await run_in_threadpool(low_latency_pool, atom, deployment)
-        if pool is not None:  # atomnb.mode low_latency: warm workers, no execution record
-            return await answer_low_latency(pool, documents, request, fmt, label, timeout_s)
         record, returned = await run_in_threadpool(
-            atom.listen, process, documents, timeout_s=timeout_s
+            run_listener, atom, deployment, documents, timeout_s=timeout_s
         )
         headers = {"X-Atomnb-Execution": record.id, "X-Atomnb-Status": record.status.value}
         if documents.rejections:

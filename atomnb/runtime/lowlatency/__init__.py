@@ -8,19 +8,22 @@ output notebook, no trace: counts, latency and errors are aggregated per process
 may and may not carry over between requests.
 """
 
+from atomnb.runtime.lowlatency.load import LoadFailed, WorkerLoad, prepare_load
 from atomnb.runtime.lowlatency.modes import (
     MODES,
     PER_MESSAGE_TAG,
     ProcessSettings,
     process_settings,
 )
-from atomnb.runtime.lowlatency.pool import Busy, Outcome, Pool, WorkerLoad, prepare_load
+from atomnb.runtime.lowlatency.pool import RETRY_AFTER_S, Busy, Outcome, Pool
 from atomnb.runtime.lowlatency.stats import ProcessStats
 
 __all__ = [
     "MODES",
     "PER_MESSAGE_TAG",
+    "RETRY_AFTER_S",
     "Busy",
+    "LoadFailed",
     "Outcome",
     "Pool",
     "ProcessSettings",

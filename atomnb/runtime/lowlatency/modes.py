@@ -2,13 +2,18 @@
 
 ``metadata.atomnb.mode``:
 
-* ``general`` (default): an execution record, trace, log and output notebook per run.
-* ``bridge``: the record, trace and log are kept; the documents are not — no
-  document capture, and a listener's message and answer (``incoming.arrow``,
-  ``returned/``) and the output notebook are removed once the answer is sent.
+* ``general`` (default): an execution record, trace, log and output notebook per run,
+  and the documents: a listener's message and answer, the output folder, captures.
+* ``bridge``: the record, the trace (every shape's counts, bytes, time, errors) and
+  the log (the trace's log lines, ``kernel.log``) are kept; no document is: no output
+  notebook (its cell outputs show documents) is ever written, not even while it runs,
+  no document capture, and the message handed in (``incoming.arrow``), the output
+  folder and what the process returned (``returned/``) are removed at its end — a
+  listener's answer once it is read (``forget_documents``).
 * ``low_latency``: served by warm workers; nothing is kept per request (no record,
   trace, notebook or documents); counts, latency and errors are aggregated per
-  process and the last failures are kept in a bounded, scrubbed log.
+  process and the last failures are kept in a bounded, scrubbed log. Run any other
+  way (triggered, scheduled, retried) it is a papermill run that keeps what bridge keeps.
 
 A low_latency notebook marks where its per-message part begins with the cell tag
 ``per-message``: that cell and every code cell after it run for each request; the
@@ -17,15 +22,27 @@ cells before it (imports, components, connections, parameters) run once per work
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import nbformat
 
 from atomnb.errors import ConfigError
+from atomnb.process.run import CAPTURE_FILE
 
-__all__ = ["MODES", "PER_MESSAGE_TAG", "ProcessSettings", "process_settings", "split_cells"]
+__all__ = [
+    "DOCUMENT_FILES",
+    "MODES",
+    "PER_MESSAGE_TAG",
+    "ProcessSettings",
+    "forget_documents",
+    "keeps_documents",
+    "process_settings",
+    "split_cells",
+]
 
 MODES = ("general", "bridge", "low_latency")
 PER_MESSAGE_TAG = "per-message"
@@ -80,6 +97,29 @@ def process_settings(node: nbformat.NotebookNode, where: str = "the notebook") -
     if mode == "low_latency":
         split_cells(node, where)  # a low_latency notebook without its per-message part fails
     return settings
+
+
+def keeps_documents(mode: str) -> bool:
+    """Whether a papermill run of a process in ``mode`` keeps documents (general only)."""
+    return mode == "general"
+
+
+#: What holds documents in an execution's folder: the message handed in, the output
+#: folder, a debugging run's captures, and what the process returned.
+DOCUMENT_FILES = ("incoming.arrow", "output", CAPTURE_FILE, "returned")
+
+
+def forget_documents(folder: Path, *, returned: bool = True) -> None:
+    """Remove the documents an execution's ``folder`` holds (``returned=False`` leaves
+    ``returned/`` for the caller still to read); the record, trace and logs stay."""
+    for name in DOCUMENT_FILES:
+        if name == "returned" and not returned:
+            continue
+        path = folder / name
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def split_cells(

@@ -25,18 +25,25 @@ class ProcessStats:
         self.process = process
         self.since = datetime.now(UTC)
         self._lock = threading.Lock()
-        self.counts = {"requests": 0, "ok": 0, "errors": 0, "busy": 0, "worker_lost": 0}
+        self.counts = {
+            "requests": 0,
+            "ok": 0,
+            "errors": 0,  # the process raised (500) or ran past its time limit (504)
+            "refused": 0,  # the message could not be read (400)
+            "busy": 0,  # every worker busy and the queue full (503)
+            "worker_lost": 0,  # its worker died mid-request (503)
+        }
         self.buckets = [0] * (len(BOUNDS_MS) + 1)
         self.total_ms = 0.0
         self.failures: deque[dict[str, Any]] = deque(maxlen=max(log_size, 0) or None)
         self._log = log_size > 0
 
     def add(self, outcome: str, latency_ms: float, error: str | None = None) -> None:
-        """Count one request: ``ok``, ``errors``, ``busy`` or ``worker_lost``."""
+        """Count one request: ``ok``, ``errors``, ``refused``, ``busy`` or ``worker_lost``."""
         with self._lock:
             self.counts["requests"] += 1
             self.counts[outcome] += 1
-            if outcome in ("ok", "errors"):
+            if outcome in ("ok", "errors", "refused"):
                 self.buckets[bisect.bisect_left(BOUNDS_MS, latency_ms)] += 1
                 self.total_ms += latency_ms
             if error is not None and self._log:
