@@ -67,3 +67,6 @@ def fresh_postgres(base: str) -> str:
 
 def partner_dir(workspace: Workspace) -> Path:
     return workspace.components_dir / "partners"
+
+
+from tests.atom.conftest import start_atom  # noqa: E402, F401 - real atoms for tests/b2b
