@@ -224,3 +224,63 @@ def test_999_structure_reads() -> None:
     assert ack["AK2_loop"][0]["IK5"]["IK501"] == "R"
     segments = [(s.split("*")[0], s.split("*")[1:]) for s in body]
     assert validate_elements("999", "005010X231A1", segments, ":", "^") == []
+
+
+def _pyx12_maps(
+    pattern: str,
+) -> tuple[dict[str, tuple[str, int, int]], dict[str, dict[int, set[str]]]]:
+    """Element types/lengths and segment layouts from pyx12's BSD-licensed maps."""
+    import xml.etree.ElementTree as ET
+
+    import pyx12
+
+    folder = Path(pyx12.__file__).parent / "map"
+    elements = {
+        node.get("ele_num", ""): (
+            node.get("data_type", ""),
+            int(node.get("min_len", "0")),
+            int(node.get("max_len", "0")),
+        )
+        for node in ET.parse(folder / "dataele.xml").getroot()
+    }
+    layouts: dict[str, dict[int, set[str]]] = {}
+    for path in folder.glob(pattern):
+        for segment in ET.parse(path).getroot().iter("segment"):
+            places = layouts.setdefault(segment.get("xid", ""), {})
+            for child in segment:
+                seq = child.findtext("seq") or (child.get("xid") or "")[-2:]
+                if child.tag in ("element", "composite") and seq.isdigit():
+                    places.setdefault(int(seq), set()).add(child.findtext("data_ele") or "")
+    return elements, layouts
+
+
+@pytest.mark.parametrize(
+    ("version", "pattern"), [("004010", "*.4010.*xml"), ("005010", "*.5010.*xml")]
+)
+def test_dictionary_agrees_with_pyx12_maps(version: str, pattern: str) -> None:
+    """An independent source: every segment and element both define must agree."""
+    import json
+
+    book = json.loads(
+        (
+            Path(ab.__file__).parent / "formats" / "x12" / "dictionary" / f"{version}.json"
+        ).read_text()
+    )
+    elements, layouts = _pyx12_maps(pattern)
+    # Known, deliberate differences: pyx12's table follows 005010 (004010 had shorter
+    # 127, 364 and 358), and keeps 719 at 6 digits where 005010 allows 10.
+    ours = {"127": 30, "364": 80, "358": 10} if version == "004010" else {"719": 10}
+    compared = 0
+    for element_id, body in book["elements"].items():
+        if element_id in elements:
+            kind, low, high = elements[element_id]
+            assert (body["type"], body["min"]) == (kind, low), element_id
+            assert body["max"] == ours.get(element_id, high), element_id
+            compared += 1
+    assert compared > 150
+    shared = set(layouts) & set(book["segments"])
+    assert len(shared) > 30
+    for segment_id in shared:
+        listed = [entry["id"] for entry in book["segments"][segment_id]["elements"]]
+        for position, ids in layouts[segment_id].items():
+            assert position <= len(listed) and listed[position - 1] in ids, (segment_id, position)
