@@ -162,7 +162,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             ],
         },
     )
-    _api(ws, "other", {"auth": {"type": "api_key"}, "routes": [echo]})
+    ghost = {"method": "GET", "path": "/ghost", "process": "ghost"}  # never deployed
+    _api(ws, "other", {"auth": {"type": "api_key"}, "routes": [echo, ghost]})
     _api(
         ws,
         "limited",

@@ -191,6 +191,15 @@ def test_unknown_routes_are_404_problems(served: Served) -> None:
     assert _problem(wrong_method, 405) and wrong_method.headers["allow"] == "POST"
 
 
+def test_a_route_to_a_process_not_deployed_is_a_503_problem(served: Served) -> None:
+    key = _key(served, "other", "ghost-hunter")
+    answer = httpx.get(
+        f"{served.atom.url}/apis/other/ghost", headers={"X-API-Key": key}, timeout=60
+    )
+    assert "ghost" in _problem(answer, 503)["detail"]
+    assert int(answer.headers["retry-after"]) > 0
+
+
 def test_a_failing_process_is_a_500_problem_without_traceback_or_secret(served: Served) -> None:
     key = _key(served, "keyed", "boom")
     answer = _post(
