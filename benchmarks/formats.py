@@ -14,7 +14,17 @@ EDIFACT splitting on the segment and element separators. The EDI baselines do
 far less than a reader must (no loops, envelopes, escapes or checks), so their
 ratio is a floor, not a like-for-like figure.
 
-Last line: ``RESULT name=formats <fmt>_read_mbps=... <fmt>_read_vs_baseline=... ...``
+EDI against the open-source readers (``--edi-mb``, also alone with ``--only-edi``):
+on the same bytes, atomnb's X12 reader next to pyx12's ``X12Reader`` (segments
+parsed and envelope-checked, no documents built) and atomnb's EDIFACT reader
+next to pydifact's ``Interchange.from_str`` + ``get_messages``. The X12 input
+repeats two real interchanges (node-x12's 850 with ISA12 set to 00401, which
+pyx12 requires, and StAEDI's 810); the EDIFACT input repeats php-edifact's
+DESADV message in one interchange. The load average is printed with the
+figures: these machines are shared.
+
+Last line: ``RESULT name=formats <fmt>_read_mbps=... ... x12_mb_s=... edifact_mb_s=...
+vs_pyx12=... vs_pydifact=...``
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import random
 import resource
 import statistics
@@ -258,6 +269,74 @@ CASES = {
 }
 
 
+# -- EDI against pyx12 and pydifact ------------------------------------------------------
+
+
+def x12_interchanges(mb: float) -> bytes:
+    """Real interchanges repeated whole (each copy its own ISA..IEA) to about ``mb`` MB."""
+    po = (SAMPLES / "x12" / "node-x12_850.edi").read_bytes().replace(b"*U*00400*", b"*U*00401*")
+    invoice = (SAMPLES / "x12" / "staedi_simple810.edi").read_bytes()
+    pair = po.rstrip(b"\n") + b"\n" + invoice.rstrip(b"\n") + b"\n"
+    return pair * max(1, int(mb * 1e6 / len(pair)))
+
+
+def edifact_interchange(mb: float) -> bytes:
+    head, body, tail = edifact_parts(max(1, int(mb * 1e6 / 420)), random.Random(1))
+    return head + body + tail
+
+
+def pyx12_read(data: bytes) -> int:
+    from pyx12.x12file import X12Reader
+
+    return sum(1 for _ in X12Reader(io.StringIO(data.decode("ascii"))))
+
+
+def pydifact_read(data: bytes) -> int:
+    import warnings
+
+    from pydifact.segmentcollection import Interchange
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sum(1 for _ in Interchange.from_str(data.decode("latin-1")).get_messages())
+
+
+def atomnb_read(fmt: str) -> Callable[[bytes], int]:
+    def read(data: bytes) -> int:
+        return sum(len(batch) for batch in ab.read_stream(data, format=fmt))
+
+    return read
+
+
+def edi_comparison(mb: float, repeat: int) -> dict[str, str]:
+    """MB/s of atomnb's X12 and EDIFACT readers next to pyx12 and pydifact, same bytes."""
+    print(f"\nEDI readers, same bytes, median of {repeat} (load average {_load()})")
+    print(f"{'input':8} {'MB':>6} {'atomnb MB/s':>12} {'other':>9} {'other MB/s':>11} {'ratio':>6}")
+    results: dict[str, str] = {}
+    for name, data, other, label in (
+        ("x12", x12_interchanges(mb), pyx12_read, "pyx12"),
+        ("edifact", edifact_interchange(mb), pydifact_read, "pydifact"),
+    ):
+        size = len(data) / 1e6
+        ours = atomnb_read(name)
+        theirs_repeat = max(1, min(repeat, 3))  # the other readers are slow: fewer runs
+        t_ours = timed(lambda data=data, ours=ours: ours(data), repeat)
+        t_theirs = timed(lambda data=data, other=other: other(data), theirs_repeat)
+        ours_mbps, theirs_mbps = size / t_ours, size / t_theirs
+        print(
+            f"{name:8} {size:6.1f} {ours_mbps:12.1f} {label:>9} {theirs_mbps:11.2f} "
+            f"{ours_mbps / theirs_mbps:6.1f}"
+        )
+        results[f"{name}_mb_s"] = f"{ours_mbps:.1f}"
+        results[f"vs_{label}"] = f"{ours_mbps / theirs_mbps:.1f}"
+    print(f"(load average after: {_load()})")
+    return results
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def baseline_writer(name: str, data: bytes) -> Callable[[list[dict]], int]:
     if name == "x12":
         return write_segments(data, b"~", b"*")
@@ -313,7 +392,13 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--formats", default=",".join(CASES))
+    parser.add_argument("--edi-mb", type=float, default=5.0, help="size of the EDI comparison")
+    parser.add_argument("--only-edi", action="store_true", help="only the pyx12/pydifact part")
     args = parser.parse_args()
+    if args.only_edi:
+        edi = edi_comparison(args.edi_mb, args.repeat)
+        print("RESULT name=formats " + " ".join(f"{k}={v}" for k, v in edi.items()))
+        return
 
     results: dict[str, str] = {}
     print(
@@ -358,6 +443,7 @@ def main() -> None:
             f"{name}_stream_mb": f"{size_mb:.0f}",
             f"{name}_stream_peak_rss_mb": f"{peak:.0f}",
         }
+    results |= edi_comparison(args.edi_mb, args.repeat)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"(this process peaked at {own:.0f} MB holding the timed data sets)")
     print("RESULT name=formats " + " ".join(f"{k}={v}" for k, v in results.items()))

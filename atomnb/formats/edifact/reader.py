@@ -255,11 +255,13 @@ def _problems(state: _State, message: Message, problems: list[Problem]) -> None:
 
 def _on_trailer(state: _State, end: TrailerEnd) -> None:
     number = end.interchange.number
-    covered = [
-        p
-        for p in state.pending
-        if p.interchange == number and (end.group is None or p.group is end.group)
-    ]
+    covered = []
+    for pending in reversed(state.pending):  # the interchange's messages are the last ones
+        if pending.interchange != number:
+            break
+        if end.group is None or pending.group is end.group:
+            covered.append(pending)
+    covered.reverse()
     if end.kind == "UNZ" and end.segment is not None:
         after = end.segment.after.decode("latin-1")
         for pending in covered:

@@ -160,7 +160,6 @@ def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
     groups = sets_in_group = 0
     current: TransactionSet | None = None
     envelope: Envelope | None = None
-    last: Segment | None = None
     last_block: Block | None = None
 
     def unexpected(segment: Segment, expected: str) -> FormatError:
@@ -181,21 +180,33 @@ def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
         last_block = block
         indices = block.envelope
         elements = _elements_of(block, indices)
+        lines = dict(zip(indices, block.lines[indices].tolist(), strict=True))
         previous = -1
         for index in indices:
             if index > previous + 1 and state != "st":
                 raise outside(block, previous + 1)
             previous = index
             sid = block.ids[index]
+            values = elements[index]
+            if state == "st" and sid == "SE" and _se_fine(values, current, block, index):
+                assert current is not None
+                current.end, current.has_se = index, True
+                yield current
+                current, state = None, "se"
+                continue
+            fine_ge = sid == "GE" and state in ("gs", "se") and gs is not None
+            if fine_ge and _trailer_fine(values, sets_in_group, gs.element(6)):  # type: ignore[union-attr]
+                yield GroupClosed(interchange, group, [])
+                state = "ge"
+                continue
             segment = Segment(
                 sid,
-                elements[index],
+                values,
                 block.first_number + index,
-                int(block.lines[index]),
+                lines[index],
                 b"",
                 block.delimiters,
             )
-            last = segment
             if state == "st" and sid in ("ST", "GE", "IEA", "GS", "ISA"):
                 assert current is not None
                 current.problems.append(
@@ -288,9 +299,33 @@ def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
         else:
             where, last_id = f"{name}, byte 0", ""
         hint = "the file may be truncated"
-        if last is not None and last_id == "ISA":
+        if last_id == "ISA":
             hint = "only an ISA segment was found: is the segment terminator after ISA16 missing?"
         raise FormatError(f"the file ends before {missing}", where=where, hint=hint)
+
+
+def _fine_count(value: str, expected: int) -> bool:
+    stated = value.strip()
+    return stated == str(expected) or stated.lstrip("0") == str(expected).lstrip("0")
+
+
+def _se_fine(values: list[str], current: TransactionSet | None, block: Block, index: int) -> bool:
+    """SE01 counts the set's segments and SE02 repeats ST02 (the common case, checked fast)."""
+    if current is None or current.block is not block or len(values) < 2:
+        return False
+    return (
+        _fine_count(values[0], index - current.st + 1)
+        and values[1].strip() == current.control_number.strip()
+    )
+
+
+def _trailer_fine(values: list[str], expected: int, control: str) -> bool:
+    """GE/IEA: element 1 counts what it closes, element 2 repeats the header's number."""
+    return (
+        len(values) >= 2
+        and _fine_count(values[0], expected)
+        and values[1].strip() == control.strip()
+    )
 
 
 def _elements_of(block: Block, indices: list[int]) -> dict[int, list[str]]:

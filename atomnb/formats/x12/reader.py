@@ -142,8 +142,10 @@ def read_x12(
             elif isinstance(event, GroupClosed):
                 _spread(state, event)
             elif isinstance(event, InterchangeClosed):
-                for entry in state.pending:
-                    if entry.interchange == event.interchange and entry.properties:
+                for entry in reversed(state.pending):  # this interchange's sets are the last
+                    if entry.interchange != event.interchange:
+                        break
+                    if entry.properties:
                         entry.properties["x12.delimiters"]["after_interchange"] = event.after
                 _spread(state, event)
             # One set more than a batch waits, so an interchange's last set always meets
