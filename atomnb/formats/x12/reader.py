@@ -89,7 +89,7 @@ class _Pending:
     group: int
     ref: SetRef | None
     properties: dict[str, Any]
-    raw: bytes
+    source: TransactionSet | None  # for the original bytes, cut only when rejected
     problems: list[Problem] = field(default_factory=list)
     #: problems that mark the set (x12.problems) without rejecting it (strict=False)
     marks: list[Problem] = field(default_factory=list)
@@ -228,7 +228,7 @@ def _parse_set(ts: TransactionSet, options: _Options) -> _Pending:
     properties["x12.delimiters"] = delimiters.as_property(delimiters.line_ending)
     ref = SetRef(block, ts.st, ts.end, shape, plan)
     return _Pending(
-        ts.ordinal, envelope.interchange, envelope.group, ref, properties, ts.raw, problems, marks
+        ts.ordinal, envelope.interchange, envelope.group, ref, properties, ts, problems, marks
     )
 
 
@@ -286,7 +286,7 @@ def _spread(state: _State, event: GroupClosed | InterchangeClosed) -> None:
                 problem.segment_position,
                 problem.element_position,
             )
-            state.pending.append(_Pending(-1, -1, -1, None, {}, b"", [late]))
+            state.pending.append(_Pending(-1, -1, -1, None, {}, None, [late]))
 
 
 def _flush(state: _State, count: int, source: Source, on_error: OnError) -> Documents:
@@ -328,7 +328,7 @@ def _rejection(entry: _Pending, first: Problem, message: str | None = None) -> R
         first.where,
         first.rule,
         index=entry.ordinal if entry.ordinal >= 0 else None,
-        raw=entry.raw or None,
+        raw=entry.source.raw if entry.source is not None else None,
         problems=tuple(p.as_dict() for p in [*entry.problems, *entry.marks]),
         properties=dict(entry.properties) or None,
     )
