@@ -29,7 +29,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from atomnb.atom.api.lowlatency import low_latency_pool
+from atomnb.atom.api.lowlatency import low_latency_pool, serve_in_pool
 from atomnb.atom.apis.auth import ApiCaller, Authenticator
 from atomnb.atom.apis.openapi import openapi_document
 from atomnb.atom.apis.problems import Problem
@@ -48,8 +48,7 @@ from atomnb.errors import (
 )
 from atomnb.formats import read, write
 from atomnb.profiles import validate
-from atomnb.runtime.lowlatency import Busy
-from atomnb.runtime.lowlatency.pool import RETRY_AFTER_S
+from atomnb.runtime.lowlatency import RETRY_AFTER_S, Busy
 
 __all__ = ["ApiServer"]
 
@@ -191,7 +190,7 @@ class ApiServer:
         pool = await run_in_threadpool(low_latency_pool, self.atom, deployment)
         if pool is not None:
             try:
-                outcome = await run_in_threadpool(pool.run, documents, timeout_s)
+                outcome = await serve_in_pool(pool, documents, timeout_s)
             except Busy:
                 raise Problem(
                     503,
@@ -207,6 +206,8 @@ class ApiServer:
                 )
             if outcome.status == 504:
                 raise Problem(504, f"the process ran longer than {timeout_s:g} s")
+            if outcome.status == 400:  # the documents could not be used (as a listener says)
+                raise Problem(400, outcome.error or "the request's documents cannot be used")
             if outcome.status != 200:
                 raise Problem(
                     500,
