@@ -14,8 +14,10 @@ only an error when a message needs it (signing, encrypting, verifying).
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from atomnb.components import Workspace
 from atomnb.components.certificates import Certificate, load_certificate
 from atomnb.components.partners import As2Settings, load_partner
 from atomnb.errors import ComponentError
+from atomnb.process.secrets import register_secret
 
 __all__ = ["ROLES", "As2Link", "load_link", "pyas2lib"]
 
@@ -80,7 +83,14 @@ class As2Link:
         return found
 
     def organization(self) -> Any:
-        """pyas2lib's ``Organization``: our AS2 id with our signing and decryption keys."""
+        """pyas2lib's ``Organization``: our AS2 id with our signing and decryption keys.
+
+        Made once per link (loading keys costs more than signing a small message).
+        """
+        return self._organization
+
+    @cached_property
+    def _organization(self) -> Any:
         lib = pyas2lib()
         keys: dict[str, Any] = {}
         for role, key, password in (
@@ -89,8 +99,11 @@ class As2Link:
         ):
             cert = self.certificates.get(role)
             if cert is not None and cert.has_private_key:
-                keys[key] = cert.private_key_pem() + b"\n" + cert.pem
-                keys[password] = cert.private_key_password()
+                pem = cert.private_key_pem()
+                secret = cert.private_key_password()
+                register_secret(pem.decode(), secret)  # scrubbed from a run's output and logs
+                keys[key] = pem + b"\n" + cert.pem
+                keys[password] = secret
         try:
             return lib.Organization(
                 as2_name=self.settings.our_as2_id,
@@ -105,7 +118,11 @@ class As2Link:
             ) from None
 
     def partner_config(self) -> Any:
-        """pyas2lib's ``Partner``: their AS2 id, certificates and what we ask of them."""
+        """pyas2lib's ``Partner``: their AS2 id, certificates and what we ask of them (a copy)."""
+        return copy.copy(self._partner)
+
+    @cached_property
+    def _partner(self) -> Any:
         lib = pyas2lib()
         s = self.settings
         verify = self.certificates.get("their_signing")
