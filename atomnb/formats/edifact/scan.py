@@ -373,19 +373,12 @@ def _tokens(
     seps: Separators,
 ) -> tuple[pa.Array, Ints, Ints, Ints, Ints]:
     """Component values packed in a binary array, with element and segment ranges over them."""
-    free = ~literal
-    elements = np.flatnonzero((clean == seps.element) & free)
-    components = np.flatnonzero((clean == seps.component) & free)
-    bounds = np.concatenate([components, elements, terms])
-    kinds = np.concatenate(
-        [
-            np.zeros(len(components), dtype=np.int8),
-            np.ones(len(elements), dtype=np.int8),
-            np.full(len(terms), 2, dtype=np.int8),
-        ]
+    special = (clean == seps.element) | (clean == seps.component) | (clean == seps.terminator)
+    bounds = np.flatnonzero(special & ~literal).astype(np.int64)
+    found = clean[bounds]
+    kinds = np.where(found == seps.terminator, 2, np.where(found == seps.element, 1, 0)).astype(
+        np.int8
     )
-    order = np.argsort(bounds, kind="stable")
-    bounds, kinds = bounds[order], kinds[order]
     value_starts = np.concatenate([[0], bounds[:-1] + 1])
     lengths = bounds - value_starts
     if len(escapes):

@@ -297,14 +297,13 @@ def _tokens(
     they are found over the whole block without asking which segment holds them.
     """
     element = ord(delimiters.element)
-    seps = np.flatnonzero(view == element).astype(np.int64)
-    if lead:
-        seps = seps[seps >= lead]
+    term = ord(delimiters.segment)
     # Each value ends at an element separator or at its segment's terminator.
-    bounds = np.concatenate([seps, terms])
-    is_term = np.concatenate([np.zeros(len(seps), dtype=bool), np.ones(len(terms), dtype=bool)])
-    order = np.argsort(bounds, kind="stable")
-    bounds, is_term = bounds[order], is_term[order]
+    bounds = np.flatnonzero((view == element) | (view == term)).astype(np.int64)
+    if lead:
+        bounds = bounds[bounds >= lead]
+    is_term = view[bounds] == term
+    seps = bounds[~is_term]
     value_starts = np.empty(len(bounds), dtype=np.int64)
     value_starts[0] = starts[0]
     after_sep = bounds[:-1] + 1
