@@ -197,6 +197,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     finally:
         atom.stop()
         jwks.shutdown()
+        jwks.server_close()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
