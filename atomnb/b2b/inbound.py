@@ -32,7 +32,7 @@ import pyarrow as pa
 from atomnb.b2b.acks import Acknowledgement, Allocate, build_acknowledgements
 from atomnb.b2b.interchanges import InterchangeInfo, SetInfo, gather
 from atomnb.b2b.reconcile import AckMatch, ack_facts, match_acknowledgement
-from atomnb.b2b.stores import StoreLike, b2b_store
+from atomnb.b2b.stores import StoreLike, b2b_store, current_execution_id
 from atomnb.components.partners import Partner, list_partners, load_partner
 from atomnb.components.workspace import Workspace
 from atomnb.documents import Documents, Rejection
@@ -108,7 +108,7 @@ def _default_kinds(info: InterchangeInfo) -> list[str]:
 
 
 def receive_b2b(
-    documents: Documents,
+    documents: Documents | bytes,
     *,
     partners: Iterable[Partner | str] | None = None,
     store: StoreLike = None,
@@ -118,8 +118,14 @@ def receive_b2b(
 ) -> Receipt:
     """Identify, de-duplicate, validate, reconcile, acknowledge and route (module doc)."""
     known = _partners(partners, workspace, env)
+    execution_id = execution_id or current_execution_id()
     b2b = b2b_store(store, workspace)
     receipt = Receipt()
+    if isinstance(documents, bytes):
+        if _receive_ta1(documents, known, b2b, receipt):
+            return receipt
+        text = documents.lstrip()[:3]
+        documents = read(documents, format="x12" if text == b"ISA" else "edifact")
     receipt.rejections.extend(r for r in documents.rejections if not _is_set(r))
     infos = gather(documents)
     # sets the reader refused (or policy refuses) keep their rejection; map them back
@@ -215,6 +221,31 @@ def receive_b2b(
             receipt.batches[(key[0], f"{key[1]}#recovered")] = Documents.concat(parts)
     receipt.rejections += pending  # anything not placed (never silently dropped)
     return receipt
+
+
+def _receive_ta1(data: bytes, known: list[Partner], b2b: B2BStore, receipt: Receipt) -> bool:
+    """A TA1-only interchange (ISA, TA1 ..., IEA; readers take no such file): match it."""
+    text = data.decode("latin-1").lstrip()
+    if not text.startswith("ISA") or len(text) < 106:
+        return False
+    element, terminator = text[3], text[105]
+    segments = [s.strip("\r\n ") for s in text.split(terminator) if s.strip("\r\n ")]
+    ids = {s.split(element)[0] for s in segments}
+    if "TA1" not in ids or "GS" in ids:
+        return False
+    isa = segments[0].split(element)
+    sender = InterchangeInfo("x12", isa[5].strip(), isa[6].strip(), "", "", "", "", "")
+    partner = _identify(sender, known)
+    if partner is None:
+        where = f"TA1 interchange {isa[13]} from {sender.sender_key}"
+        message = f"no partner has x12 sender id {sender.sender_key}"
+        receipt.rejections.append(Rejection(message, where, "b2b.unknown-partner", raw=data))
+        return True
+    for segment in segments:
+        fields = segment.split(element)
+        if fields[0] == "TA1" and len(fields) > 4:
+            receipt.matched.append(match_acknowledgement(b2b, partner, "TA1", fields[1], fields[4]))
+    return True
 
 
 def _partners(

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from atomnb.b2b.acks import Allocate
-from atomnb.b2b.stores import StoreLike, b2b_store
+from atomnb.b2b.stores import StoreLike, b2b_store, current_execution_id
 from atomnb.components.partners import Partner, load_partner
 from atomnb.components.workspace import Workspace
 from atomnb.documents import Documents
@@ -71,11 +71,12 @@ def envelope_b2b(
     if not len(documents):
         raise DocumentError(f"partner {p.name}: no documents to envelope")
     b2b = b2b_store(store, workspace)
+    execution_id = execution_id or current_execution_id()
     rows = documents.to_pylist()
     if p.standard == "x12":
         out = _x12(rows, p, _allocator(b2b, p.name), date)
     else:
-        out = _edifact(rows, p, _allocator(b2b, p.name))
+        out = _edifact(rows, p, _allocator(b2b, p.name), date)
     sent_id = None
     if p.ack_expect != "none":
         sent_id = b2b.record_sent(
@@ -156,6 +157,11 @@ def _x12(
     data = sink.getvalue()
     if p.us.gs_id != p.us.isa_id or p.identity.gs_id != p.identity.isa_id:
         data = _gs_ids(data, options, p)
+    if p.ack_expect == "TA1":  # ISA14 = 1: an interchange acknowledgement is requested
+        element = options.delimiters.element.encode()
+        fields = data[:106].split(element)
+        fields[14] = b"1"
+        data = element.join(fields) + data[106:] if len(fields) == 17 else data
     return Outbound(p.name, "x12", data, str(numbers["interchange"]).zfill(9), groups, p.ack_expect)
 
 
@@ -172,7 +178,9 @@ def _gs_ids(data: bytes, options: EnvelopeOptions, p: Partner) -> bytes:
     return options.delimiters.segment.encode().join(fixed)
 
 
-def _edifact(rows: list[dict[str, Any]], p: Partner, allocate: Allocate) -> Outbound:
+def _edifact(
+    rows: list[dict[str, Any]], p: Partner, allocate: Allocate, date: datetime | None
+) -> Outbound:
     for index, row in enumerate(rows):
         kind = str(row.get("message_type") or "")
         if not kind:
@@ -190,7 +198,18 @@ def _edifact(rows: list[dict[str, Any]], p: Partner, allocate: Allocate) -> Outb
     sink = io.BytesIO()
     us = ":".join(x for x in (p.us.unb_id, p.us.unb_qualifier) if x)
     them = ":".join(x for x in (p.identity.unb_id, p.identity.unb_qualifier) if x)
-    docs = Documents.from_records(rows).with_properties(**{"edifact.message_ref": refs})
+    stamp = (date or datetime.now(UTC)).strftime("%y%m%d:%H%M")
+    # after 0020: S005, 0026, 0029, 0031 (acknowledgement request), 0032, 0035 (test)
+    tail = ["", "", "", "1" if p.ack_expect == "CONTRL" else "", "", "1" if p.usage == "T" else ""]
+    while tail and not tail[-1]:
+        tail.pop()
+    unb = "+".join(["UNB", p.version, us, them, stamp, control, *tail])
+    properties = {
+        "edifact.message_ref": refs,
+        "edifact.unb": [unb] * len(rows),
+        "edifact.interchange_ref": [control] * len(rows),
+    }
+    docs = Documents.from_records(rows).with_properties(**properties)
     write_interchanges(
         docs,
         sink,

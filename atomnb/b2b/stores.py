@@ -15,11 +15,12 @@ import threading
 from pathlib import Path
 
 from atomnb.components import Workspace
+from atomnb.process.context import ENV_PREFIX
 from atomnb.process.shapes.call import CALL_STORE_ENV
 from atomnb.store.b2b import B2BStore
 from atomnb.store.repository import ExecutionStore
 
-__all__ = ["StoreLike", "b2b_store", "store_url"]
+__all__ = ["StoreLike", "b2b_store", "current_execution_id", "store_url"]
 
 StoreLike = B2BStore | ExecutionStore | str | None
 
@@ -47,3 +48,8 @@ def b2b_store(store: StoreLike = None, workspace: Workspace | str | Path | None 
         if url not in _open:
             _open[url] = B2BStore(ExecutionStore.open(url))
         return _open[url]
+
+
+def current_execution_id() -> str | None:
+    """The execution this code runs in (set by the executor), so B2B rows name it."""
+    return os.environ.get(ENV_PREFIX + "EXECUTION_ID") or None

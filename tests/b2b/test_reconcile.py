@@ -128,3 +128,52 @@ def test_overdue_is_listed_by_the_cli_and_notified_once(
     ab.receive_b2b(ab.read(functional_ack("1"), format="x12"), workspace=workspace, store=b2b)
     after = run_cli("partners", "overdue", "--store", url, cwd=workspace.root)
     assert after.returncode == 0 and "no overdue acknowledgements" in after.stdout
+
+
+def test_edifact_interchange_awaits_its_contrl_and_matches_it(
+    b2b_workspace: Workspace, b2b: B2BStore
+) -> None:
+    order = {"message_type": "INVOIC", "segments": [{"tag": "BGM", "elements": [["380"], ["I1"]]}]}
+    out = ab.envelope_b2b(
+        ab.Documents.from_records([order]), "euroshop", workspace=b2b_workspace, store=b2b
+    )
+    segments = [s.split("+") for s in out.text.replace("\n", "").split("'") if s]
+    unb = segments[0]
+    # ids, the reference from the store, and 0031 = 1: euroshop acknowledges with CONTRL
+    assert (unb[1], unb[2], unb[3], unb[5]) == ("UNOC:3", "MYCO:ZZZ", "EUROSHOP:ZZZ", "1")
+    assert unb[6:] == ["", "", "", "1"]
+    assert segments[1] == ["UNH", "1", "INVOIC:D:96A:UN"]
+    assert segments[-1] == ["UNZ", "1", "1"]
+    contrl = (
+        "UNB+UNOC:3+EUROSHOP:ZZZ+MYCO:ZZZ+261205:1300+77'UNH+1+CONTRL:D:3:UN'"
+        f"UCI+{out.interchange_control_number}+MYCO:ZZZ+EUROSHOP:ZZZ+7'UNT+3+1'UNZ+1+77'"
+    )
+    receipt = ab.receive_b2b(
+        ab.read(contrl.encode(), format="edifact"), workspace=b2b_workspace, store=b2b
+    )
+    (match,) = receipt.matched
+    assert (match.kind, match.status, match.sent_id) == ("CONTRL", "7", out.sent_id)
+    assert receipt.acknowledgements == []
+    assert b2b.open_sent("euroshop") == []
+
+
+def test_ta1_from_a_partner_that_acknowledges_interchanges_matches_on_arrival(
+    workspace: Workspace, b2b: B2BStore
+) -> None:
+    save_partner("acme", {**ACME, "acknowledgement": {"expect": "TA1", "send": "none"}}, workspace)
+    out = send_invoice(workspace, b2b)
+    assert out.text.split("*")[14] == "1"  # ISA14: an interchange acknowledgement requested
+    ta1 = (
+        "ISA*00*          *00*          *ZZ*ACME           *ZZ*MYCO           *261205*1300*U*"
+        f"00401*000000600*0*T*>~TA1*{out.interchange_control_number}*261205*1200*R*024~"
+        "IEA*0*000000600~"
+    )
+    receipt = ab.receive_b2b(ta1.encode(), workspace=workspace, store=b2b)  # bytes: as received
+    (match,) = receipt.matched
+    assert (match.kind, match.status, match.sent_id) == ("TA1", "R", out.sent_id)
+    (done,) = b2b.sent("acme")
+    assert done.ack_status == "R" and done.ack_detail == {
+        "kind": "TA1",
+        "control_number": out.interchange_control_number,
+        "status": "R",
+    }
