@@ -22,7 +22,7 @@ from atomnb.components.partners import Partner, list_partners, load_partner
 from atomnb.errors import AtomnbError
 from atomnb.store.b2b import B2BStore
 
-__all__ = ["add_partners_routes", "deployed_partners"]
+__all__ = ["add_partners_routes", "deployed_partners", "notify_overdue_now"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,11 @@ def deployed_partners(atom: Atom) -> list[Partner]:
         except AtomnbError as exc:  # one bad package must not hide the others' partners
             log.warning("partners of %s not read: %s", deployment.process, exc.message)
     return list(found.values())
+
+
+def notify_overdue_now(atom: Atom) -> int:
+    """One overdue check (for the atom's control loop): how many were notified now."""
+    return len(notify_overdue(B2BStore(atom.store), deployed_partners(atom)))
 
 
 def add_partners_routes(app: FastAPI, atom: Atom) -> None:
