@@ -177,3 +177,23 @@ def test_all_rejected_batch_without_envelope_is_refused_with_a_clear_error(url: 
     docs = Documents(pa.table({}), rejections=[ab.Rejection("bad", "f.edi", "x", 0, b"ST*850*1~")])
     with pytest.raises(ab.AtomnbError, match="carries no envelope"):
         ab.acknowledge(docs, store=url)
+
+
+def test_every_interchange_of_a_file_is_answered_even_when_all_its_sets_are_refused(
+    url: str,
+) -> None:
+    second = (
+        "UNB+UNOC:3+EUROSHOP:ZZZ+MYCO:ZZZ+261205:1200+43'"
+        "UNH+1+ORDERS:D:96A:UN'BGM+220+PO3+9'UNT+7+1'UNZ+1+43'"
+    )
+    docs = ab.read((EDIFACT + second).encode(), format="edifact")
+    assert len(docs) == 1 and len(docs.rejections) == 2
+    first, other = ab.acknowledge(docs, store=url)
+    assert (first.acknowledges, first.status) == ("42", "7")
+    assert (other.acknowledges, other.status) == ("43", "4")  # the interchange is rejected
+    assert blank(other)[1:-1] == [
+        ["UNH", "2", "CONTRL:D:3:UN"],
+        ["UCI", "43", "EUROSHOP:ZZZ", "MYCO:ZZZ", "4"],
+        ["UCM", "1", "ORDERS:D:96A:UN", "4", "29"],
+        ["UNT", "4", "2"],
+    ]
