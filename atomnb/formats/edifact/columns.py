@@ -150,7 +150,7 @@ def place(shape: Shape, tags: tuple[str, ...]) -> Placement:
     return placement
 
 
-@dataclass
+@dataclass(slots=True)
 class MessageRef:
     block: Block
     first: int  # index of UNH in the block

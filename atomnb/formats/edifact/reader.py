@@ -69,7 +69,7 @@ WARNINGS = "edifact.warnings"
 PROBLEMS = "edifact.problems"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     """A message waiting for its batch; keeps its bytes, not its segments (fewer objects)."""
 

@@ -283,6 +283,12 @@ def _cut(
             stop = min(stop, int(unz[0]) + 1)
     if stop == len(terms) and not eof:
         closing = np.flatnonzero(np.isin(heads[:stop], _CLOSING))
+        if len(closing):
+            last_term = (
+                int(keep[terms[closing[-1]]]) if keep is not None else int(terms[closing[-1]])
+            )
+            if _skip(data, lead + last_term + 1, seps.ignorable) == len(data):
+                closing = closing[:-1]  # its line breaks may go on in the next read
         if len(closing) == 0:
             return None
         stop = int(closing[-1]) + 1

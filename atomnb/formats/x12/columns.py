@@ -37,7 +37,7 @@ UNKNOWN_TYPE = pa.list_(
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class SetRef:
     """One transaction set to deliver: where its segments are and how they are placed."""
 

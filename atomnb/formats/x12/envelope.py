@@ -24,7 +24,7 @@ from atomnb.formats.x12.tokens import Delimiters, Segment
 __all__ = ["Envelope", "GroupClosed", "InterchangeClosed", "TransactionSet", "read_envelope"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Envelope:
     """The interchange and group a transaction set travelled in (document properties)."""
 
@@ -58,7 +58,7 @@ class Envelope:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class TransactionSet:
     """ST..SE of one set: where its segments are in their block, and its trailer problems."""
 

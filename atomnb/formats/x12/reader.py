@@ -80,7 +80,7 @@ _PROPERTY_NAMES = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     """A parsed set waiting for its group and interchange trailers."""
 

@@ -193,9 +193,11 @@ def _cut(
         closing = np.flatnonzero(np.isin(heads[:stop], _CLOSING_CODES))
         if len(closing) == 0:
             return None
+        if int(ends[closing[-1]]) >= len(data):  # its line breaks may go on in the next read
+            closing = closing[:-1]
+            if len(closing) == 0:
+                return None
         stop = int(closing[-1]) + 1
-        if int(ends[stop - 1]) >= len(data):
-            return None  # its line breaks may continue in the next read
     if stop == 0:
         return None
     starts, terms, ends = starts[:stop], terms[:stop], ends[:stop]

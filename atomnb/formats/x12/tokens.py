@@ -53,7 +53,7 @@ class Delimiters:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Segment:
     """One segment: id, element values (as text), position, and the original bytes."""
 
