@@ -36,6 +36,7 @@ __all__ = [
     "Route",
     "api_from_body",
     "api_names",
+    "api_path",
     "load_api",
 ]
 

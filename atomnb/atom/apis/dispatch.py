@@ -48,7 +48,7 @@ from atomnb.errors import (
 )
 from atomnb.formats import read, write
 from atomnb.profiles import validate
-from atomnb.runtime.lowlatency import RETRY_AFTER_S, Busy
+from atomnb.runtime.lowlatency import RETRY_AFTER_S, Busy, LoadFailed
 
 __all__ = ["ApiServer"]
 
@@ -187,7 +187,15 @@ class ApiServer:
                 headers={"Retry-After": "60"},
             ) from None
         headers: dict[str, str] = {}
-        pool = await run_in_threadpool(low_latency_pool, self.atom, deployment)
+        try:
+            pool = await run_in_threadpool(low_latency_pool, self.atom, deployment)
+        except LoadFailed:
+            log.exception("the warm workers of %s could not load", route.process)
+            raise Problem(
+                503,
+                f"the process behind this route ({route.process}) cannot start its workers",
+                headers={"Retry-After": "60"},
+            ) from None
         if pool is not None:
             try:
                 outcome = await serve_in_pool(pool, documents, timeout_s)
