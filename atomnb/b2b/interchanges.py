@@ -12,7 +12,7 @@ older readers) into an ``Issue`` with the level it spoils and the standard's cod
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,9 +85,7 @@ def gather(documents: Documents) -> list[InterchangeInfo]:
     groups: dict[tuple[str, str], GroupInfo] = {}
     names = set(documents.property_names)
     standard = "x12" if "x12.isa" in names else "edifact" if "edifact.unb" in names else ""
-    for index in range(len(documents)):
-        props = documents.properties_of(index)
-        row = documents[index]
+    for index, (row, props) in enumerate(_envelope_columns(documents)):
         info = _place(props, standard, found, groups)
         info.sets.append(_set(row, props, standard, True, index))
     for rejection in documents.rejections:
@@ -114,6 +112,28 @@ def gather(documents: Documents) -> list[InterchangeInfo]:
         lower = [i for i in issues if i.level not in ("group", "interchange")]
         group.sets.append(_rejected_set(rejection, kind, lower))
     return list(found.values())
+
+
+_ROW_COLUMNS = ("transaction_set", "ST", "message_type", "UNH")
+_PROPERTIES = (
+    "file_name", "x12.isa", "x12.gs", "x12.delimiters", "x12.transaction_set_control_number",
+    "x12.problems", "edifact.una", "edifact.unb", "edifact.ung", "edifact.interchange_ref",
+    "edifact.message_ref", "edifact.problems",
+)  # fmt: skip
+
+
+def _envelope_columns(documents: Documents) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(row, properties) per document, only the columns acknowledgements read (column-wise:
+    a large batch is not turned into Python rows)."""
+    rows = {n: documents.column(n).to_pylist() for n in _ROW_COLUMNS if n in documents.column_names}
+    props = {
+        n: documents.property(n).to_pylist() for n in _PROPERTIES if n in documents.property_names
+    }
+    for index in range(len(documents)):
+        yield (
+            {n: values[index] for n, values in rows.items()},
+            {n: values[index] for n, values in props.items()},
+        )
 
 
 def _interchange_key(props: Mapping[str, Any], standard: str) -> str:

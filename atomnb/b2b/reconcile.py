@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from atomnb.components.partners import Partner
 from atomnb.store.b2b import B2BStore, SentInterchange
 
@@ -97,6 +95,8 @@ def _answers(sent: SentInterchange, kind: str, number: str) -> bool:
 
 def notify_overdue(store: B2BStore, partners: Iterable[Partner]) -> list[SentInterchange]:
     """Post each overdue interchange once to its partner's webhook; those notified now."""
+    import httpx  # only when notifying
+
     hooks = {p.name: p.ack_notify.get("webhook") for p in partners}
     told: list[SentInterchange] = []
     for sent in store.overdue():

@@ -15,8 +15,6 @@ import threading
 from pathlib import Path
 
 from atomnb.components import Workspace
-from atomnb.process.context import ENV_PREFIX
-from atomnb.process.shapes.call import CALL_STORE_ENV
 from atomnb.store.b2b import B2BStore
 from atomnb.store.repository import ExecutionStore
 
@@ -30,6 +28,8 @@ _lock = threading.Lock()
 
 def store_url(workspace: Workspace | str | Path | None = None) -> str:
     """The store URL a B2B call uses here (see the module doc)."""
+    from atomnb.process.shapes.call import CALL_STORE_ENV  # the shapes load only when needed
+
     url = os.environ.get(CALL_STORE_ENV)
     if url:
         return url
@@ -52,4 +52,6 @@ def b2b_store(store: StoreLike = None, workspace: Workspace | str | Path | None 
 
 def current_execution_id() -> str | None:
     """The execution this code runs in (set by the executor), so B2B rows name it."""
+    from atomnb.process.context import ENV_PREFIX
+
     return os.environ.get(ENV_PREFIX + "EXECUTION_ID") or None
