@@ -33,13 +33,23 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from atomnb.errors import AtomnbError
+from atomnb.nb.partner_command import add_partner_parser
 
 __all__ = ["AtomnbMagics", "build_parser"]
 
 Command = Callable[[Any, argparse.Namespace, "str | None"], Any]
 #: Sub-commands of one word (the others are a group and an action: ``profile infer``).
 _ONE_WORD = frozenset(
-    {"components", "dashboard", "deploy", "trigger", "rollback", "undeploy", "connection"}
+    {
+        "components",
+        "dashboard",
+        "deploy",
+        "trigger",
+        "rollback",
+        "undeploy",
+        "connection",
+        "partner",
+    }
 )
 
 
@@ -64,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     root = _Parser(prog="%atomnb", description="atomnb in the notebook.")
     groups = root.add_subparsers(
         dest="group",
-        metavar="{profile,map,components,dashboard,deploy,trigger,rollback,undeploy,connection}",
+        metavar="{profile,map,components,dashboard,deploy,trigger,rollback,undeploy,connection,"
+        "partner}",
     )
     groups.required = True
 
@@ -153,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     conn.add_argument("words", nargs="+", metavar="NAME | test NAME | list")
     conn.add_argument("--env", help="environment whose extension applies (test)")
     conn.add_argument("--kind", help="connection kind when the body does not say it")
+
+    # %atomnb partner NAME | list | create NAME ... | %%atomnb partner NAME
+    add_partner_parser(groups)
     return root
 
 
