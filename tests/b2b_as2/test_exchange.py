@@ -92,3 +92,10 @@ def test_sending_without_the_needed_certificate_names_the_role(pair: Pair) -> No
     bare = type(link)(link.partner, link.settings, {}, link.source)
     with pytest.raises(ComponentError, match=r"as2\.certificates\.our_signing"):
         build_message(bare, PAYLOAD, message_id="n1")
+
+
+def test_async_mdn_without_an_mdn_url_is_a_clear_configuration_error(pair: Pair) -> None:
+    pair.partner_a(mdn="async")
+    with pytest.raises(ComponentError, match=r"asynchronous MDN needs as2\.mdn_url") as err:
+        build_message(load_link("bee", pair.a), PAYLOAD, message_id="a1")
+    assert str(err.value.where).endswith("partners/bee.yaml")

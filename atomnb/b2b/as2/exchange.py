@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from atomnb.b2b.as2.link import As2Link, pyas2lib
+from atomnb.errors import ComponentError
 
 __all__ = [
     "Mdn",
@@ -96,15 +97,24 @@ def build_message(
     if s.encrypt:
         link.certificate("their_encryption", "encrypting")
     lib = pyas2lib()
+    if s.mdn == "async" and not s.mdn_url:
+        raise ComponentError(
+            f"partner {link.partner!r}: an asynchronous MDN needs as2.mdn_url "
+            "(where they post it: our atom's /as2/<partner>/mdn)",
+            where=link.source,
+        )
     message = lib.Message(sender=link.organization(), receiver=link.partner_config())
-    message.build(
-        data,
-        filename=file_name,
-        subject=subject,
-        content_type=content_type,
-        message_id=message_id,
-        disposition_notification_to=s.our_as2_id,
-    )
+    try:
+        message.build(
+            data,
+            filename=file_name,
+            subject=subject,
+            content_type=content_type,
+            message_id=message_id,
+            disposition_notification_to=s.our_as2_id,
+        )
+    except (lib.exceptions.ImproperlyConfigured, ValueError) as exc:
+        raise ComponentError(f"partner {link.partner!r}: {exc}", where=link.source) from None
     headers = {str(k): str(v) for k, v in message.headers.items()}
     mic = message.mic.decode() if message.mic else None
     return Outbound(message.message_id, headers, message.content, mic, message.digest_alg, s.mdn)
