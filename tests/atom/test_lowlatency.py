@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +35,36 @@ SETUP = (
     '    Rule("id", ("orderId",), (Step("replace", {"old": "SO-", "new": "INV-"}),)),\n'
     '    Rule("q", ("qty",), (Step("to_integer"),)),\n'
     "))\n"
+    "SEEN = []  # made by a set-up cell: may carry over between requests (module state)\n"
+    "BALLAST = []\n"
 )
 PER_MESSAGE = (
     'orders = ab.start(ab.Documents.from_records([{"orderId": "SO-0", "qty": "1"}]))\n'
     'ids = [r.get("orderId") for r in orders.to_pylist()]\n'
     'if "BOOM" in ids:\n'
     '    raise ValueError(f"refused with key {api_key}")\n'
-    'if "SLEEP" in ids:\n'
-    "    time.sleep(30)\n"
+    'if "GROW" in ids:  # a leak: the worker memory grows past max_rss_growth_mb\n'
+    '    BALLAST.append("x" * (160 * 2**20))\n'
+)
+GATE_CELL = (  # waits until the file named by qty exists: holds a worker without timing
+    'gates = [r["qty"] for r in orders.to_pylist() if r.get("orderId") == "GATE"]\n'
+    "if gates:\n"
+    "    import pathlib\n"
+    "    end = time.monotonic() + 120\n"
+    "    while not pathlib.Path(gates[0]).exists() and time.monotonic() < end:\n"
+    "        time.sleep(0.02)\n"
+)
+MEET_CELL = (  # answers only once N requests are in at the same time (each in its worker)
+    'meets = [r for r in orders.to_pylist() if str(r.get("orderId")).startswith("MEET-")]\n'
+    "if meets:\n"
+    "    import os, pathlib\n"
+    '    need, meet = int(meets[0]["orderId"][5:]), pathlib.Path(meets[0]["qty"])\n'
+    "    (meet / str(os.getpid())).touch()\n"
+    "    end = time.monotonic() + 120\n"
+    "    while len(list(meet.iterdir())) < need:\n"
+    "        if time.monotonic() > end:\n"
+    '            raise TimeoutError(f"only {len(list(meet.iterdir()))} of {need} met")\n'
+    "        time.sleep(0.01)\n"
 )
 MAP_CELL = (
     "mapped = ab.map(orders, MAP)\n"
@@ -52,12 +73,25 @@ MAP_CELL = (
     '    ab.return_documents(ab.Documents.from_records([{"error": str(r)} '
     'for r in mapped.rejections]), "rejected")\n'
 )
-ISOLATION_CELL = (
+ISOLATION_CELL = (  # reports what it finds, then leaves behind all it can
     'if "ISO" in ids:\n'
-    '    leak = globals().get("leak", 0) + 1\n'
-    '    prior = ab.get_property("mark", "none")\n'
+    "    import os\n"
+    "    out = ab.context().output_dir\n"
+    "    SEEN.append(1)\n"
+    "    found = {\n"
+    '        "leak": globals().get("leak", 0) + 1,\n'
+    '        "prior": ab.get_property("mark", "none"),\n'
+    '        "env": os.environ.get("LL_LEAK", "none"),\n'
+    '        "cwd": os.getcwd(),\n'
+    '        "files": len(list(out.iterdir())),\n'
+    '        "seen": len(SEEN),\n'
+    "    }\n"
+    "    leak = found['leak']\n"
     '    current_run().properties["mark"] = "set"\n'
-    '    ab.return_documents(ab.Documents.from_records([{"leak": leak, "prior": prior}]), "iso")\n'
+    '    os.environ["LL_LEAK"] = "set"\n'
+    '    (out / "left.txt").write_text("left")\n'
+    '    os.chdir("/")\n'
+    '    ab.return_documents(ab.Documents.from_records([found]), "iso")\n'
 )
 
 
@@ -74,6 +108,8 @@ def _notebook(path: Path, meta: dict[str, Any] | None) -> Path:
         nbformat.v4.new_code_cell('api_key = ""  # secret', metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell(SETUP),
         nbformat.v4.new_code_cell(PER_MESSAGE, metadata={"tags": ["per-message"]}),
+        nbformat.v4.new_code_cell(GATE_CELL),
+        nbformat.v4.new_code_cell(MEET_CELL),
         nbformat.v4.new_code_cell(ISOLATION_CELL),
         nbformat.v4.new_code_cell(MAP_CELL),
     ]
@@ -95,6 +131,11 @@ def atom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AtomProcess]:
         "recycler": _notebook(
             nb / "recycler.ipynb", {"mode": "low_latency", "workers": 1, "recycle_after": 2}
         ),
+        "grower": _notebook(
+            nb / "grower.ipynb", {"mode": "low_latency", "workers": 1, "max_rss_growth_mb": 64}
+        ),
+        "parallel": _notebook(nb / "parallel.ipynb", {"mode": "low_latency", "workers": 8}),
+        "wide": _notebook(nb / "wide.ipynb", {"mode": "low_latency", "workers": 1, "queue": 60}),
     }
     previous = os.environ.get("LL_TEST_API_KEY")
     os.environ["LL_TEST_API_KEY"] = SECRET  # the atom resolves env: secrets from its own env
@@ -116,7 +157,7 @@ def atom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AtomProcess]:
 def _post(
     atom: AtomProcess, process: str, lines: list[dict[str, Any]], **params: Any
 ) -> httpx.Response:
-    return httpx.post(f"{atom.url}/listen/{process}", json=lines, params=params, timeout=60)
+    return httpx.post(f"{atom.url}/listen/{process}", json=lines, params=params, timeout=180)
 
 
 def _stats(atom: AtomProcess, process: str) -> dict[str, Any]:
@@ -162,23 +203,79 @@ def test_records_per_mode(atom: AtomProcess) -> None:
     assert _stats(atom, "orders_general")["mode"] == "general"
 
 
-def test_eight_parallel_requests_are_all_answered_by_several_workers(atom: AtomProcess) -> None:
+def test_an_unreadable_message_is_refused_alike_both_ways(atom: AtomProcess) -> None:
+    for body in (b'[{"orderId": "SO-1", ', b"[1, 2"):
+        answers = [
+            httpx.post(
+                f"{atom.url}/listen/{process}",
+                content=body,
+                headers={"content-type": "application/json"},
+                timeout=60,
+            )
+            for process in ("orders_general", "orders_fast")
+        ]
+        assert answers[0].status_code == answers[1].status_code == 400, answers[1].text
+        assert answers[0].json() == answers[1].json()
+    assert _stats(atom, "orders_fast")["stats"]["refused"] >= 2
+
+
+def _together(count: int, send: Callable[[], httpx.Response]) -> list[httpx.Response]:
+    """``count`` requests sent at the same time, each from a thread of its own."""
     results: list[httpx.Response] = []
     lock = threading.Lock()
 
     def one() -> None:
-        response = _post(atom, "orders_fast", MESSAGES[0])
+        response = send()
         with lock:
             results.append(response)
 
-    for _ in range(3):  # warm: distinct pids show once requests overlap
-        threads = [threading.Thread(target=one) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    assert len(results) == 24 and all(r.status_code == 200 for r in results)
-    assert len({r.headers["X-Atomnb-Worker"] for r in results}) >= 2
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    return results
+
+
+def test_eight_requests_are_served_at_the_same_time(atom: AtomProcess, tmp_path: Path) -> None:
+    """Each request answers only once all eight are in, each in a worker of its own: served
+    one after another, the first would wait for the others forever (500 after 120 s)."""
+    meet = [{"orderId": "MEET-8", "qty": str(tmp_path)}]
+    results = _together(8, lambda: _post(atom, "parallel", meet, timeout_s=300))
+    assert sorted(r.status_code for r in results) == [200] * 8, [r.text for r in results]
+    assert len({r.headers["X-Atomnb-Worker"] for r in results}) == 8
+    assert len(list(tmp_path.iterdir())) == 8
+    assert _stats(atom, "parallel")["queue"]["peak_busy"] == 8
+
+
+def test_a_full_pool_does_not_hold_the_threads_other_routes_need(
+    atom: AtomProcess, tmp_path: Path
+) -> None:
+    """One worker held, 50 requests queued behind it: more than AnyIO's 40 shared threads.
+    The atom still answers other routes (before, the queued requests held every thread
+    and the health check waited for the gate that the test opens only after it)."""
+    gate = tmp_path / "open"
+    held = threading.Thread(
+        target=lambda: _post(atom, "wide", [{"orderId": "GATE", "qty": str(gate)}], timeout_s=300)
+    )
+    held.start()
+    _busy_pid(atom, "wide")
+    results: list[httpx.Response] = []
+    queued = threading.Thread(
+        target=lambda: results.extend(
+            _together(50, lambda: _post(atom, "wide", MESSAGES[0], timeout_s=300))
+        )
+    )
+    queued.start()
+    atom.wait_for(lambda: _stats(atom, "wide")["queue"]["waiting"] == 50, 120, "50 queued")
+    try:
+        health = httpx.get(f"{atom.url}/api/health", timeout=60)
+        assert health.status_code == 200
+    finally:
+        gate.touch()
+        queued.join(300)
+        held.join(300)
+    assert sorted(r.status_code for r in results) == [200] * 50
 
 
 def test_a_raising_request_answers_500_and_the_worker_goes_on(atom: AtomProcess) -> None:
@@ -191,13 +288,23 @@ def test_a_raising_request_answers_500_and_the_worker_goes_on(atom: AtomProcess)
     assert after.headers["X-Atomnb-Worker"] == boom.headers["X-Atomnb-Worker"]
     failures = _stats(atom, "solo")["stats"]["failures"]
     assert failures and SECRET not in str(failures)
+    assert SECRET not in atom.log.read_text()  # the failure is logged, scrubbed
+    assert "refused with key ***" in atom.log.read_text()
 
 
-def test_per_message_globals_and_properties_do_not_carry_over(atom: AtomProcess) -> None:
-    first = _post(atom, "solo", [{"orderId": "ISO", "qty": "1"}], label="iso")
-    second = _post(atom, "solo", [{"orderId": "ISO", "qty": "1"}], label="iso")
+def test_what_may_and_may_not_carry_over_between_requests(atom: AtomProcess) -> None:
+    iso = [{"orderId": "ISO", "qty": "1"}]
+    first = _post(atom, "solo", iso, label="iso")
+    second = _post(atom, "solo", iso, label="iso")
     assert first.headers["X-Atomnb-Worker"] == second.headers["X-Atomnb-Worker"]
-    assert first.json() == second.json() == [{"leak": 1, "prior": "none"}]
+    before, after = first.json()[0], second.json()[0]
+    # may not: globals made per message, properties, environment, directory, output files
+    for found in (before, after):
+        kept = (found["leak"], found["prior"], found["env"], found["files"])
+        assert kept == (1, "none", "none", 0)
+    assert before["cwd"] == after["cwd"] != "/"
+    # may: what a set-up cell made and a request changed in place (module state)
+    assert after["seen"] == before["seen"] + 1
 
 
 def _busy_pid(atom: AtomProcess, process: str) -> int:
@@ -205,37 +312,42 @@ def _busy_pid(atom: AtomProcess, process: str) -> int:
         found = [w["pid"] for w in _stats(atom, process)["workers"] if w["busy"]]
         return found[0] if found else None
 
-    return int(atom.wait_for(busy, 60, "a busy worker"))
+    return int(atom.wait_for(busy, 120, "a busy worker"))
 
 
-def test_a_full_queue_answers_503_with_retry_after(atom: AtomProcess) -> None:
+def test_a_full_queue_answers_503_with_retry_after(atom: AtomProcess, tmp_path: Path) -> None:
+    gate = tmp_path / "open"
     answers: list[httpx.Response] = []
-    sleeper = threading.Thread(
-        target=lambda: answers.append(_post(atom, "solo", [{"orderId": "SLEEP", "qty": "1"}]))
+    held = threading.Thread(
+        target=lambda: answers.append(_post(atom, "solo", [{"orderId": "GATE", "qty": str(gate)}]))
     )
-    sleeper.start()
-    pid = _busy_pid(atom, "solo")
+    held.start()
+    _busy_pid(atom, "solo")
     waiting = threading.Thread(target=lambda: answers.append(_post(atom, "solo", MESSAGES[0])))
     waiting.start()
-    time.sleep(0.5)  # lets the second request take the one queue place (no timing asserted)
-    full = _post(atom, "solo", MESSAGES[0])
-    os.kill(pid, signal.SIGKILL)  # ends the sleeper (503) so the waiting one is served
-    sleeper.join(60)
-    waiting.join(60)
+    atom.wait_for(lambda: _stats(atom, "solo")["queue"]["waiting"] == 1, 60, "one queued")
+    try:
+        full = _post(atom, "solo", MESSAGES[0])
+    finally:
+        gate.touch()  # the held request ends, the queued one is served
+        held.join(60)
+        waiting.join(60)
     assert full.status_code == 503, full.text
     assert full.headers["Retry-After"]
-    assert sorted(r.status_code for r in answers) == [200, 503]
+    assert [r.status_code for r in answers] == [200, 200]
+    assert _stats(atom, "solo")["stats"]["busy"] >= 1
 
 
-def test_a_worker_killed_mid_request_answers_503_and_is_replaced(atom: AtomProcess) -> None:
+def test_a_worker_killed_mid_request_answers_503_and_is_replaced(
+    atom: AtomProcess, tmp_path: Path
+) -> None:
     answers: list[httpx.Response] = []
-    sleeper = threading.Thread(
-        target=lambda: answers.append(_post(atom, "solo", [{"orderId": "SLEEP", "qty": "1"}]))
-    )
-    sleeper.start()
+    gate = [{"orderId": "GATE", "qty": str(tmp_path / "never")}]
+    held = threading.Thread(target=lambda: answers.append(_post(atom, "solo", gate)))
+    held.start()
     pid = _busy_pid(atom, "solo")
     os.kill(pid, signal.SIGKILL)
-    sleeper.join(60)
+    held.join(60)
     assert answers[0].status_code == 503
     assert answers[0].headers["Retry-After"]
     after = _post(atom, "solo", MESSAGES[0])
@@ -250,6 +362,17 @@ def test_workers_recycle_after_n_requests(atom: AtomProcess) -> None:
     assert pids[1] != pids[2]
 
 
+def test_a_worker_whose_memory_grew_is_recycled(atom: AtomProcess) -> None:
+    grow = [{"orderId": "GROW", "qty": "1"}]
+    pids = [
+        _post(atom, "grower", lines).headers["X-Atomnb-Worker"]
+        for lines in (MESSAGES[0], MESSAGES[0], grow, MESSAGES[0], MESSAGES[0])
+    ]
+    assert pids[0] == pids[1] == pids[2]  # served the growing request, then replaced
+    assert pids[3] == pids[4] != pids[2]
+    assert not psutil.pid_exists(int(pids[2]))
+
+
 def test_a_new_version_loads_fresh_workers_and_undeploy_stops_them(
     atom: AtomProcess, tmp_path: Path
 ) -> None:
@@ -261,8 +384,13 @@ def test_a_new_version_loads_fresh_workers_and_undeploy_stops_them(
     old_pid = int(first.headers["X-Atomnb-Worker"])
     _notebook(path, {"mode": "low_latency", "workers": 2})
     atom.deploy(path, environment="default")
-    second = _post(atom, "versioned", MESSAGES[0])
-    assert second.status_code == 200 and int(second.headers["X-Atomnb-Worker"]) != old_pid
+
+    def new_worker() -> bool:  # the listener sees a new version within ACTIVE_TTL_S
+        answer = _post(atom, "versioned", MESSAGES[0])
+        assert answer.status_code == 200, answer.text
+        return int(answer.headers["X-Atomnb-Worker"]) != old_pid
+
+    atom.wait_for(new_worker, 60, "the new version's workers")
     atom.wait_for(lambda: not psutil.pid_exists(old_pid), 60, "the old version's worker to stop")
     new_pids = [w["pid"] for w in _stats(atom, "versioned")["workers"]]
     assert len(new_pids) == 2

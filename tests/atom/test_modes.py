@@ -139,7 +139,9 @@ def test_low_latency_keeps_no_record_only_counts(atom: AtomProcess) -> None:
     assert atom.client.executions(process="in_fast") == []
     after = _stats(atom)
     assert after["requests"] == before["requests"] + 1 and after["ok"] == before["ok"] + 1
-    assert not [p for p in (atom.home / "lowlatency").rglob("*") if p.is_file()]  # no mapped.json
+    assert not [p for p in (atom.home / "lowlatency").rglob("*") if p.is_file()]
+    written = [p for p in atom.home.rglob("mapped.json") if "executions" not in p.parts]
+    assert written == []  # what it wrote into ab.context().output_dir is gone too
 
 
 def test_a_bridge_debugging_run_captures_nothing(

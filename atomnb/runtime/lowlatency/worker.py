@@ -87,6 +87,7 @@ class _Process:
             output_dir=self.output,
             workspace=Path(load["workspace"]),
         )
+        os.environ.update(self.context.as_env())  # ab.context() says the same: its own folder
         self.namespace: dict[str, Any] = {"__name__": "__main__"}
         new_run(self.context)
         _run_cells(_compile(load["setup"], load["process"]), self.namespace)
