@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+
+import pytest
+
 import atomnb as ab
 
 GOOD = "UNH+1+ORDERS:D:96A:UN'BGM+220+PO-1'UNS+S'UNT+4+1'"
@@ -41,3 +45,20 @@ def test_interchange_count_problem_is_code_29_on_unz() -> None:
     docs = ab.read(interchange(GOOD, unz=5), format="edifact")
     codes = {(p["segment_id"], p["code"]) for r in docs.rejections for p in r.problems}
     assert codes == {("UNZ", "29")}
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("atomnb.formats.edifact.elements") is None,
+    reason="element validation (helper edivalid) not installed",
+)
+def test_element_problems_refuse_or_mark_the_message_when_asked() -> None:
+    too_long = "UNH+1+ORDERS:D:96A:UN'BGM+22000000+PO-1'UNS+S'UNT+4+1'"
+    data = interchange(too_long)
+    assert len(ab.read(data, format="edifact")) == 1  # no element check unless asked
+    refused = ab.read(data, format="edifact", validate=True)
+    (rejection,) = refused.rejections
+    (problem,) = rejection.problems
+    assert (problem["segment_id"], problem["segment_position"]) == ("BGM", 2)
+    assert (problem["element_position"], problem["component_position"]) == (1, 1)
+    marked = ab.read(data, format="edifact", validate=True, on_error="warn")
+    assert [p["segment_id"] for p in marked.property("edifact.problems").to_pylist()[0]] == ["BGM"]

@@ -89,9 +89,9 @@ def element_problems(message: Message, message_type: str, codec: str, name: str)
     if module is None:
         return []
     unh = message.unh
-    version = (
-        ":".join(c.decode("latin-1") for c in unh.elements[1][1:4]) if len(unh.elements) > 1 else ""
-    )
+    # S009 version and release ("D", "96A") name the dictionary; the agency is not part of it
+    parts = unh.elements[1][1:3] if len(unh.elements) > 1 else []
+    version = ":".join(c.decode("latin-1") for c in parts)
     knows = getattr(module, "knows", None)
     if knows is not None and not knows(message_type, version):
         return []
