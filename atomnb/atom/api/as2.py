@@ -41,6 +41,7 @@ from atomnb.components.certificates import (
     list_certificates,
     load_certificate,
 )
+from atomnb.components.partners import load_partner
 from atomnb.errors import AtomnbError, UnknownEntityError
 from atomnb.process.shapes.data import raw_documents
 from atomnb.store.deployments import Deployment
@@ -144,10 +145,17 @@ def _deployments_with(atom: Atom, partner: str) -> list[tuple[Deployment, Path]]
 
 def _inbound_link(atom: Atom, partner: str) -> tuple[As2Link, Deployment]:
     """The partner's AS2 link and the deployment that runs their messages (404 otherwise)."""
+    problem: AtomnbError | None = None
     for deployment, root in _deployments_with(atom, partner):
-        link = _load(partner, root, deployment)
-        if link.process == deployment.process:
-            return link, deployment
+        try:  # which deployment runs them: read without certificates first
+            settings = load_partner(partner, root, deployment.environment).as2
+        except AtomnbError as exc:  # another process's copy may be broken: not this one's fault
+            problem = problem or exc
+            continue
+        if settings is not None and settings.extra.get("process") == deployment.process:
+            return _load(partner, root, deployment), deployment
+    if problem is not None:
+        raise problem
     raise UnknownEntityError(
         f"no deployed process receives AS2 messages from {partner!r}",
         hint="deploy a process whose workspace has components/partners/"
