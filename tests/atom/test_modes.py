@@ -18,7 +18,7 @@ import pytest
 
 from atomnb.components import Workspace
 from atomnb.runtime import PapermillExecutor, RunRequest
-from atomnb.store import ExecutionStore
+from atomnb.store import ExecutionStatus, ExecutionStore, Trigger
 from tests.atom.conftest import AtomProcess
 from tests.conftest import _free_port
 
@@ -175,3 +175,17 @@ def _stats(atom: AtomProcess) -> dict[str, Any]:
     response = httpx.get(f"{atom.url}/api/processes/in_fast/stats", timeout=60)
     assert response.status_code == 200, response.text
     return dict(response.json()["stats"] or {"requests": 0, "ok": 0})
+
+
+def test_a_bridge_listener_run_without_its_message_fails_saying_so(
+    workspace: Workspace, store: ExecutionStore
+) -> None:
+    """A retry of a bridge listener execution finds no message (none is kept): it fails at
+    once instead of running on the notebook's sample documents."""
+    notebook = _notebook(workspace.notebooks_dir / "bridged.ipynb", "bridge")
+    record = PapermillExecutor(workspace, store).run(
+        RunRequest(notebook=notebook, trigger=Trigger.LISTENER)
+    )
+    assert record.status is ExecutionStatus.FAILED
+    assert "cannot run again" in (record.error_summary or "")
+    assert store.shapes(record.id) == []  # nothing ran
