@@ -194,6 +194,19 @@ def envelope_events(items: Iterator[Una | Block], name: str) -> Iterator[Event]:
                     raise _outside_interchange(seg, name)
                 raise _outside_message(seg, name)
             previous = i
+            if message is not None and message.block is block and block.tags[i] == "UNT":
+                unt = values[i]
+                if (
+                    len(unt) >= 2
+                    and _count(unt[0][0] if unt[0] else b"") == i - message.first + 1
+                    and text(unt[1][0] if unt[1] else b"") == message.ref
+                    and len(unt[0]) == 1
+                    and len(unt[1]) == 1
+                ):  # the common case, checked without building a segment object
+                    message.last = i
+                    yield message
+                    message = None
+                    continue
             seg = _raw_segment(block, i, values[i])
             tag = seg.tag
             if message is not None and tag == "UNT":
