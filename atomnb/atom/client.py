@@ -253,3 +253,34 @@ class AtomClient:
         """
         params = {k: v for k, v in filters.items() if v is not None}
         return dict(self._call("GET", "/api/audit", params=params).json())
+
+    # -- published APIs (issue 15) and B2B partners (issue 16) ------------------------------
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Any route of the atom, with the client's token and its errors as atomnb errors."""
+        return self._call(method, path, **kwargs)
+
+    def apis(self) -> list[dict[str, Any]]:
+        """The API components deployed on the atom, with their routes."""
+        return list(self._call("GET", "/api/apis").json())
+
+    def api_keys(self, api: str) -> list[dict[str, Any]]:
+        """API ``api``'s keys: names and times, never a key (an admin's call)."""
+        return list(self._call("GET", f"/api/apis/{api}/keys").json())
+
+    def create_api_key(self, api: str, name: str) -> dict[str, Any]:
+        """A new key ``name`` for ``api``; the answer's ``key`` is shown this once."""
+        return dict(self._call("POST", f"/api/apis/{api}/keys", json={"name": name}).json())
+
+    def revoke_api_key(self, api: str, name: str) -> dict[str, Any]:
+        return dict(self._call("DELETE", f"/api/apis/{api}/keys/{name}").json())
+
+    def api_openapi(self, api: str) -> dict[str, Any]:
+        """The OpenAPI document API ``api`` publishes."""
+        return dict(self._call("GET", f"/apis/{api}/openapi.json").json())
+
+    def overdue_acknowledgements(self, *, notify: bool = False) -> list[dict[str, Any]]:
+        """Interchanges sent whose acknowledgement is overdue (``notify``: tell partners first)."""
+        if notify:
+            self._call("POST", "/api/partners/overdue/notify")
+        return list(self._call("GET", "/api/partners/overdue").json()["overdue"])

@@ -66,7 +66,7 @@ class _Where:
         from atomnb.atom.client import AtomClient
 
         with AtomClient(self.atom_url, timeout_s=60) as client:
-            return client._call(method, path, **kwargs).json()
+            return client.request(method, path, **kwargs).json()
 
 
 def _deployed(direct: Any, api: str) -> None:

@@ -128,9 +128,7 @@ def partners_overdue(
         from atomnb.atom.client import AtomClient
 
         with AtomClient(atom_url, timeout_s=60) as client:
-            if notify:
-                client._call("POST", "/api/partners/overdue/notify")
-            found = client._call("GET", "/api/partners/overdue").json()["overdue"]
+            found = client.overdue_acknowledgements(notify=notify)
     else:
         found = _overdue_from_store(options, home, store_url, notify)
     if as_json:

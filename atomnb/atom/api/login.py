@@ -121,6 +121,7 @@ def add_login_routes(app: FastAPI, atom: Atom) -> None:
         name, role = _token_body(await _json_body(request))
         actor = getattr(request.state, "actor", "local")
         stored, token = await run_in_threadpool(lambda: tokens.create(name, role, created_by=actor))
+        access.token_created()  # binds at once (the cached "no tokens" answer is dropped)
         return JSONResponse(stored.as_dict() | {"token": token}, status_code=201)
 
     @app.delete("/api/tokens/{name}", summary="Revoke a token (its console sessions end too)")

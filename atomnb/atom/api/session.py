@@ -50,6 +50,7 @@ LEGACY_ID = "settings:api_token"
 MAX_FORM_BYTES = 64 * 1024
 #: ``last_used_at`` is written at most this often per token.
 _TOUCH_EVERY_S = 60.0
+_RECHECK_UNCONFIGURED_S = 1.0  # an atom without tokens asks the store again after this long
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,36 @@ class Access:
         self.secure_cookie = secure_cookie
         self._touched: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._configured = False
+        self._configured_checked = -_RECHECK_UNCONFIGURED_S
 
     def configured(self) -> bool:
-        """True when requests need a token (the settings' one, or any made in the store)."""
-        return self._legacy is not None or self.tokens.configured()
+        """True when requests need a token (the settings' one, or any made in the store).
+
+        Asked on every request without a token (each listener message): once true it stays
+        true (revoked tokens count), and a false answer is asked of the store again at most
+        once a second — a first token made with ``--home`` binds within a second.
+        """
+        if self._legacy is not None or self._configured:
+            return True
+        now = time.monotonic()
+        if now - self._configured_checked < _RECHECK_UNCONFIGURED_S:
+            return False
+        self._configured = self.tokens.configured()
+        self._configured_checked = now
+        return self._configured
+
+    def token_created(self) -> None:
+        """A token was made through this atom: requests need one from now on."""
+        self._configured = True
+
+    def peek_configured(self) -> bool | None:
+        """The answer ``configured`` would give without asking the store, or None."""
+        if self._legacy is not None or self._configured:
+            return True
+        if time.monotonic() - self._configured_checked < _RECHECK_UNCONFIGURED_S:
+            return False
+        return None
 
     def login(self, given: str, source: str | None) -> tuple[Caller, str] | None:
         """A new console session for token ``given``: its caller and session id, or None."""

@@ -35,7 +35,7 @@ from atomnb.atom.apis.openapi import openapi_document
 from atomnb.atom.apis.problems import Problem
 from atomnb.atom.apis.ratelimit import RateLimiter
 from atomnb.atom.apis.registry import ApiRegistry, Match
-from atomnb.atom.listener import MEDIA_TYPES, format_for
+from atomnb.atom.listener import MEDIA_TYPES, format_for, run_listener
 from atomnb.atom.observe import observability
 from atomnb.atom.service import Atom
 from atomnb.components.apis import API_ROOT, Parameter
@@ -225,8 +225,9 @@ class ApiServer:
             returned = outcome.returned
         else:
             try:
+                # run_listener, not atom.listen: a bridge process's answer is not kept
                 record, returned = await run_in_threadpool(
-                    self.atom.listen, route.process, documents, timeout_s=timeout_s
+                    lambda: run_listener(self.atom, deployment, documents, timeout_s=timeout_s)
                 )
             except AtomUnavailableError as exc:
                 raise Problem(503, exc.message, headers={"Retry-After": "5"}) from None
