@@ -317,8 +317,10 @@ def _insert_ignore(connection: Connection, table: sa.Table, values: Mapping[str,
             return True
         except IntegrityError:
             return False
-    result = connection.execute(insert.values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
+    # rowcount is not reliable here (psycopg reports -1 for a skipped row): ask for the row
+    key = next(iter(table.primary_key.columns))
+    statement = insert.values(**values).on_conflict_do_nothing().returning(key)
+    return connection.execute(statement).first() is not None
 
 
 def _sent(row: Any) -> SentInterchange:
