@@ -48,9 +48,14 @@ def b2b_workspace(workspace: Workspace) -> Workspace:
     return workspace
 
 
-@pytest.fixture
-def b2b(workspace: Workspace) -> Iterator[B2BStore]:
-    store = ExecutionStore.open(workspace.store_url())
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def b2b(request: pytest.FixtureRequest, workspace: Workspace) -> Iterator[B2BStore]:
+    """The B2B tables on the workspace's SQLite store, and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        url = workspace.store_url()
+    else:
+        url = fresh_postgres(request.getfixturevalue("postgres_url"))
+    store = ExecutionStore.open(url)
     yield B2BStore(store)
     store.close()
 
