@@ -197,3 +197,17 @@ def test_every_interchange_of_a_file_is_answered_even_when_all_its_sets_are_refu
         ["UCM", "1", "ORDERS:D:96A:UN", "4", "29"],
         ["UNT", "4", "2"],
     ]
+
+
+def test_contrl_for_a_too_long_element_found_by_the_reader(url: str) -> None:
+    bad = EDIFACT.replace("UNT+9+2", "UNT+4+2").replace("BGM+220+PO2", "BGM+2200000+PO2")
+    docs = ab.read(bad.encode(), format="edifact", validate=True)
+    assert len(docs) == 1 and len(docs.rejections) == 1
+    (ack,) = ab.acknowledge(docs, store=url)
+    assert blank(ack)[2:-2] == [
+        ["UCI", "42", "EUROSHOP:ZZZ", "MYCO:ZZZ", "7"],
+        ["UCM", "1", "ORDERS:D:96A:UN", "7"],
+        ["UCM", "2", "ORDERS:D:96A:UN", "4"],
+        ["UCS", "2"],
+        ["UCD", "39", "1:1"],  # 39: data element too long; element 1, component 1
+    ]
