@@ -9,9 +9,11 @@ import sqlalchemy as sa
 
 import atomnb as ab
 from atomnb.components import Workspace
+from atomnb.components.partners import save_partner
 from atomnb.store.b2b import B2BStore
 from atomnb.store.repository import utcnow
 from atomnb.store.tables import b2b_interchanges_seen
+from tests.b2b.conftest import ACME
 from tests.b2b.test_acks import BAD_ELEMENT, EDIFACT, GOOD, MISSING_AND_COUNT, interchange
 
 
@@ -102,3 +104,28 @@ def test_reject_policy_refuses_the_set_and_the_ack_says_so(
     assert len(receipt.rejections) == 1 and b"0002" in (receipt.rejections[0].raw or b"")
     (ack,) = receipt.acknowledgements
     assert ["AK5", "R", "4", "5"] in ack.segments()
+
+
+def test_marked_sets_go_on_or_are_refused_by_the_partner_policy(
+    b2b_workspace: Workspace, b2b: B2BStore
+) -> None:
+    # read leniently: the bad element marks the set (x12.problems) instead of refusing it
+    data = interchange(GOOD, BAD_ELEMENT)
+    docs = ab.read(data, format="x12", validate=True, strict=False)
+    assert len(docs) == 2 and not docs.rejections
+    strict = ab.receive_b2b(docs, workspace=b2b_workspace, store=b2b)  # acme: reject
+    assert len(strict.batch("acme", "850") or []) == 1
+    (refused,) = strict.rejections
+    assert refused.rule == "b2b.validation" and "validation: reject" in refused.message
+    assert ["AK5", "R", "5"] in strict.acknowledgements[0].segments()
+    save_partner("acme", {**ACME, "validation": "accept_with_errors"}, b2b_workspace)
+    other = data.replace(b"000000101", b"000000102")
+    docs = ab.read(other, format="x12", validate=True, strict=False)
+    lenient = ab.receive_b2b(docs, workspace=b2b_workspace, store=b2b)
+    batch = lenient.batch("acme", "850")
+    assert batch is not None and len(batch) == 2 and lenient.rejections == []
+    assert [batch.properties_of(i)["b2b.status"] for i in range(2)] == ["A", "E"]
+    assert "BEG01" in batch.properties_of(1)["b2b.errors"][0]
+    ack = lenient.acknowledgements[0].segments()
+    assert ["AK4", "1", "", "5"] in ack and ["AK5", "E", "5"] in ack
+    assert ["AK9", "E", "2", "2", "2"] in ack
