@@ -405,7 +405,8 @@ def _tokens(
     elem_end = np.flatnonzero(kinds >= 1) + 1  # component index after each element
     elem_start = np.concatenate([[0], elem_end[:-1]]).astype(np.int64)
     elem_count = (elem_end - elem_start).astype(np.int64)
-    seg_end = np.cumsum(kinds >= 1)[kinds == 2]  # element index after each segment
+    ends_element = (kinds >= 1).view(np.int8)
+    seg_end = np.cumsum(ends_element, dtype=np.int64)[kinds == 2]  # element after each segment
     seg_elem_start = np.concatenate([[0], seg_end[:-1]]).astype(np.int64)
     seg_elem_count = (seg_end - seg_elem_start).astype(np.int64)
     return comps, elem_start, elem_count, seg_elem_start, seg_elem_count

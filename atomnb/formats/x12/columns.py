@@ -271,7 +271,7 @@ def _list_columns(lists: pa.Array) -> list[pa.Array]:
 
 
 def _scatter(values: pa.Array, where: npt.NDArray[np.bool_]) -> pa.Array:
-    index = np.cumsum(where) - 1
+    index = np.cumsum(where.view(np.int8), dtype=np.int64) - 1
     return values.take(pa.array(np.maximum(index, 0), mask=~where))
 
 

