@@ -7,8 +7,10 @@ deployed twice, once with ``atomnb.mode = "low_latency"`` and once in general mo
 endpoint, which reads the body with atomnb's JSON reader, applies the same map and
 writes JSON. A load generator of asyncio streams (keep-alive HTTP/1.1, a few
 lines: it shares the cores with the servers, so it must cost them little) sends the
-same message from 1, 8 and 32 concurrent clients for ``--seconds`` each; every
-answer must be a 200 (``failed`` counts those that are not, and timeouts).
+same message from 1, 8 and 32 concurrent clients for ``--seconds`` each — low-latency
+and plain in ``--rounds`` alternating slices, so the other sessions' drifting load
+falls on both alike; every answer must be a 200 (``failed`` counts those that are
+not, and timeouts).
 
 Last line: ``RESULT name=listener p50_ms=... p99_ms=... rps_8=... vs_general=...
 vs_plain=...`` — p50/p99 of low-latency at one client, its requests/s at 8 clients,
@@ -147,7 +149,8 @@ async def _one_client(
     return failures
 
 
-async def _load(url: str, clients: int, seconds: float) -> dict[str, float]:
+async def _load(url: str, clients: int, seconds: float) -> tuple[list[float], int, float]:
+    """(latencies in ms, failures, elapsed s) of ``clients`` clients for ``seconds``."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     body = json.dumps(MESSAGE).encode()
@@ -163,21 +166,46 @@ async def _load(url: str, clients: int, seconds: float) -> dict[str, float]:
     failed = await asyncio.gather(
         *(_one_client(host, port, request, stop, latencies) for _ in range(clients))
     )
-    elapsed = time.perf_counter() - began
+    return latencies, sum(failed), time.perf_counter() - began
+
+
+def _summary(latencies: list[float], failed: int, elapsed: float) -> dict[str, float]:
     ordered = sorted(latencies) or [float("nan")]
     return {
         "n": len(latencies),
-        "failed": sum(failed),
+        "failed": failed,
         "p50_ms": statistics.median(ordered),
         "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
         "rps": len(latencies) / elapsed,
     }
 
 
+def _measure(
+    targets: dict[str, str], levels: list[int], seconds: float, rounds: int
+) -> dict[str, dict[int, dict[str, float]]]:
+    """Every target at every level, in ``rounds`` alternating slices of ``seconds``: the
+    load of the other sessions on this machine drifts, and falls on all targets alike."""
+    found: dict[str, dict[int, tuple[list[float], int, float]]] = {n: {} for n in targets}
+    for clients in levels:
+        for _ in range(rounds):
+            for name, url in targets.items():
+                latencies, failed, elapsed = asyncio.run(_load(url, clients, seconds / rounds))
+                before = found[name].get(clients, ([], 0, 0.0))
+                found[name][clients] = (
+                    before[0] + latencies,
+                    before[1] + failed,
+                    before[2] + elapsed,
+                )
+    return {n: {c: _summary(*r) for c, r in by.items()} for n, by in found.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="per concurrency level")
     parser.add_argument("--levels", default="1,8,32")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating low-latency/plain slices per level"
+    )
     parser.add_argument(
         "--general-levels", default=None, help="general mode's levels (default: --levels)"
     )
@@ -219,12 +247,15 @@ def main() -> None:
                 "general": f"{atom_url}/listen/orders_general",
                 "plain": f"{plain_url}/map",
             }
-            results: dict[str, dict[int, dict[str, float]]] = {}
-            for name, url in targets.items():
-                results[name] = {}
-                for clients in general_levels if name == "general" else levels:
-                    found = asyncio.run(_load(url, clients, args.seconds))
-                    results[name][clients] = found
+            results = _measure(
+                {"low_latency": targets["low_latency"], "plain": targets["plain"]},
+                levels,
+                args.seconds,
+                args.rounds,
+            )
+            results |= _measure({"general": targets["general"]}, general_levels, args.seconds, 1)
+            for name in targets:
+                for clients, found in sorted(results[name].items()):
                     print(
                         f"{name:12} clients={clients:3} n={found['n']:6.0f} "
                         f"failed={found['failed']:.0f} p50={found['p50_ms']:8.2f} ms "
