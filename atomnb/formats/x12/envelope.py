@@ -33,6 +33,8 @@ class Envelope:
     isa: Segment
     gs: Segment
     _properties: dict[str, object] | None = field(default=None, repr=False, compare=False)
+    #: line breaks after the interchange's IEA, known when it closes (None: not yet)
+    after: str | None = None
 
     @property
     def delimiters(self) -> Delimiters:
@@ -43,6 +45,18 @@ class Envelope:
         if self._properties is None:
             self._properties = self._compute()
         return dict(self._properties)
+
+    def properties_view(self) -> dict[str, object]:
+        """The same properties, not copied: read them, do not change them."""
+        if self._properties is None:
+            self._properties = self._compute()
+        return self._properties
+
+    def delimiters_property(self) -> dict[str, str | None]:
+        """``x12.delimiters``, with the line breaks after IEA once the interchange closed."""
+        delimiters = self.delimiters
+        after = self.after if self.after is not None else delimiters.line_ending
+        return delimiters.as_property(after)
 
     def _compute(self) -> dict[str, object]:
         isa, gs = self.isa, self.gs

@@ -31,6 +31,7 @@ from atomnb.formats.base import FILE_PROPERTY, Source
 from atomnb.formats.x12.columns import SetRef, build_table
 from atomnb.formats.x12.definitions import Definition, find_definition
 from atomnb.formats.x12.envelope import (
+    Envelope,
     GroupClosed,
     InterchangeClosed,
     TransactionSet,
@@ -88,7 +89,7 @@ class _Pending:
     interchange: int
     group: int
     ref: SetRef | None
-    properties: dict[str, Any]
+    envelope: Envelope | None  # the set's envelope properties come from it (once per group)
     source: TransactionSet | None  # for the original bytes, cut only when rejected
     problems: list[Problem] = field(default_factory=list)
     #: problems that mark the set (x12.problems) without rejecting it (strict=False)
@@ -145,8 +146,8 @@ def read_x12(
                 for entry in reversed(state.pending):  # this interchange's sets are the last
                     if entry.interchange != event.interchange:
                         break
-                    if entry.properties:
-                        entry.properties["x12.delimiters"]["after_interchange"] = event.after
+                    if entry.envelope is not None:
+                        entry.envelope.after = event.after
                 _spread(state, event)
             # One set more than a batch waits, so an interchange's last set always meets
             # its GE/IEA trailers (and the bytes after IEA) before it is delivered.
@@ -193,7 +194,6 @@ def _shared_lists(
 
 def _parse_set(ts: TransactionSet, options: _Options) -> _Pending:
     envelope = ts.envelope
-    delimiters = envelope.delimiters
     problems = list(ts.problems)
     marks: list[Problem] = []
     shape = options.shape(ts.id)
@@ -223,12 +223,9 @@ def _parse_set(ts: TransactionSet, options: _Options) -> _Pending:
         if options.validate and not problems:
             checked = element_problems(ts, options.name)
             (problems if options.strict else marks).extend(checked)
-    properties = envelope.properties()
-    properties["x12.transaction_set_control_number"] = ts.control_number
-    properties["x12.delimiters"] = delimiters.as_property(delimiters.line_ending)
     ref = SetRef(block, ts.st, ts.end, shape, plan)
     return _Pending(
-        ts.ordinal, envelope.interchange, envelope.group, ref, properties, ts, problems, marks
+        ts.ordinal, envelope.interchange, envelope.group, ref, envelope, ts, problems, marks
     )
 
 
@@ -286,20 +283,20 @@ def _spread(state: _State, event: GroupClosed | InterchangeClosed) -> None:
                 problem.segment_position,
                 problem.element_position,
             )
-            state.pending.append(_Pending(-1, -1, -1, None, {}, None, [late]))
+            state.pending.append(_Pending(-1, -1, -1, None, None, None, [late]))
 
 
 def _flush(state: _State, count: int, source: Source, on_error: OnError) -> Documents:
     batch, state.pending = state.pending[:count], state.pending[count:]
     refs: list[SetRef] = []
-    properties: list[dict[str, Any]] = []
+    delivered: list[_Pending] = []
     marks: list[list[dict[str, object]]] = []
     rejections: list[Rejection] = []
     for entry in batch:
         if not entry.problems:
             assert entry.ref is not None
             refs.append(entry.ref)
-            properties.append(entry.properties)
+            delivered.append(entry)
             marks.append([p.as_dict() for p in entry.marks])
             key = (entry.interchange, entry.group)
             state.delivered[key] = state.delivered.get(key, 0) + 1
@@ -314,7 +311,7 @@ def _flush(state: _State, count: int, source: Source, on_error: OnError) -> Docu
     columns: dict[str, Any] = {FILE_PROPERTY: pa.array([source.name] * len(refs), pa.string())}
     for name in _PROPERTY_NAMES:
         kind = DELIMITERS_TYPE if name == "x12.delimiters" else pa.string()
-        columns[name] = pa.array([p[name] for p in properties], kind)
+        columns[name] = pa.array(_column(delivered, name), kind)
     columns["x12.problems"] = pa.array(marks, PROBLEMS_TYPE)
     documents = Documents(table, columns)
     if on_error == "raise":
@@ -330,5 +327,21 @@ def _rejection(entry: _Pending, first: Problem, message: str | None = None) -> R
         index=entry.ordinal if entry.ordinal >= 0 else None,
         raw=entry.source.raw if entry.source is not None else None,
         problems=tuple(p.as_dict() for p in [*entry.problems, *entry.marks]),
-        properties=dict(entry.properties) or None,
+        properties=_properties(entry),
     )
+
+
+def _properties(entry: _Pending) -> dict[str, Any] | None:
+    """The envelope properties of one set (what a delivered set carries as properties)."""
+    if entry.envelope is None or entry.source is None:
+        return None
+    return {name: _column([entry], name)[0] for name in _PROPERTY_NAMES}
+
+
+def _column(entries: list[_Pending], name: str) -> list[Any]:
+    """One property for every set, read from the envelopes (computed once per group)."""
+    if name == "x12.transaction_set_control_number":
+        return [e.source.control_number if e.source is not None else None for e in entries]
+    if name == "x12.delimiters":
+        return [e.envelope.delimiters_property() if e.envelope else None for e in entries]
+    return [e.envelope.properties_view()[name] if e.envelope else None for e in entries]
