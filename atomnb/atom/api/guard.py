@@ -219,7 +219,10 @@ class RequestGuard:
             caller = await run_in_threadpool(access.by_session, cookie)
         if caller is not None:
             return caller, None
-        if not await run_in_threadpool(access.configured):
+        configured = access.peek_configured()  # no thread hop when the answer is known
+        if configured is None:
+            configured = await run_in_threadpool(access.configured)
+        if not configured:
             return LOCAL, None  # no tokens at all: the atom is as open as before (loopback)
         if _is_open(path):
             return None, None
