@@ -44,6 +44,7 @@ class AtomSettings:
     #: An OTLP/HTTP collector's base URL (``/v1/traces`` is added): traces of executions.
     otlp_endpoint: str | None = None
     log_format: str = "text"  # or "json": one JSON object per log line
+    overdue_check_s: float = 60.0  # how often overdue B2B acknowledgements are looked for
 
 
 class AtomHome:
@@ -101,6 +102,9 @@ class AtomHome:
             limit = getattr(settings, name)
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
                 raise ConfigError(f"{name} must be a positive whole number", where=where)
+        check = settings.overdue_check_s
+        if isinstance(check, bool) or not isinstance(check, (int, float)) or check <= 0:
+            raise ConfigError("overdue_check_s must be a number of seconds over 0", where=where)
         if settings.log_format not in ("text", "json"):
             raise ConfigError("log_format must be 'text' or 'json'", where=where)
         hours = settings.idempotency_hours

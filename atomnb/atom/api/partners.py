@@ -17,33 +17,13 @@ from fastapi import FastAPI, Query
 from fastapi.concurrency import run_in_threadpool
 
 from atomnb.atom.service import Atom
+from atomnb.atom.service.partners import deployed_partners
 from atomnb.b2b.reconcile import notify_overdue
-from atomnb.components.partners import Partner, list_partners, load_partner
-from atomnb.errors import AtomnbError
 from atomnb.store.b2b import B2BStore
 
-__all__ = ["add_partners_routes", "deployed_partners", "notify_overdue_now"]
+__all__ = ["add_partners_routes"]
 
 log = logging.getLogger(__name__)
-
-
-def deployed_partners(atom: Atom) -> list[Partner]:
-    """The partner components of every active deployment (the first of a name wins)."""
-    found: dict[str, Partner] = {}
-    for deployment in atom.deployer.deployments.all_active():
-        try:
-            workspace = atom.deployer.workspace_of(deployment)
-            for name in list_partners(workspace):
-                if name not in found:
-                    found[name] = load_partner(name, workspace, deployment.environment)
-        except AtomnbError as exc:  # one bad package must not hide the others' partners
-            log.warning("partners of %s not read: %s", deployment.process, exc.message)
-    return list(found.values())
-
-
-def notify_overdue_now(atom: Atom) -> int:
-    """One overdue check (for the atom's control loop): how many were notified now."""
-    return len(notify_overdue(B2BStore(atom.store), deployed_partners(atom)))
 
 
 def add_partners_routes(app: FastAPI, atom: Atom) -> None:
@@ -62,6 +42,6 @@ def add_partners_routes(app: FastAPI, atom: Atom) -> None:
 
     @app.post("/api/partners/overdue/notify", summary="Notify overdue acknowledgements once")
     async def notify() -> dict[str, Any]:
-        partners = await run_in_threadpool(deployed_partners, atom)
+        partners = await run_in_threadpool(deployed_partners, atom.deployer)
         told = await run_in_threadpool(notify_overdue, b2b, partners)
         return {"notified": [s.to_dict() for s in told]}

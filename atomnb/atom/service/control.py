@@ -13,6 +13,7 @@ from typing import Any
 from atomnb.atom.retention import sweep
 from atomnb.atom.scheduler import Fire
 from atomnb.atom.service.host import host_resources
+from atomnb.atom.service.partners import notify_overdue_now
 from atomnb.atom.service.recovery import Recovery
 from atomnb.atom.service.state import MAX_QUEUED_PER_PROCESS, Job
 from atomnb.runtime.control import RunControl
@@ -54,7 +55,7 @@ class Control(Recovery):
         }
 
     def _control(self) -> None:
-        last_beat = last_cancel = last_sweep = last_stale = time.monotonic()
+        last_beat = last_cancel = last_sweep = last_stale = last_overdue = time.monotonic()
         while not self._stopping.is_set():
             try:
                 if not self.paused:
@@ -77,6 +78,9 @@ class Control(Recovery):
                 if now - last_sweep >= _SWEEP_S:
                     last_sweep = now
                     self._sweep()
+                if now - last_overdue >= self.settings.overdue_check_s:
+                    last_overdue = now
+                    self._notify_overdue()
                 self._dispatch()
             except Exception:  # the store was unreachable for a moment: keep going
                 log.exception("atom control loop")
@@ -147,6 +151,15 @@ class Control(Recovery):
             idle -= 1
             if idle == 0:
                 return
+
+    def _notify_overdue(self) -> None:
+        try:
+            told = notify_overdue_now(self.store, self.deployer)
+        except Exception:  # a partner's webhook or package: logged, the loop goes on
+            log.exception("overdue acknowledgements")
+            return
+        if told:
+            log.info("b2b: notified %d overdue acknowledgement(s)", told)
 
     def _sweep(self) -> None:
         removed = sweep(
