@@ -64,10 +64,12 @@ if _typing.TYPE_CHECKING:
         zip_documents,
     )
     from atomnb.profiles import (
+        DriftReport,
         Element,
         ElementType,
         Profile,
         ValidationReport,
+        drift,
         load_profile,
         validate,
     )
@@ -139,6 +141,8 @@ _LAZY: dict[str, str] = {
     "infer_profile": "atomnb.formats",
     "load_profile": "atomnb.profiles",
     "validate": "atomnb.profiles",
+    "drift": "atomnb.profiles",
+    "DriftReport": "atomnb.profiles",
     "DocumentStream": "atomnb.documents",
     "Documents": "atomnb.documents",
     "ExecutionContext": "atomnb.process.context",
@@ -154,6 +158,7 @@ __all__ = [
     "DocumentCache",
     "DocumentStream",
     "Documents",
+    "DriftReport",
     "Element",
     "ElementType",
     "ExecutionContext",
@@ -183,6 +188,7 @@ __all__ = [
     "decision",
     "deploy",
     "document_cache",
+    "drift",
     "envelope_b2b",
     "exception",
     "file_get",
