@@ -56,19 +56,19 @@ class Interchange:
     def separators(self) -> Separators:
         return self.unb.separators
 
-    @property
+    @cached_property
     def syntax(self) -> str:
         return text(self.unb.element(1, 1))
 
-    @property
+    @cached_property
     def ref(self) -> str:
         return text(self.unb.element(5))
 
-    @property
+    @cached_property
     def sender(self) -> str:
         return text(self.unb.element(2))
 
-    @property
+    @cached_property
     def recipient(self) -> str:
         return text(self.unb.element(3))
 
@@ -96,8 +96,8 @@ class Message:
     unh: RawSegment
     problems: list[Problem] = field(default_factory=list)
 
-    @property
-    def ref(self) -> str:
+    @cached_property
+    def ref(self) -> str:  # asked several times per message (UNT check, properties)
         return text(self.unh.element(1))
 
     @property

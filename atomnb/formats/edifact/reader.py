@@ -78,9 +78,15 @@ class _Pending:
     group: Group | None
     raw: bytes
     ref: MessageRef
-    props: dict[str, Any]
+    shared: dict[str, Any]  # the envelope's properties (one dict per group and codec)
+    own: dict[str, Any]  # this message's: message_ref, version (and trailer_end once known)
     warnings: list[str] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def props(self) -> dict[str, Any]:
+        """Every document property of the message (a fresh dict)."""
+        return {**self.shared, **self.own}
 
 
 @dataclass
@@ -182,7 +188,7 @@ def _on_message(state: _State, message: Message) -> None:
         return
     warnings = decoding.warnings + [f"{p.where}: {p.message}" for p in problems]
     repeated = []
-    if block.repeats[message.first : message.last + 1].any():
+    if block.any_repeats and block.repeats[message.first : message.last + 1].any():
         repeated = [i for i in range(message.first, message.last + 1) if block.repeats[i]]
     warnings += [
         f"{block_where(block, i, name)}: {block.tags[i]} uses the repetition separator "
@@ -190,7 +196,7 @@ def _on_message(state: _State, message: Message) -> None:
         "(and written back escaped, as data)"
         for i in repeated
     ]
-    props = _properties(message, decoding.codec)
+    shared = _envelope_properties(message.interchange, message.group, decoding.codec)
     interchange = message.interchange.number
     ref = MessageRef(block, message.first, body_end, decoding.codec, shape, placement)
     pending = _Pending(
@@ -199,7 +205,8 @@ def _on_message(state: _State, message: Message) -> None:
         message.group,
         message.raw,
         ref,
-        props,
+        shared,
+        _own_properties(message),
         warnings,
         as_dicts(problems, message),
     )
@@ -265,7 +272,7 @@ def _on_trailer(state: _State, end: TrailerEnd) -> None:
     if end.kind == "UNZ" and end.segment is not None:
         after = end.segment.after.decode("latin-1")
         for pending in covered:
-            pending.props["edifact.trailer_end"] = after
+            pending.own["edifact.trailer_end"] = after
     if not end.problems:
         return
     if state.on_error == "raise":
@@ -324,8 +331,7 @@ def _flush(state: _State) -> Iterator[Documents]:
             hint="message types whose definitions clash need separate reads (filter by type)",
         ) from None
     properties: dict[str, pa.Array] = {FILE_PROPERTY: pa.array([state.source.name] * len(rows))}
-    for key in PROPERTIES:
-        properties[key] = pa.array([p.props[key] for p in pending], type=pa.string())
+    properties.update(_property_columns(pending))
     properties[WARNINGS] = pa.array([p.warnings for p in pending], type=pa.list_(pa.string()))
     properties[PROBLEMS] = pa.array([p.problems for p in pending], type=PROBLEMS_TYPE)
     yield Documents(table, properties, rejections)
@@ -345,13 +351,43 @@ def _segment_text(segment: RawSegment | None, codec: str) -> str | None:
 
 
 def _properties(message: Message, codec: str) -> dict[str, Any]:
-    unh = message.unh
     props = dict(_envelope_properties(message.interchange, message.group, codec))
-    props["edifact.message_ref"] = message.ref
-    props["edifact.version"] = (
+    props.update(_own_properties(message))
+    return props
+
+
+def _own_properties(message: Message) -> dict[str, Any]:
+    unh = message.unh
+    version = (
         ":".join(c.decode("latin-1") for c in unh.elements[1][1:4]) if len(unh.elements) > 1 else ""
     )
-    return props
+    return {"edifact.message_ref": message.ref, "edifact.version": version}
+
+
+def _property_columns(pending: list[_Pending]) -> dict[str, pa.Array]:
+    """The property columns; envelope values built once per envelope and gathered.
+
+    Consecutive messages share their envelope's dict, so those columns are made per
+    run of messages and repeated with one ``take`` instead of looked up message by message.
+    """
+    shared: list[dict[str, Any]] = []
+    run: list[int] = []
+    last: dict[str, Any] | None = None
+    for p in pending:
+        if p.shared is not last:
+            shared.append(p.shared)
+            last = p.shared
+        run.append(len(shared) - 1)
+    index = pa.array(run, pa.int64())
+    columns: dict[str, pa.Array] = {}
+    for key in PROPERTIES:
+        if key in ("edifact.message_ref", "edifact.version", "edifact.trailer_end"):
+            values = [p.own[key] if key in p.own else p.shared[key] for p in pending]
+            columns[key] = pa.array(values, type=pa.string())
+        else:
+            column = pa.array([s[key] for s in shared], type=pa.string())
+            columns[key] = column.take(index)
+    return columns
 
 
 def _envelope_properties(

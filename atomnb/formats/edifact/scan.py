@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import IO
 
 import numpy as np
@@ -74,6 +75,11 @@ class Block:
     service: list[int]  # indices of UNB, UNG, UNH, UNT, UNE, UNZ segments
     #: syntax identifier -> whether every byte is within it (see ``charset``)
     plain: dict[str, bool] = field(default_factory=dict)
+
+    @cached_property
+    def any_repeats(self) -> bool:
+        """Whether any segment of the block has repeats (most have none: skip per message)."""
+        return bool(self.repeats.any())
 
     def elements_of(self, indices: list[int]) -> dict[int, list[list[bytes]]]:
         """The elements of several segments in one Arrow gather (see ``elements``)."""

@@ -309,9 +309,7 @@ def _flush(state: _State, count: int, source: Source, on_error: OnError) -> Docu
         state.errors.extend(FormatError(p.message, where=p.where) for p in entry.problems)
     table = build_table(refs)
     columns: dict[str, Any] = {FILE_PROPERTY: pa.array([source.name] * len(refs), pa.string())}
-    for name in _PROPERTY_NAMES:
-        kind = DELIMITERS_TYPE if name == "x12.delimiters" else pa.string()
-        columns[name] = pa.array(_column(delivered, name), kind)
+    columns.update(_property_columns(delivered))
     columns["x12.problems"] = pa.array(marks, PROBLEMS_TYPE)
     documents = Documents(table, columns)
     if on_error == "raise":
@@ -336,6 +334,42 @@ def _properties(entry: _Pending) -> dict[str, Any] | None:
     if entry.envelope is None or entry.source is None:
         return None
     return {name: _column([entry], name)[0] for name in _PROPERTY_NAMES}
+
+
+def _property_columns(entries: list[_Pending]) -> dict[str, pa.Array]:
+    """The envelope properties of every set, built once per envelope and gathered.
+
+    Consecutive sets share their envelope (the group), so the values are computed per
+    run of sets and repeated with one ``take``, not looked up set by set.
+    """
+    envelopes: list[Envelope | None] = []
+    run: list[int] = []
+    last: object = _NO_ENVELOPE
+    for entry in entries:
+        envelope = entry.envelope
+        if envelope is not last:
+            envelopes.append(envelope)
+            last = envelope
+        run.append(len(envelopes) - 1)
+    index = pa.array(run, pa.int64())
+    views = [e.properties_view() if e is not None else None for e in envelopes]
+    columns: dict[str, pa.Array] = {}
+    for name in _PROPERTY_NAMES:
+        if name == "x12.transaction_set_control_number":
+            columns[name] = pa.array(_column(entries, name), pa.string())
+            continue
+        if name == "x12.delimiters":
+            values = pa.array(
+                [e.delimiters_property() if e is not None else None for e in envelopes],
+                DELIMITERS_TYPE,
+            )
+        else:
+            values = pa.array([v[name] if v is not None else None for v in views], pa.string())
+        columns[name] = values.take(index)
+    return columns
+
+
+_NO_ENVELOPE = object()
 
 
 def _column(entries: list[_Pending], name: str) -> list[Any]:
