@@ -5,11 +5,17 @@ Readers deliver text (exactly what the file said); a profile says what it means.
 rejected with its reasons instead of failing the batch, then converts the valid
 ones column by column (nested records and lists included). Dates are parsed
 once per distinct value, since the same date repeats across a batch.
+
+The typed documents hold the profile's fields only; fields it does not know are
+not dropped silently: they are logged (paths and document counts, never values)
+on the ``atomnb.profiles`` logger, and measured into the active drift collector
+(``collecting_drift``) so a process shape can write the drift to its run's log.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -19,10 +25,13 @@ import pyarrow.compute as pc
 from atomnb.documents import Documents, Rejection
 from atomnb.profiles.convert import arrow_type
 from atomnb.profiles.detect import DEFAULT_PARSE_MASKS
+from atomnb.profiles.drift import record_drift
 from atomnb.profiles.model import Element, ElementType, Profile
 from atomnb.profiles.validate import ERRORS_PROPERTY, validate
 
 __all__ = ["apply_profile"]
+
+log = logging.getLogger("atomnb.profiles")
 
 
 def apply_profile(
@@ -30,6 +39,15 @@ def apply_profile(
 ) -> Documents:
     """Typed documents for those that fit ``profile``; the others become rejections."""
     report = validate(documents, profile)
+    record_drift(documents, profile)
+    if report.unknown_fields:
+        paths = ", ".join(f"{p} ({n})" for p, n in list(report.unknown_fields.items())[:10])
+        log.warning(
+            "%s: fields not in profile %r left out of the typed documents: %s",
+            source,
+            profile.name,
+            paths,
+        )
     rejections = [
         Rejection(
             message=error_text,

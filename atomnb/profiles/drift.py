@@ -17,7 +17,9 @@ extra memory; the type and mask checks are the validator's own.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -29,7 +31,7 @@ from atomnb.documents import Documents
 from atomnb.profiles.model import Element, ElementType, Profile
 from atomnb.profiles.validate import _filled, _parses
 
-__all__ = ["DriftReport", "drift"]
+__all__ = ["DriftCollector", "DriftReport", "collecting_drift", "drift", "record_drift"]
 
 #: Distinct new code values remembered per path (as hashes); beyond it the count is a floor.
 MAX_DISTINCT_CODES = 10_000
@@ -339,3 +341,45 @@ def _fits(kind: ElementType, arrow: pa.DataType) -> bool:
 
 def _valid(array: pa.Array) -> np.ndarray:
     return pc.is_valid(array).to_numpy(zero_copy_only=False)
+
+
+class DriftCollector:
+    """Drift measured by every ``apply_profile`` inside ``collecting_drift()``, per profile."""
+
+    def __init__(self) -> None:
+        self._tallies: dict[str, _Tally] = {}
+
+    def measure(self, documents: Documents, profile: Profile) -> None:
+        tally = self._tallies.setdefault(profile.name, _Tally())
+        for batch in _batches(documents, _BATCH):
+            tally.documents += batch.num_rows
+            _measure_batch(batch, profile, tally)
+
+    def reports(self) -> list[DriftReport]:
+        """One report per profile applied, drifted or not, in the order first applied."""
+        return [tally.report(name) for name, tally in self._tallies.items()]
+
+
+_COLLECTOR: ContextVar[DriftCollector | None] = ContextVar("atomnb_drift", default=None)
+
+
+@contextmanager
+def collecting_drift() -> Iterator[DriftCollector]:
+    """Collect the drift of every profile applied (e.g. by ``ab.read(profile=…)``) inside.
+
+    A shape that reads with a profile uses it to log what the reader's typing drops:
+    the typed documents keep only the profile's fields, the collector keeps the counts.
+    """
+    collector = DriftCollector()
+    token = _COLLECTOR.set(collector)
+    try:
+        yield collector
+    finally:
+        _COLLECTOR.reset(token)
+
+
+def record_drift(documents: Documents, profile: Profile) -> None:
+    """Measure ``documents`` into the active collector, if any (a no-op outside one)."""
+    collector = _COLLECTOR.get()
+    if collector is not None:
+        collector.measure(documents, profile)

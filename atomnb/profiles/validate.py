@@ -5,6 +5,11 @@ included), so a batch of a million documents is validated without a Python loop
 per value; Python only builds the messages of the values that failed. The valid
 documents come back separately from the invalid ones: a batch never fails for
 one bad document unless the caller asks (``report.raise_for_errors()``).
+
+Fields the profile does not know do not make a document invalid (readers and
+partners add fields all the time), but they are not silent either: each is a
+warning naming document and path (``rule="unknown_field"``, the first
+``MAX_WARNINGS`` kept), and ``report.unknown_fields`` counts documents per path.
 """
 
 from __future__ import annotations
@@ -22,7 +27,10 @@ from atomnb.errors import DocumentError, ValidationErrorGroup
 from atomnb.profiles.detect import DEFAULT_PARSE_MASKS
 from atomnb.profiles.model import Element, ElementType, Profile
 
-__all__ = ["ERRORS_PROPERTY", "ValidationReport", "validate"]
+__all__ = ["ERRORS_PROPERTY", "MAX_WARNINGS", "ValidationReport", "validate"]
+
+#: Unknown-field warnings kept per ``validate`` call (every one is counted in ``unknown_fields``).
+MAX_WARNINGS = 1_000
 
 #: Property set on each invalid document: its problems, one per line.
 ERRORS_PROPERTY = "validation_errors"
@@ -42,9 +50,15 @@ class ValidationReport:
     invalid: Documents
     errors: tuple[DocumentError, ...] = field(default=())
     invalid_indices: tuple[int, ...] = field(default=())
+    #: One per document and path holding a field the profile does not know (rule
+    #: ``unknown_field``); warnings never make a document invalid.
+    warnings: tuple[DocumentError, ...] = field(default=())
+    #: Documents per element path (``lines.colour``) holding a field the profile does not know.
+    unknown_fields: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
+        """No errors (unknown fields are warnings, see ``warnings`` and ``unknown_fields``)."""
         return not self.errors
 
     def raise_for_errors(self) -> None:
@@ -58,6 +72,8 @@ class ValidationReport:
 
     def __repr__(self) -> str:
         counts = f"valid={len(self.valid)} invalid={len(self.invalid)} errors={len(self.errors)}"
+        if self.unknown_fields:
+            counts += f" unknown_fields={sum(self.unknown_fields.values())}"
         return f"<ValidationReport {counts}>"
 
 
@@ -69,6 +85,7 @@ class _Context:
     list_positions: list[np.ndarray]  # one array per enclosing list: the item index per value
     template: str  # the path with "{}" where list indices go
     errors: list[DocumentError]
+    unknown: _Unknown
 
     def report(self, positions: np.ndarray, rule: str, message: Callable[[int], str]) -> None:
         for pos in positions.tolist():
@@ -84,7 +101,35 @@ class _Context:
 
     def child(self, name: str) -> _Context:
         template = f"{self.template}.{name}" if self.template else name
-        return _Context(self.docs, self.list_positions, template, self.errors)
+        return _Context(self.docs, self.list_positions, template, self.errors, self.unknown)
+
+    def warn_unknown(self, name: str, positions: np.ndarray) -> None:
+        """Fields named ``name`` the profile does not know, at ``positions`` of this level."""
+        if not positions.size:
+            return
+        path = f"{self.template}.{name}" if self.template else name
+        dotted = path.replace("[{}]", "")
+        documents = np.unique(self.docs[positions])
+        self.unknown.counts[dotted] = self.unknown.counts.get(dotted, 0) + int(documents.size)
+        room = MAX_WARNINGS - len(self.unknown.warnings)
+        for pos in positions[: max(room, 0)].tolist():
+            indices = [int(a[pos]) for a in self.list_positions]
+            self.unknown.warnings.append(
+                DocumentError(
+                    "field not in the profile",
+                    document=int(self.docs[pos]),
+                    path=path.format(*indices),
+                    rule="unknown_field",
+                )
+            )
+
+
+@dataclass
+class _Unknown:
+    """Unknown fields found so far: documents per dotted path, and the first warnings."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    warnings: list[DocumentError] = field(default_factory=list)
 
 
 def validate(documents: Documents, profile: Profile) -> ValidationReport:
@@ -92,8 +137,14 @@ def validate(documents: Documents, profile: Profile) -> ValidationReport:
     table = documents.to_arrow()
     n = len(documents)
     errors: list[DocumentError] = []
-    root = _Context(np.arange(n), [], "", errors)
+    unknown = _Unknown()
+    root = _Context(np.arange(n), [], "", errors, unknown)
     present = np.ones(n, dtype=bool)
+    known = {element.name for element in profile.elements}
+    for name in table.column_names:
+        if name not in known:
+            valid = pc.is_valid(table.column(name)).to_numpy(zero_copy_only=False)
+            root.warn_unknown(name, np.flatnonzero(valid))
     for element in profile.elements:
         context = root.child(element.name)
         if element.name not in table.column_names:
@@ -102,8 +153,12 @@ def validate(documents: Documents, profile: Profile) -> ValidationReport:
             continue
         _check(element, table.column(element.name).combine_chunks(), present, context)
     bad_docs = sorted({e.document for e in errors if e.document is not None})
+    warnings = tuple(unknown.warnings)
+    counts = dict(sorted(unknown.counts.items()))
     if not bad_docs:
-        return ValidationReport(documents, documents.take([]), ())
+        return ValidationReport(
+            documents, documents.take([]), (), warnings=warnings, unknown_fields=counts
+        )
     by_doc: dict[int, list[str]] = {}
     for error in errors:
         by_doc.setdefault(int(error.document or 0), []).append(str(error))
@@ -113,7 +168,12 @@ def validate(documents: Documents, profile: Profile) -> ValidationReport:
         **{ERRORS_PROPERTY: ["\n".join(by_doc[d]) for d in bad_docs]}
     )
     return ValidationReport(
-        documents.filter(pa.array(~mask)), invalid, tuple(errors), tuple(bad_docs)
+        documents.filter(pa.array(~mask)),
+        invalid,
+        tuple(errors),
+        tuple(bad_docs),
+        warnings=warnings,
+        unknown_fields=counts,
     )
 
 
@@ -157,6 +217,7 @@ def _check_list(element: Element, array: pa.Array, here: np.ndarray, ctx: _Conte
         [a[parents] for a in ctx.list_positions] + [position],
         ctx.template + "[{}]",
         ctx.errors,
+        ctx.unknown,
     )
     single = Element(
         element.name,
@@ -179,6 +240,11 @@ def _check_value(element: Element, array: pa.Array, here: np.ndarray, ctx: _Cont
             ctx.report(wrong, "type", lambda _: f"expected a record, found {array.type}")
             return
         names = {array.type.field(i).name: i for i in range(array.type.num_fields)}
+        known = {child.name for child in element.children}
+        for name, index in names.items():
+            if name not in known:
+                valid = pc.is_valid(pc.struct_field(array, [index])).to_numpy(zero_copy_only=False)
+                ctx.warn_unknown(name, np.flatnonzero(here & valid))
         for child in element.children:
             child_ctx = ctx.child(child.name)
             if child.name not in names:
