@@ -26,6 +26,7 @@ from atomnb.errors import FormatError, ProcessError
 from atomnb.formats import FILE_PROPERTY, read, write
 from atomnb.process.run import current_run
 from atomnb.process.shapes.control import _fill
+from atomnb.profiles import collecting_drift
 
 __all__ = [
     "CONTENT",
@@ -62,12 +63,15 @@ def parse_documents(
     Every record keeps the properties of the document it came from (they win over
     the reader's ``file_name``). A document that does not read is rejected, named by
     its ``file_name``, and so are records a ``profile=`` refuses; the others come through.
+    Drift from that profile (fields it does not know, values off type or mask, missing
+    mandatory values, new codes) is written to the run's log as one warning, in paths
+    and counts only.
 
     >>> parse_documents(raw_documents([b'[{"id": 1}, {"id": 2}]']), format="json").to_pylist()
     [{'id': 1}, {'id': 2}]
     """
     run = current_run()
-    with run.shape("parse", name, raw) as call:
+    with run.shape("parse", name, raw) as call, collecting_drift() as drifts:
         parts: list[Documents] = []
         rejections: list[Rejection] = []
         for index, content in enumerate(_contents(raw, name or "parse")):
@@ -85,6 +89,9 @@ def parse_documents(
         out = Documents.concat(parts) if parts else Documents(pa.table({}))
         out = out.with_rejections([*raw.rejections, *rejections])
         call.errors = len(rejections)
+        for report in drifts.reports():
+            if report.drifted:  # paths and counts only: the summary never holds a value
+                run.trace.log("warning", f"profile drift: {report.summary()}", name or "parse")
         _log_rejections(rejections, name or "parse", detail=False)
         return call.out("out", out)
 
