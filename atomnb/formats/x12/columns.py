@@ -209,20 +209,30 @@ def _segment_struct(
     count = batch.tok_count[segments]
     arrays: list[pa.Array] = []
     names: list[str] = []
-    for k in range(1, int(count.max()) if len(count) else 1):
+    size = len(segments)
+    ks = np.arange(1, int(count.max()) if size else 1, dtype=np.int64)
+    # Every field of every segment at once (row k-1 holds element k): one gather for the
+    # plain values of all fields, then zero-copy slices, instead of one gather per field.
+    valid_all = count[None, :] > ks[:, None]
+    index_all = np.where(valid_all, start[None, :] + ks[:, None], 0)
+    composite_all = batch.has_component[index_all] & valid_all
+    plain_all = valid_all & ~composite_all
+    plain_any = plain_all.any(axis=1)
+    gathered = batch.take(index_all.ravel(), plain_all.ravel()) if plain_any.any() else None
+    for row, k in enumerate(ks.tolist()):
         key = f"{segment_id}{k:02d}"
-        valid = count > k
-        index = np.where(valid, start + k, 0)
+        valid = valid_all[row]
+        index = index_all[row]
         if k in repeating:
             separators = _separators(batch, segments, "repetition")
             if separators is not None:
                 arrays.append(_split(batch.take(index, valid), separators))
                 names.append(key)
                 continue
-        composite = batch.has_component[index] & valid
-        plain = valid & ~composite
-        if plain.any():
-            arrays.append(batch.take(index, plain))
+        composite = composite_all[row]
+        if plain_any[row]:
+            assert gathered is not None
+            arrays.append(gathered.slice(row * size, size))
             names.append(key)
         if composite.any():
             separators = _separators(batch, segments[composite], "component")
