@@ -217,7 +217,7 @@ def _segment_struct(
     index_all = np.where(valid_all, start[None, :] + ks[:, None], 0)
     composite_all = batch.has_component[index_all] & valid_all
     plain_all = valid_all & ~composite_all
-    plain_any = plain_all.any(axis=1)
+    plain_any: npt.NDArray[np.bool_] = np.asarray(plain_all.any(axis=1))
     gathered = batch.take(index_all.ravel(), plain_all.ravel()) if plain_any.any() else None
     for row, k in enumerate(ks.tolist()):
         key = f"{segment_id}{k:02d}"
