@@ -186,6 +186,7 @@ class _Tally:
 
     def __init__(self) -> None:
         self.documents = 0
+        self.batch_rows = 0  # documents in the batch being measured (doc indices are below it)
         self.new_fields: dict[str, int] = {}
         self.off_type: dict[str, int] = {}
         self.missing: dict[str, int] = {}
@@ -194,7 +195,11 @@ class _Tally:
         self.code_capped: dict[str, bool] = {}
 
     def add(self, counts: dict[str, int], path: str, docs: np.ndarray) -> None:
-        n = int(np.unique(docs).size) if docs.size else 0
+        if not docs.size:
+            return
+        seen = np.zeros(self.batch_rows, dtype=bool)  # cheaper than np.unique
+        seen[docs] = True
+        n = int(np.count_nonzero(seen))
         if n:
             counts[path] = counts.get(path, 0) + n
 
@@ -230,6 +235,7 @@ class _Tally:
 
 def _measure_batch(batch: pa.RecordBatch, profile: Profile, tally: _Tally) -> None:
     n = batch.num_rows
+    tally.batch_rows = n
     docs = np.arange(n)
     here = np.ones(n, dtype=bool)
     known = {e.name for e in profile.elements}

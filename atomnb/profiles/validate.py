@@ -109,8 +109,13 @@ class _Context:
             return
         path = f"{self.template}.{name}" if self.template else name
         dotted = path.replace("[{}]", "")
-        documents = np.unique(self.docs[positions])
-        self.unknown.counts[dotted] = self.unknown.counts.get(dotted, 0) + int(documents.size)
+        if self.list_positions:  # inside lists a document can hold the field more than once
+            seen = np.zeros(self.unknown.documents, dtype=bool)  # cheaper than np.unique
+            seen[self.docs[positions]] = True
+            count = int(np.count_nonzero(seen))
+        else:
+            count = int(positions.size)
+        self.unknown.counts[dotted] = self.unknown.counts.get(dotted, 0) + count
         room = MAX_WARNINGS - len(self.unknown.warnings)
         for pos in positions[: max(room, 0)].tolist():
             indices = [int(a[pos]) for a in self.list_positions]
@@ -128,6 +133,7 @@ class _Context:
 class _Unknown:
     """Unknown fields found so far: documents per dotted path, and the first warnings."""
 
+    documents: int
     counts: dict[str, int] = field(default_factory=dict)
     warnings: list[DocumentError] = field(default_factory=list)
 
@@ -137,7 +143,7 @@ def validate(documents: Documents, profile: Profile) -> ValidationReport:
     table = documents.to_arrow()
     n = len(documents)
     errors: list[DocumentError] = []
-    unknown = _Unknown()
+    unknown = _Unknown(n)
     root = _Context(np.arange(n), [], "", errors, unknown)
     present = np.ones(n, dtype=bool)
     known = {element.name for element in profile.elements}
