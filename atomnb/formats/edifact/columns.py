@@ -333,7 +333,8 @@ def _segment_struct(tokens: _Tokens, segments: Ints, tag: str) -> pa.Array:
     """``TAGnn`` (component 1 of element nn) and ``TAGnn_mm`` fields of each segment."""
     first = tokens.seg_elem_start[segments]
     count = tokens.seg_elem_count[segments]
-    arrays: list[pa.Array] = []
+    indices: list[Ints] = []
+    masks: list[npt.NDArray[np.bool_]] = []
     names: list[str] = []
     for e in range(1, int(count.max()) if len(count) else 1):
         present = count > e
@@ -341,11 +342,15 @@ def _segment_struct(tokens: _Tokens, segments: Ints, tag: str) -> pa.Array:
         components = np.where(present, tokens.elem_count[element], 0)
         starts = tokens.elem_start[element]
         for c in range(1, int(components.max()) + 1):
-            valid = components >= c
-            arrays.append(tokens.take(starts + c - 1, valid))
+            indices.append(starts + c - 1)
+            masks.append(components >= c)
             names.append(f"{tag}{e:02d}" if c == 1 else f"{tag}{e:02d}_{c:02d}")
-    if not arrays:
+    if not names:
         return pa.array([{}] * len(segments), pa.struct([]))
+    # One gather for every field, then zero-copy slices (not one Arrow take per field).
+    size = len(segments)
+    gathered = tokens.take(np.concatenate(indices), np.concatenate(masks))
+    arrays = [gathered.slice(i * size, size) for i in range(len(names))]
     return pa.StructArray.from_arrays(arrays, names=names)
 
 
