@@ -227,7 +227,8 @@ class Deployer:
 
         Returns the active version, whether it changed, and the version that was
         active before (None: the process was undeployed). Its own package copy,
-        schedule and settings come back; a paused schedule stays paused.
+        schedule, settings and the API components routing to it come back; a paused
+        schedule stays paused.
         Executions already queued keep the version they were queued with.
         """
         history = self.deployments.history(process)  # newest first
@@ -247,6 +248,15 @@ class Deployer:
         activated = self.deployments.activate(process, target.version, actor)
         try:
             self._schedule(activated)
+            # the APIs routing to it come back as that version's package had them
+            package = self.home.package_dir(process, target.version)
+            record_apis(
+                self.store,
+                prepare_apis(package, process),
+                process=process,
+                process_version=target.version,
+                actor=actor,
+            )
         except BaseException:
             self.deployments.restore(process, active.version if active else None)
             raise

@@ -63,3 +63,34 @@ def test_an_api_deploys_with_its_process_and_a_bad_one_refuses_the_deployment(
         assert [a.name for a in apis.all()] == ["for_p"]
     finally:
         store.close()
+
+
+def test_a_rollback_brings_back_the_api_its_version_had(
+    tmp_path: Path, workspace: Workspace
+) -> None:
+    make_notebook(workspace.notebooks_dir / "p.ipynb", "print(1)", parameters="x = 1")
+    save_profile(Profile("doc", (Element("id", ElementType.STRING),)), workspace=workspace)
+    api_file = _api(workspace, "for_p", "p", "doc")
+    home = AtomHome(tmp_path / "home")
+    store = ExecutionStore.open(home.store_url)
+    deployer = Deployer(home, store)
+    apis = ApiStore(store)
+
+    def route_path() -> str:
+        deployed = apis.get("for_p")
+        assert deployed is not None
+        return str(deployed.definition["body"]["routes"][0]["path"])
+
+    try:
+        notebook = workspace.notebooks_dir / "p.ipynb"
+        deployer.deploy(build_package(notebook).data, DeployOptions("notebooks/p.ipynb"))
+        assert route_path() == "/in"
+        api_file.write_text(api_file.read_text().replace("/in", "/orders"), encoding="utf-8")
+        make_notebook(notebook, "print(2)", parameters="x = 1")
+        deployer.deploy(build_package(notebook).data, DeployOptions("notebooks/p.ipynb"))
+        assert route_path() == "/orders"
+        active, changed, before = deployer.rollback("p")
+        assert (active.version, changed, before) == (1, True, 2)
+        assert route_path() == "/in"  # the API as version 1 of the process had it
+    finally:
+        store.close()
