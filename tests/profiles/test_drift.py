@@ -12,7 +12,7 @@ import pytest
 
 import atomnb as ab
 from atomnb.documents import Documents
-from atomnb.profiles import Element, Profile
+from atomnb.profiles import Element, Profile, apply_profile
 from atomnb.profiles import ElementType as T
 from atomnb.profiles.drift import DriftReport, drift
 
@@ -174,3 +174,14 @@ def test_a_million_documents_in_bounded_memory() -> None:
     assert report["off_type"] == {}
     # the table itself is ~40 MB; measuring it must not cost more than a few batches
     assert float(growth) < 120, growth  # measured: see NOTES_drift.md
+
+
+def test_typed_documents_fit_their_own_profile() -> None:
+    typed = apply_profile(Documents.from_records([GOOD, {**GOOD, "id": "2"}]), PROFILE)
+    assert typed.to_arrow().schema.field("date").type != "string"
+    assert not drift(typed, PROFILE).drifted
+
+
+def test_a_list_where_a_single_value_is_declared() -> None:
+    report = drift([{**GOOD, "id": ["1", "2"]}], PROFILE)
+    assert report.off_type == {"id": 1}
