@@ -213,6 +213,12 @@ def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
                 yield GroupClosed(interchange, group, [])
                 state = "ge"
                 continue
+            fine_iea = sid == "IEA" and state in ("isa", "ge") and isa is not None
+            if fine_iea and _trailer_fine(values, groups, isa.element(13)):  # type: ignore[union-attr]
+                after = block.data[int(block.terms[index]) + 1 : int(block.ends[index])]
+                yield InterchangeClosed(interchange, [], after.decode("latin-1"))
+                state = "iea"
+                continue
             segment = Segment(
                 sid,
                 values,

@@ -18,6 +18,7 @@ grows the block instead: memory is bounded by the largest set, not the file).
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
@@ -27,6 +28,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from atomnb.errors import FormatError
+from atomnb.formats.x12.tokens import _ISA_SEPARATORS as _ISA_SEPARATOR_OFFSETS
 from atomnb.formats.x12.tokens import ISA_LENGTH, Delimiters, read_delimiters
 
 __all__ = ["Block", "scan_blocks"]
@@ -147,6 +149,27 @@ def scan_blocks(handle: IO[bytes], name: str, encoding: str = "utf-8") -> Iterat
         yield block
 
 
+#: Every byte of an ISA (with the two after it) that ``read_delimiters`` looks at when
+#: it succeeds: equal bytes there give equal delimiters, so an interchange's ISA is
+#: decoded once per block, not once per interchange.
+_DELIMITER_BYTES = (
+    3,
+    *_ISA_SEPARATOR_OFFSETS,
+    82,
+    84,
+    85,
+    86,
+    87,
+    88,
+    104,
+    105,
+    ISA_LENGTH,
+    ISA_LENGTH + 1,
+)
+
+_delimiter_bytes = operator.itemgetter(*_DELIMITER_BYTES)
+
+
 def _cut(
     source: _Input,
     lead: int,
@@ -180,10 +203,22 @@ def _cut(
     heads = _heads(view, starts)
     isa = np.flatnonzero(heads == _ISA_CODE)
     stop = len(terms)
+    seen: dict[tuple[int, ...], Delimiters] = {}  # the bytes deciding an ISA's delimiters
     for index in isa[1:] if len(isa) and isa[0] == 0 else isa:
-        head = data[int(starts[index]) : int(starts[index]) + ISA_LENGTH + 2]
+        begin = int(starts[index])
+        head = data[begin : begin + ISA_LENGTH + 2]
+        key = _delimiter_bytes(head) if len(head) == ISA_LENGTH + 2 else ()
+        known = seen.get(key) if key else None
+        if known is not None:  # same separators, version and line ending as an ISA before
+            if known != delimiters:
+                stop = int(index)
+                break
+            continue
         try:
-            if read_delimiters(head, name) != delimiters:
+            found = read_delimiters(head, name)
+            if key:
+                seen[key] = found
+            if found != delimiters:
                 stop = int(index)
                 break
         except FormatError:
