@@ -17,23 +17,11 @@ from typing import Any
 
 import click
 
-from atomnb.cli.root import ATOM_URL, cli
+from atomnb.cli.present import JSON_OPTION
+from atomnb.cli.root import ATOM_HOME, ATOM_STORE, ATOM_URL, cli
 from atomnb.errors import ConfigError, UnknownEntityError
 
 __all__: list[str] = []
-
-_HOME = click.option(
-    "--home",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The atom's folder, on its machine: change its store directly (no running atom needed).",
-)
-_STORE = click.option(
-    "--store",
-    "store_url",
-    metavar="URL",
-    help="With --home: the atom's store URL when it was started with --store.",
-)
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
 
 @cli.group("apis")
@@ -83,8 +71,8 @@ def _deployed(direct: Any, api: str) -> None:
 @keys.command("create")
 @click.argument("api")
 @click.argument("name")
-@_HOME
-@_STORE
+@ATOM_HOME
+@ATOM_STORE
 @ATOM_URL
 def keys_create(
     api: str, name: str, home: Path | None, store_url: str | None, atom_url: str | None
@@ -106,10 +94,10 @@ def keys_create(
 
 @keys.command("list")
 @click.argument("api")
-@_HOME
-@_STORE
+@ATOM_HOME
+@ATOM_STORE
 @ATOM_URL
-@_JSON
+@JSON_OPTION
 def keys_list(
     api: str, home: Path | None, store_url: str | None, atom_url: str | None, as_json: bool
 ) -> None:
@@ -148,8 +136,8 @@ def keys_list(
 @keys.command("revoke")
 @click.argument("api")
 @click.argument("name")
-@_HOME
-@_STORE
+@ATOM_HOME
+@ATOM_STORE
 @ATOM_URL
 def keys_revoke(
     api: str, name: str, home: Path | None, store_url: str | None, atom_url: str | None
@@ -169,7 +157,7 @@ def keys_revoke(
 
 @apis.command("list")
 @ATOM_URL
-@_JSON
+@JSON_OPTION
 def apis_list(atom_url: str | None, as_json: bool) -> None:
     """List the APIs deployed on an atom: base path, version, routes, deployed with what."""
     found = _Where(None, None, atom_url).call("GET", "/api/apis")

@@ -25,15 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from atomnb.cli.present import grid
+from atomnb.cli.present import JSON_OPTION, grid
 from atomnb.cli.root import ATOM_URL, cli
 
 if TYPE_CHECKING:
     from atomnb.atom.client import AtomClient
 
 __all__: list[str] = []
-
-_JSON = click.option("--json", "as_json", is_flag=True, help="JSON for scripts, not a table.")
 
 
 def _client(ctx: click.Context, atom_url: str | None) -> AtomClient:
@@ -53,7 +51,7 @@ def _print_json(value: Any) -> None:
 
 @cli.group(invoke_without_command=True)
 @ATOM_URL
-@_JSON
+@JSON_OPTION
 @click.pass_context
 def atoms(ctx: click.Context, atom_url: str | None, as_json: bool) -> None:
     """The atoms on the store with status and resources; pause, resume or restart one."""
@@ -153,7 +151,7 @@ def atoms_restart(
 
 @cli.group(invoke_without_command=True)
 @ATOM_URL
-@_JSON
+@JSON_OPTION
 @click.pass_context
 def schedules(ctx: click.Context, atom_url: str | None, as_json: bool) -> None:
     """The deployed processes' schedules, paused or not, with their next fire; pause or resume."""
@@ -242,7 +240,7 @@ def undeploy(process: str, atom_url: str | None) -> None:
 @cli.command()
 @click.argument("process")
 @ATOM_URL
-@_JSON
+@JSON_OPTION
 def deployments(process: str, atom_url: str | None, as_json: bool) -> None:
     """Every version of a deployed process: when, who deployed it, which is active."""
     from atomnb.atom.client import AtomClient

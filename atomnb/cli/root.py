@@ -24,7 +24,16 @@ if TYPE_CHECKING:
     from atomnb.components import Workspace
     from atomnb.store import ExecutionStore
 
-__all__ = ["ATOM_URL", "COMMAND_MODULES", "EXIT_FAILED", "EXIT_USAGE", "Options", "cli"]
+__all__ = [
+    "ATOM_HOME",
+    "ATOM_STORE",
+    "ATOM_URL",
+    "COMMAND_MODULES",
+    "EXIT_FAILED",
+    "EXIT_USAGE",
+    "Options",
+    "cli",
+]
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -110,4 +119,17 @@ ATOM_URL = click.option(
     "atom_url",
     metavar="URL",
     help="The atom's URL (default: $ATOMNB_ATOM_URL, then atom = in atomnb.toml).",
+)
+#: An atom's home folder, for changes made on its machine straight in its store.
+ATOM_HOME = click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The atom's folder, on its machine: change its store directly (no running atom needed).",
+)
+#: With ``ATOM_HOME``: the store an atom started with ``--store`` uses.
+ATOM_STORE = click.option(
+    "--store",
+    "store_url",
+    metavar="URL",
+    help="With --home: the atom's store URL when it was started with --store.",
 )

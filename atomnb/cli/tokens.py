@@ -18,23 +18,12 @@ from typing import Any
 
 import click
 
-from atomnb.cli.root import ATOM_URL, cli
+from atomnb.cli.root import ATOM_HOME, ATOM_STORE, ATOM_URL, cli
 from atomnb.errors import ConfigError
 
 __all__: list[str] = []
 
 _ROLES = ("viewer", "operator", "admin")
-_HOME = click.option(
-    "--home",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The atom's folder, on its machine: change its store directly (no running atom needed).",
-)
-_STORE = click.option(
-    "--store",
-    "store_url",
-    metavar="URL",
-    help="With --home: the atom's store URL when it was started with --store.",
-)
 
 
 @cli.group()
@@ -105,8 +94,8 @@ def _check_where(home: Path | None, atom_url: str | None) -> None:
 @tokens.command("create")
 @click.argument("name")
 @click.option("--role", type=click.Choice(_ROLES), required=True, help="What the token may do.")
-@_HOME
-@_STORE
+@ATOM_HOME
+@ATOM_STORE
 @ATOM_URL
 def tokens_create(
     name: str, role: str, home: Path | None, store_url: str | None, atom_url: str | None
@@ -126,8 +115,8 @@ def tokens_create(
 
 
 @tokens.command("list")
-@_HOME
-@_STORE
+@ATOM_HOME
+@ATOM_STORE
 @ATOM_URL
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def tokens_list(
@@ -166,8 +155,8 @@ def tokens_list(
 
 @tokens.command("revoke")
 @click.argument("name")
-@_HOME
-@_STORE
+@ATOM_HOME
+@ATOM_STORE
 @ATOM_URL
 def tokens_revoke(
     name: str, home: Path | None, store_url: str | None, atom_url: str | None
