@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +79,33 @@ def partner_dir(workspace: Workspace) -> Path:
 
 
 from tests.atom.conftest import start_atom  # noqa: E402, F401 - real atoms for tests/b2b
+
+
+@dataclass
+class Webhook:
+    """A partner's webhook on loopback: its URL and the JSON bodies posted to it."""
+
+    url: str
+    received: list[dict[str, Any]] = field(default_factory=list)
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook("")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            hook.received.append(json.loads(self.rfile.read(length)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hook.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    yield hook
+    server.shutdown()
+    server.server_close()

@@ -4,13 +4,8 @@ that does not arrive in time is listed by `atomnb partners overdue` and notified
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any, ClassVar
 
-import pytest
 import sqlalchemy as sa
 
 import atomnb as ab
@@ -20,7 +15,7 @@ from atomnb.components.partners import save_partner
 from atomnb.store.b2b import B2BStore
 from atomnb.store.repository import utcnow
 from atomnb.store.tables import b2b_sent
-from tests.b2b.conftest import ACME
+from tests.b2b.conftest import ACME, Webhook
 from tests.conftest import run_cli
 
 BIG = {"id": "BIG", "elements": ["20261205", "7"]}
@@ -74,34 +69,11 @@ def test_sent_interchange_is_matched_when_its_997_arrives(
     assert again.matched[0].sent_id is None
 
 
-class _Hook(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        length = int(self.headers["Content-Length"])
-        _Hook.received.append(json.loads(self.rfile.read(length)))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def webhook() -> Iterator[str]:
-    _Hook.received = []
-    server = HTTPServer(("127.0.0.1", 0), _Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
-    server.shutdown()
-    server.server_close()
-
-
 def test_overdue_is_listed_by_the_cli_and_notified_once(
-    workspace: Workspace, b2b: B2BStore, webhook: str
+    workspace: Workspace, b2b: B2BStore, webhook: Webhook
 ) -> None:
-    acme = {**ACME, "acknowledgement": {**ACME["acknowledgement"], "notify": {"webhook": webhook}}}
+    ack = {**ACME["acknowledgement"], "notify": {"webhook": webhook.url}}
+    acme = {**ACME, "acknowledgement": ack}
     save_partner("acme", acme, workspace)
     late, on_time = send_invoice(workspace, b2b), send_invoice(workspace, b2b)
     with b2b.engine.begin() as connection:
@@ -120,8 +92,8 @@ def test_overdue_is_listed_by_the_cli_and_notified_once(
     for _ in range(2):  # notified once, however often the check runs
         notified = run_cli("partners", "overdue", "--store", url, "--notify", cwd=workspace.root)
         assert notified.returncode == 1 and "acme" in notified.stdout
-    assert len(_Hook.received) == 1
-    message = _Hook.received[0]
+    assert len(webhook.received) == 1
+    message = webhook.received[0]
     assert message["event"] == "acknowledgement-overdue"
     assert message["interchange"]["interchange_control_number"] == late.interchange_control_number
     # the 997 arrives late: no longer overdue
