@@ -89,7 +89,7 @@ def start_closed(home: Path, log: Path, token: str, *args: str) -> AtomProcess:
     command = [sys.executable, "-m", "atomnb", "atom", "start", "--home", str(home)]
     command += ["--port", str(atom.port), "--stop-grace", "5", *atom.args]
     atom.proc = subprocess.Popen(command, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # generous: atoms start slowly on loaded cores
     with http(atom.url, token) as client:
         while True:
             assert atom.proc.poll() is None, log.read_text()

@@ -44,16 +44,19 @@ class AtomProcess:
         self.proc = subprocess.Popen(
             command, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, cwd=self.home.parent
         )
-        deadline = time.monotonic() + 60
+        # Generous: on two loaded cores an atom's imports alone have taken over a minute.
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"the atom exited early:\n{self.log.read_text()}")
             try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/api/health", timeout=5).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
         else:
+            self.proc.kill()  # never left running for the rest of the session
+            self.proc.wait()
             raise AssertionError(f"the atom did not come up:\n{self.log.read_text()}")
         self.client = AtomClient(self.url, timeout_s=60)
         return self

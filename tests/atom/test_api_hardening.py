@@ -133,7 +133,7 @@ def token_atom(
     command += ["--port", str(port), "--stop-grace", "5", "--workers", "1"]
     proc = subprocess.Popen(command, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # generous: atoms start slowly on loaded cores
     while True:
         assert proc.poll() is None, log.read_text()
         assert time.monotonic() < deadline, log.read_text()
