@@ -44,6 +44,7 @@ class WorkerHandle:
         self.timed_out = False
         self.rss0 = 0
         self.rss = 0
+        self._warm = False
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self._in: IO[bytes] = self.proc.stdin
         self._out: IO[bytes] = self.proc.stdout
@@ -67,6 +68,9 @@ class WorkerHandle:
         """One request's answer; ``Lost`` if the worker died or ran past ``deadline``."""
         reply = self._exchange(message, deadline)
         self.rss = int(reply.get("rss") or 0)
+        if not self._warm:  # what the first request imports and caches lazily is not growth
+            self._warm = True
+            self.rss0 = self.rss or self.rss0
         return reply
 
     def _exchange(self, message: dict[str, Any], deadline: float) -> dict[str, Any]:
@@ -84,7 +88,7 @@ class WorkerHandle:
         return dict(reply)
 
     def grown_mb(self) -> float:
-        """How much its resident memory grew since it loaded the process."""
+        """How much its resident memory grew since its first request (after loading)."""
         return (self.rss - self.rss0) / 2**20 if self.rss0 else 0.0
 
     def kill(self) -> None:
