@@ -1,0 +1,1 @@
+"""Assure: recorded test cases of processes and maps, replayed by pytest (``pytest --atomnb``)."""
