@@ -11,7 +11,10 @@
    problem; ``accept_with_errors`` lets it go on, marked (``b2b.status`` = E and
    ``b2b.errors``), and a set the reader refused only for a wrong count (SE01,
    UNT) is rebuilt with the right count and delivered, marked, too;
-4. matches incoming 997/999/CONTRL to interchanges we sent (reconciliation);
+4. matches incoming 997/999/CONTRL to interchanges we sent (reconciliation),
+   and TA1s: those between ISA and GS of an interchange with groups (the
+   reader's ``x12.ta1`` property) and interchanges of TA1s only (the reader's
+   ``x12.ta1-only`` rejection);
 5. builds the acknowledgements the partner expects (``acknowledgement.send``,
    and a TA1 when ``acknowledgement.ta1`` or ISA14 asks for one);
 6. routes: ``Receipt.batches`` maps (partner, document type) to a batch.
@@ -30,7 +33,7 @@ from typing import Any
 import pyarrow as pa
 
 from atomnb.b2b.acks import Acknowledgement, Allocate, build_acknowledgements
-from atomnb.b2b.interchanges import InterchangeInfo, SetInfo, gather
+from atomnb.b2b.interchanges import TA1_ONLY, InterchangeInfo, SetInfo, gather
 from atomnb.b2b.reconcile import AckMatch, ack_facts, match_acknowledgement
 from atomnb.b2b.stores import StoreLike, b2b_store, current_execution_id
 from atomnb.components.partners import Partner, list_partners, load_partner
@@ -122,11 +125,13 @@ def receive_b2b(
     b2b = b2b_store(store, workspace)
     receipt = Receipt()
     if isinstance(documents, bytes):
-        if _receive_ta1(documents, known, b2b, receipt):
-            return receipt
         text = documents.lstrip()[:3]
         documents = read(documents, format="x12" if text == b"ISA" else "edifact")
-    receipt.rejections.extend(r for r in documents.rejections if not _is_set(r))
+    for refused in documents.rejections:
+        if refused.rule == TA1_ONLY:
+            _receive_ta1(refused, known, b2b, receipt)
+        elif not _is_set(refused):
+            receipt.rejections.append(refused)
     infos = gather(documents)
     # sets the reader refused (or policy refuses) keep their rejection; map them back
     pending = [r for r in documents.rejections if _is_set(r)]
@@ -161,6 +166,8 @@ def receive_b2b(
             )  # fmt: skip
             receipt.rejections += [r for r in own if r is not None]
             continue
+        for ta1 in info.ta1:
+            _match_ta1(ta1, info.envelope[3], partner, b2b, receipt)
         for item, rejection in zip([s for s in info.sets() if not s.delivered], own, strict=True):
             recovered = None
             if partner.validation == "accept_with_errors" and rejection is not None:
@@ -223,29 +230,36 @@ def receive_b2b(
     return receipt
 
 
-def _receive_ta1(data: bytes, known: list[Partner], b2b: B2BStore, receipt: Receipt) -> bool:
-    """A TA1-only interchange (ISA, TA1 ..., IEA; readers take no such file): match it."""
-    text = data.decode("latin-1").lstrip()
-    if not text.startswith("ISA") or len(text) < 106:
-        return False
-    element, terminator = text[3], text[105]
-    segments = [s.strip("\r\n ") for s in text.split(terminator) if s.strip("\r\n ")]
-    ids = {s.split(element)[0] for s in segments}
-    if "TA1" not in ids or "GS" in ids:
-        return False
-    isa = segments[0].split(element)
-    sender = InterchangeInfo("x12", isa[5].strip(), isa[6].strip(), "", "", "", "", "")
+def _receive_ta1(
+    rejection: Rejection, known: list[Partner], b2b: B2BStore, receipt: Receipt
+) -> None:
+    """An interchange of TA1s only (the reader's ``x12.ta1-only`` rejection): match them."""
+    props = rejection.properties or {}
+    isa = str(props.get("x12.isa") or "")
+    fields = isa.split(isa[3]) if len(isa) > 3 else []
+    if len(fields) < 14:
+        receipt.rejections.append(rejection)
+        return
+    sender = InterchangeInfo("x12", fields[5].strip(), fields[6].strip(), "", "", "", "", "")
     partner = _identify(sender, known)
     if partner is None:
-        where = f"TA1 interchange {isa[13]} from {sender.sender_key}"
+        where = f"TA1 interchange {fields[13]} from {sender.sender_key}"
         message = f"no partner has x12 sender id {sender.sender_key}"
-        receipt.rejections.append(Rejection(message, where, "b2b.unknown-partner", raw=data))
-        return True
-    for segment in segments:
-        fields = segment.split(element)
-        if fields[0] == "TA1" and len(fields) > 4:
-            receipt.matched.append(match_acknowledgement(b2b, partner, "TA1", fields[1], fields[4]))
-    return True
+        receipt.rejections.append(
+            Rejection(message, where, "b2b.unknown-partner", raw=rejection.raw, properties=props)
+        )
+        return
+    for ta1 in props.get("x12.ta1") or []:
+        _match_ta1(str(ta1), isa[3], partner, b2b, receipt)
+
+
+def _match_ta1(
+    segment: str, element: str, partner: Partner, b2b: B2BStore, receipt: Receipt
+) -> None:
+    """TA101 names our interchange, TA104 its status (A, E, R)."""
+    fields = segment.split(element)
+    if fields[0] == "TA1" and len(fields) > 4:
+        receipt.matched.append(match_acknowledgement(b2b, partner, "TA1", fields[1], fields[4]))
 
 
 def _partners(

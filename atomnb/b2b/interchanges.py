@@ -20,7 +20,10 @@ from atomnb.b2b.issues import Issue, problem_issues, rule_issues
 from atomnb.documents import Documents, Rejection
 from atomnb.errors import DocumentError
 
-__all__ = ["GroupInfo", "InterchangeInfo", "Issue", "SetInfo", "gather"]
+__all__ = ["TA1_ONLY", "GroupInfo", "InterchangeInfo", "Issue", "SetInfo", "gather"]
+
+#: The X12 reader's rule for an interchange of TA1 segments only (no group, no set).
+TA1_ONLY = "x12.ta1-only"
 
 
 @dataclass
@@ -64,6 +67,8 @@ class InterchangeInfo:
     delimiters: dict[str, str] = field(default_factory=dict)
     groups: list[GroupInfo] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    #: TA1 segments (text) the interchange carried between ISA and its first GS
+    ta1: list[str] = field(default_factory=list)
 
     @property
     def sender_key(self) -> str:
@@ -89,6 +94,8 @@ def gather(documents: Documents) -> list[InterchangeInfo]:
         info = _place(props, standard, found, groups)
         info.sets.append(_set(row, props, standard, True, index))
     for rejection in documents.rejections:
+        if rejection.rule == TA1_ONLY:
+            continue  # not a set: inbound matches its TA1s (nothing to acknowledge)
         props = dict(getattr(rejection, "properties", None) or {})
         if not props:
             props = _envelope_guess(documents, standard)
@@ -117,8 +124,8 @@ def gather(documents: Documents) -> list[InterchangeInfo]:
 _ROW_COLUMNS = ("transaction_set", "ST", "message_type", "UNH")
 _PROPERTIES = (
     "file_name", "x12.isa", "x12.gs", "x12.delimiters", "x12.transaction_set_control_number",
-    "x12.problems", "edifact.una", "edifact.unb", "edifact.ung", "edifact.interchange_ref",
-    "edifact.message_ref", "edifact.problems",
+    "x12.problems", "x12.ta1", "edifact.una", "edifact.unb", "edifact.ung",
+    "edifact.interchange_ref", "edifact.message_ref", "edifact.problems",
 )  # fmt: skip
 
 
@@ -178,6 +185,7 @@ def _x12_interchange(props: Mapping[str, Any]) -> InterchangeInfo:
         time=f[10],
         ack_requested=f[14].strip() == "1",
         delimiters={k: str(v) for k, v in delimiters.items() if v is not None},
+        ta1=[str(t) for t in props.get("x12.ta1") or []],
     )
 
 

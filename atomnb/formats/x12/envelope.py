@@ -2,10 +2,12 @@
 
 Problems are split by what they spoil. A broken envelope structure (no ISA,
 a segment outside any ST/SE, a file that ends before IEA) makes the interchange
-unreadable: ``FormatError``. A wrong trailer (SE01 count, SE02, GE01, GE02,
-IEA01, IEA02) spoils only the sets it covers, so it is reported as a
-``Problem`` on an event and the reader decides (reject or raise); the other
-sets still go through.
+unreadable: ``FormatError``. TA1 segments between ISA and the first GS are
+allowed (X12 puts interchange acknowledgements there): they are kept on the
+interchange (``Envelope.ta1``, ``InterchangeClosed.ta1``), not parsed as sets.
+A wrong trailer (SE01 count, SE02, GE01, GE02, IEA01, IEA02) spoils only the
+sets it covers, so it is reported as a ``Problem`` on an event and the reader
+decides (reject or raise); the other sets still go through.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class Envelope:
     group: int
     isa: Segment
     gs: Segment
+    #: TA1 segments (text, no terminator) between the interchange's ISA and first GS
+    ta1: tuple[str, ...] = ()
     _properties: dict[str, object] | None = field(default=None, repr=False, compare=False)
     #: line breaks after the interchange's IEA, known when it closes (None: not yet)
     after: str | None = None
@@ -120,6 +124,11 @@ class InterchangeClosed:
     interchange: int
     problems: list[Problem]
     after: str  # line breaks after IEA, kept for a byte-identical rewrite
+    ta1: tuple[str, ...] = ()  # TA1 segments between ISA and the first GS
+    groups: int = 0
+    #: ISA..IEA bytes of an interchange without groups that carries TA1s (nothing else
+    #: of it reaches a document), so the reader can hand it on whole
+    raw: bytes | None = None
 
 
 Event = TransactionSet | GroupClosed | InterchangeClosed
@@ -175,6 +184,8 @@ def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
     current: TransactionSet | None = None
     envelope: Envelope | None = None
     last_block: Block | None = None
+    ta1: list[str] = []
+    isa_at: tuple[Block, int] | None = None
 
     def unexpected(segment: Segment, expected: str) -> FormatError:
         return FormatError(
@@ -190,6 +201,13 @@ def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
             hint="the interchange envelope (ISA/GS/ST ... SE/GE/IEA) is broken",
         )
 
+    def between(block: Block, first: int, stop: int) -> None:
+        """Segments ``first``..``stop - 1`` are not envelope segments: TA1s after ISA only."""
+        for index in range(first, stop):
+            if state != "isa" or block.ids[index] != "TA1":
+                raise outside(block, index)
+            ta1.append(block.delimiters.element.join(["TA1", *block.elements(index)]))
+
     for block in blocks:
         last_block = block
         indices = block.envelope
@@ -198,7 +216,7 @@ def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
         previous = -1
         for index in indices:
             if index > previous + 1 and state != "st":
-                raise outside(block, previous + 1)
+                between(block, previous + 1, index)
             previous = index
             sid = block.ids[index]
             values = elements[index]
@@ -216,7 +234,7 @@ def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
             fine_iea = sid == "IEA" and state in ("isa", "ge") and isa is not None
             if fine_iea and _trailer_fine(values, groups, isa.element(13)):  # type: ignore[union-attr]
                 after = block.data[int(block.terms[index]) + 1 : int(block.ends[index])]
-                yield InterchangeClosed(interchange, [], after.decode("latin-1"))
+                yield _closed(interchange, [], after, ta1, groups, isa_at, block, index)
                 state = "iea"
                 continue
             segment = Segment(
@@ -247,13 +265,14 @@ def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
                     raise unexpected(segment, "IEA")
                 interchange += 1
                 isa, groups, state = segment, 0, "isa"
+                ta1, isa_at = [], (block, index)
             elif sid == "GS":
                 if state not in ("isa", "ge"):
                     raise unexpected(segment, "GE" if state in ("gs", "se") else "ISA")
                 group += 1
                 gs, groups, sets_in_group, state = segment, groups + 1, 0, "gs"
                 assert isa is not None
-                envelope = Envelope(interchange, group, isa, gs)
+                envelope = Envelope(interchange, group, isa, gs, tuple(ta1))
             elif sid == "ST":
                 if state not in ("gs", "se"):
                     raise unexpected(segment, "GS")
@@ -301,14 +320,11 @@ def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
                     ),
                 ]
                 after = block.data[int(block.terms[index]) + 1 : int(block.ends[index])]
-                yield InterchangeClosed(
-                    interchange,
-                    _coded(found, "IEA", {1: "021", 2: "001"}),
-                    after.decode("latin-1"),
-                )
+                coded = _coded(found, "IEA", {1: "021", 2: "001"})
+                yield _closed(interchange, coded, after, ta1, groups, isa_at, block, index)
                 state = "iea"
         if len(block) > previous + 1 and state != "st":
-            raise outside(block, previous + 1)
+            between(block, previous + 1, len(block))
     if state != "iea":
         missing = {"start": "ISA", "isa": "GS or IEA", "gs": "ST or GE", "st": "SE"}.get(
             state, "GE or IEA" if state == "se" else "IEA"
@@ -322,6 +338,28 @@ def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
         if last_id == "ISA":
             hint = "only an ISA segment was found: is the segment terminator after ISA16 missing?"
         raise FormatError(f"the file ends before {missing}", where=where, hint=hint)
+
+
+def _closed(
+    interchange: int,
+    problems: list[Problem],
+    after: bytes,
+    ta1: list[str],
+    groups: int,
+    isa_at: tuple[Block, int] | None,
+    block: Block,
+    index: int,
+) -> InterchangeClosed:
+    """The IEA event; an interchange of TA1s only carries its bytes (ISA..IEA)."""
+    raw = None
+    if ta1 and not groups:
+        if isa_at is not None and isa_at[0] is block:
+            raw = block.raw(isa_at[1], index)
+        else:  # ISA in an earlier block (not expected: blocks end after a trailer)
+            raw = block.raw(0, index)
+    return InterchangeClosed(
+        interchange, problems, after.decode("latin-1"), tuple(ta1), groups, raw
+    )
 
 
 def _fine_count(value: str, expected: int) -> bool:

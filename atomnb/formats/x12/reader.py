@@ -10,6 +10,13 @@ checked (so a wrong GE01 or IEA02 can still reject them), but never more than
 and a trailer problem found later is reported as a rejection of the group
 (without raw bytes) naming how many of its sets were already delivered.
 
+TA1 segments between ISA and the first GS (interchange acknowledgements) are
+kept as the ``x12.ta1`` property (a list of segment texts) of every set of their
+interchange; that property exists only in batches where some interchange had
+one. An interchange of TA1s only has no set to carry them, so it becomes a
+rejection with rule ``x12.ta1-only``, its bytes and ``x12.isa``/``x12.ta1`` in
+``properties`` (``ab.receive_b2b`` matches them; nothing is dropped).
+
 When a file carries several transaction-set types, it is looked through once
 before reading (set ids only): where their definitions disagree on whether a
 segment or loop repeats, it is a list for all of them, so every batch of the
@@ -94,6 +101,8 @@ class _Pending:
     problems: list[Problem] = field(default_factory=list)
     #: problems that mark the set (x12.problems) without rejecting it (strict=False)
     marks: list[Problem] = field(default_factory=list)
+    #: not a set: a refusal decided elsewhere (an interchange of TA1s only)
+    rejection: Rejection | None = None
 
 
 @dataclass
@@ -149,6 +158,8 @@ def read_x12(
                     if entry.envelope is not None:
                         entry.envelope.after = event.after
                 _spread(state, event)
+                if event.raw is not None:
+                    state.pending.append(_ta1_only(event, source.name))
             # One set more than a batch waits, so an interchange's last set always meets
             # its GE/IEA trailers (and the bytes after IEA) before it is delivered.
             while len(state.pending) > batch_size:
@@ -257,6 +268,27 @@ def _plan_problem(problem: Any, ts: TransactionSet, name: str) -> Problem:
     )
 
 
+def _ta1_only(event: InterchangeClosed, name: str) -> _Pending:
+    """An interchange that holds only TA1 acknowledgements: handed on as a rejection."""
+    raw = event.raw or b""
+    isa = raw[:105].decode("latin-1")
+    control = isa.split(isa[3])[13] if len(isa) > 3 and isa.count(isa[3]) >= 13 else ""
+    rejection = Rejection(
+        f"interchange {control} holds only TA1 acknowledgements ({len(event.ta1)}) and no "
+        "functional group, so there is no document to deliver; ab.receive_b2b matches "
+        "them to the interchanges sent",
+        f"{name}, interchange {event.interchange}",
+        "x12.ta1-only",
+        raw=raw,
+        properties={
+            "x12.isa": isa,
+            "x12.interchange_control_number": control,
+            "x12.ta1": list(event.ta1),
+        },
+    )
+    return _Pending(-1, -1, -1, None, None, None, rejection=rejection)
+
+
 def _spread(state: _State, event: GroupClosed | InterchangeClosed) -> None:
     """A trailer problem rejects every waiting set it covers; note those already delivered."""
     problems = event.problems
@@ -292,7 +324,11 @@ def _flush(state: _State, count: int, source: Source, on_error: OnError) -> Docu
     delivered: list[_Pending] = []
     marks: list[list[dict[str, object]]] = []
     rejections: list[Rejection] = []
+    notes: list[Rejection] = []
     for entry in batch:
+        if entry.rejection is not None:
+            notes.append(entry.rejection)
+            continue
         if not entry.problems:
             assert entry.ref is not None
             refs.append(entry.ref)
@@ -313,8 +349,8 @@ def _flush(state: _State, count: int, source: Source, on_error: OnError) -> Docu
     columns["x12.problems"] = pa.array(marks, PROBLEMS_TYPE)
     documents = Documents(table, columns)
     if on_error == "raise":
-        return documents
-    return documents.with_rejections(rejections)
+        return documents.with_rejections(notes) if notes else documents
+    return documents.with_rejections([*rejections, *notes])
 
 
 def _rejection(entry: _Pending, first: Problem, message: str | None = None) -> Rejection:
@@ -333,7 +369,10 @@ def _properties(entry: _Pending) -> dict[str, Any] | None:
     """The envelope properties of one set (what a delivered set carries as properties)."""
     if entry.envelope is None or entry.source is None:
         return None
-    return {name: _column([entry], name)[0] for name in _PROPERTY_NAMES}
+    found = {name: _column([entry], name)[0] for name in _PROPERTY_NAMES}
+    if entry.envelope.ta1:
+        found["x12.ta1"] = list(entry.envelope.ta1)
+    return found
 
 
 def _property_columns(entries: list[_Pending]) -> dict[str, pa.Array]:
@@ -366,6 +405,9 @@ def _property_columns(entries: list[_Pending]) -> dict[str, pa.Array]:
         else:
             values = pa.array([v[name] if v is not None else None for v in views], pa.string())
         columns[name] = values.take(index)
+    if any(e is not None and e.ta1 for e in envelopes):
+        ta1 = [list(e.ta1) if e is not None and e.ta1 else None for e in envelopes]
+        columns["x12.ta1"] = pa.array(ta1, pa.list_(pa.string())).take(index)
     return columns
 
 

@@ -5,7 +5,8 @@ within it, consecutive documents sharing a GS (``x12.gs``) form one group; the
 writer emits ISA/GS/ST ... SE/GE/IEA with SE01, GE01 and IEA01 counted from what
 it actually writes, so edited documents never carry stale counts. With the
 delimiters and line endings the reader recorded, a file read and written back is
-byte-identical. Documents with no envelope (built by a map, read from JSON) get
+byte-identical (TA1 segments kept in ``x12.ta1`` go back between ISA and the
+first GS). Documents with no envelope (built by a map, read from JSON) get
 one from the writer's options.
 """
 
@@ -53,6 +54,7 @@ class _Interchange:
     isa: str
     delimiters: Delimiters
     after: str
+    ta1: list[str] = field(default_factory=list)  # x12.ta1: written between ISA and GS
     groups: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
 
 
@@ -110,7 +112,7 @@ def _interchanges(documents: Documents, options: EnvelopeOptions) -> Iterator[_I
         if current is None or current.isa != isa or current.delimiters != delimiters:
             if current is not None:
                 yield current
-            current = _Interchange(isa, delimiters, after)
+            current = _Interchange(isa, delimiters, after, list(props.get("x12.ta1") or []))
         current.after = after
         if not current.groups or current.groups[-1][0] != gs:
             current.groups.append((gs, []))
@@ -205,7 +207,7 @@ class _Writer:
             raise FormatError(
                 f"x12.isa is not a 105-character ISA using {element!r}: {isa[:40]!r}..."
             )
-        parts = [isa + self.end]
+        parts = [isa + self.end, *(ta1 + self.end for ta1 in self.interchange.ta1)]
         for gs, rows in self.interchange.groups:
             parts.append(gs + self.end)
             for number, row in enumerate(rows, 1):
