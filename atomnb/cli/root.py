@@ -49,6 +49,7 @@ COMMAND_MODULES = (
     "atomnb.cli.tokens",
     "atomnb.cli.apis",
     "atomnb.cli.partners",
+    "atomnb.cli.assure",
 )
 
 

@@ -23,12 +23,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, NoSuchTableError, OperationalError, SQLAlchemyError
 
 from atomnb.components.environments import is_secret_reference, resolve_secret
+from atomnb.connectors import recording
 from atomnb.connectors.backoff import Backoff, retrying
 from atomnb.connectors.base import ConnectionTest, refuse_unknown_settings, timed_test
 from atomnb.documents import Documents, DocumentStream, Rejection
@@ -132,8 +134,24 @@ class SqlConnection:
         profile: Profile | None = None,
         batch_size: int = 10_000,
     ) -> DocumentStream:
-        """Rows of a query (values bound), streamed in batches."""
-        return read_query(self.engine, sql, params, profile=profile, batch_size=batch_size)
+        """Rows of a query (values bound), streamed in batches.
+
+        While a test case is recorded the rows are read whole (to be written); on
+        replay they come from the recording and the database is never reached.
+        """
+        if recording.active() is None:
+            return read_query(self.engine, sql, params, profile=profile, batch_size=batch_size)
+        rows = recording.exchange(
+            "database",
+            "query",
+            {"sql": sql, "params": dict(params or {})},
+            lambda: read_query(
+                self.engine, sql, params, profile=profile, batch_size=batch_size
+            ).collect(),
+            lambda docs: ({"rows": len(docs)}, docs),
+            lambda _payload, docs: docs if docs is not None else Documents(pa.table({})),
+        )
+        return DocumentStream(iter([rows]), source="recorded query", schema=rows.schema)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -156,6 +174,33 @@ class SqlConnection:
     ) -> WriteResult:
         return self._write("delete", table, documents, tuple(key), **options)
 
+    def _recorded_write(
+        self,
+        action: str,
+        table_name: str,
+        documents: Documents,
+        key: tuple[str, ...],
+        **options: Any,
+    ) -> WriteResult:
+        """A write, recorded (rows written, rejections) or answered from a recorded case."""
+
+        def encode(result: WriteResult) -> recording.Payload:
+            rejected = [recording.rejection_to_dict(r) for r in result.rejected]
+            return {"written": result.written, "rejected": rejected}, None
+
+        def decode(payload: dict[str, Any], _docs: Documents | None) -> WriteResult:
+            rejected = tuple(recording.rejection_from_dict(r) for r in payload["rejected"])
+            return WriteResult(int(payload["written"]), rejected)
+
+        return recording.exchange(
+            "database",
+            action,
+            {"table": table_name, "key": list(key)},
+            lambda: self._write_now(action, table_name, documents, key, **options),
+            encode,
+            decode,
+        )
+
     def call(self, function: str, params: Mapping[str, Any] | None = None) -> Documents:
         """Call a stored function (``SELECT * FROM fn(:a, :b)``); its rows as Documents."""
         if not function.replace("_", "").replace(".", "").isalnum():
@@ -164,6 +209,18 @@ class SqlConnection:
         return self.query(f"SELECT * FROM {function}({names})", params).collect()
 
     def _write(
+        self,
+        action: str,
+        table_name: str,
+        documents: Documents,
+        key: tuple[str, ...],
+        **options: Any,
+    ) -> WriteResult:
+        if recording.active() is None:
+            return self._write_now(action, table_name, documents, key, **options)
+        return self._recorded_write(action, table_name, documents, key, **options)
+
+    def _write_now(
         self,
         action: str,
         table_name: str,

@@ -17,12 +17,12 @@ from __future__ import annotations
 import json
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
 import pyarrow as pa
 
+from atomnb import _clock as clock
 from atomnb.documents import Documents, DocumentStream, Rejection
 from atomnb.documents.progress import progress
 from atomnb.maps.compile import Plan, compile_map
@@ -50,7 +50,7 @@ def apply_map(
     Cross-reference tables come from ``tables`` or, by default, from the workspace's
     ``components/xrefs/`` (those the map's lookups name), loaded once per call.
     """
-    ctx_properties = {"now": datetime.now(UTC), **(properties or {})}
+    ctx_properties = {"now": clock.now(), **(properties or {})}
     run = _reused_run(mapping, tables, udfs)
     if run is None:
         loaded = tables if tables is not None else tables_for(mapping)

@@ -28,6 +28,7 @@ from typing import Any
 from atomnb._files import write_text_atomically
 from atomnb.connectors.observe import ConnectorCall, install_observer
 from atomnb.documents import Documents
+from atomnb.process.case_outputs import recording_listeners
 from atomnb.process.context import CAPTURE_ENV, ExecutionContext, context
 from atomnb.process.secrets import scrub_text, scrub_value
 from atomnb.process.trace import ShapeRecord, Trace
@@ -88,6 +89,7 @@ class ProcessRun:
         self.listeners: list[Callable[[ShapeRecord, Mapping[str, Documents]], None]] = []
         if os.environ.get(CAPTURE_ENV) == "1" and self._dir is not None:
             self.listeners.append(self._capture)
+        self.listeners += recording_listeners()  # a test case being recorded or replayed
 
     @property
     def _dir(self) -> Path | None:

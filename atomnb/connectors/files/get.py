@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from atomnb.connectors import recording
 from atomnb.connectors.files.after import After, after_read, quietly
 from atomnb.connectors.files.errors import translate
 from atomnb.connectors.files.listing import Entry, list_folder
@@ -85,6 +86,41 @@ def get_files(
     """
     if after not in ("keep", "archive", "delete"):
         raise FatalConnectorError(f"after={after!r}: use keep, archive or delete")
+
+    def now() -> Documents:
+        return _get_files(
+            conn, pattern, format, parse, profile, after, archive_folder, error_folder, ready,
+            limit, options,
+        )  # fmt: skip
+
+    if recording.active() is None:
+        return now()
+    key = {"location": conn.location, "pattern": pattern, "parse": parse, "limit": limit}
+    return recording.exchange("files", "get", key, now, _encode, _decode)
+
+
+def _encode(docs: Documents) -> recording.Payload:
+    return {"rejected": [recording.rejection_to_dict(r) for r in docs.rejections]}, docs
+
+
+def _decode(payload: dict[str, Any], docs: Documents | None) -> Documents:
+    rejected = [recording.rejection_from_dict(r) for r in payload["rejected"]]
+    return (docs or Documents(pa.table({}))).with_rejections(rejected)
+
+
+def _get_files(
+    conn: FileConnection,
+    pattern: str,
+    format: str | None,
+    parse: bool,
+    profile: Profile | str | None,
+    after: After,
+    archive_folder: str,
+    error_folder: str | None,
+    ready: Readiness | None,
+    limit: int | None,
+    options: dict[str, Any],
+) -> Documents:
     folder, glob = split_pattern(pattern)
     folder_path = conn.path(folder)
     where = f"{conn.location} {pattern}"

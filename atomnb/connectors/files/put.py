@@ -17,12 +17,14 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
+from atomnb import _clock as clock
+from atomnb.connectors import recording
 from atomnb.connectors.files.errors import UnsafeFileNameError, translate
 from atomnb.connectors.files.get import CONTENT, FILE_PATH
 from atomnb.connectors.files.names import join, render_name, split_pattern
@@ -61,7 +63,57 @@ def put_files(
         raise ConfigError(f"if_exists={if_exists!r}: use error, overwrite or unique")
     if folder:
         split_pattern(join(folder, "x"))  # the same rule as get: inside the root, no wildcards
-    now = datetime.now(UTC)
+
+    def now() -> tuple[list[int], list[str], list[Rejection]]:
+        return _put(conn, documents, name, folder, format, if_exists, batch, options)
+
+    if recording.active() is None:
+        written_index, names, rejections = now()
+    else:
+        written_index, names, rejections = recording.exchange(
+            "files",
+            "put",
+            {"location": conn.location, "folder": folder, "name": name},
+            now,
+            _encode,
+            _decode,
+        )
+    if len(written_index) != len(names) or any(i >= len(documents) for i in written_index):
+        raise FatalConnectorError(f"replayed put to {conn.location}: the documents changed")
+    for rejection in rejections:
+        log.warning("not written: %s", rejection)
+    out = documents.take(written_index)
+    paths = [join(folder, n) for n in names]
+    out = out.with_properties(**{FILE_PROPERTY: pa.array(names, pa.string())})
+    out = out.with_properties(**{FILE_PATH: pa.array(paths, pa.string())})
+    return out.with_rejections(rejections)  # take() kept the rejections the input carried
+
+
+def _encode(done: tuple[list[int], list[str], list[Rejection]]) -> recording.Payload:
+    written, names, rejections = done
+    refused = [recording.rejection_to_dict(r) for r in rejections]
+    return {"written": written, "names": names, "rejected": refused}, None
+
+
+def _decode(
+    payload: dict[str, Any], _docs: Documents | None
+) -> tuple[list[int], list[str], list[Rejection]]:
+    refused = [recording.rejection_from_dict(r) for r in payload["rejected"]]
+    return list(payload["written"]), list(payload["names"]), refused
+
+
+def _put(
+    conn: FileConnection,
+    documents: Documents,
+    name: str,
+    folder: str,
+    format: str | None,
+    if_exists: IfExists,
+    batch: bool,
+    options: dict[str, Any],
+) -> tuple[list[int], list[str], list[Rejection]]:
+    """Write the files; which documents were written, their file names, and the refusals."""
+    now = clock.now()
     unparsed = documents.column_names == [CONTENT]
     groups = (
         [list(range(len(documents)))]
@@ -94,13 +146,7 @@ def put_files(
             continue
         written_index += group
         names += [final] * len(group)
-    for rejection in rejections:
-        log.warning("not written: %s", rejection)
-    out = documents.take(written_index)
-    paths = [join(folder, n) for n in names]
-    out = out.with_properties(**{FILE_PROPERTY: pa.array(names, pa.string())})
-    out = out.with_properties(**{FILE_PATH: pa.array(paths, pa.string())})
-    return out.with_rejections(rejections)  # take() kept the rejections the input carried
+    return written_index, names, rejections
 
 
 def _counted(groups: list[list[int]], label: str) -> Iterator[list[int]]:
@@ -118,7 +164,7 @@ def _values(documents: Documents, index: int, now: datetime) -> dict[str, Any]:
         "date": now.strftime("%Y%m%d"),
         "time": now.strftime("%H%M%S"),
         "datetime": now.strftime("%Y%m%dT%H%M%S"),
-        "uuid": uuid.uuid4().hex,
+        "uuid": clock.new_uuid().hex,
         "index": index,
     }
     if documents.column_names != [CONTENT]:
@@ -171,7 +217,9 @@ def _write(
             if if_exists == "error":
                 raise FatalConnectorError(f"{where}: {file_name} already exists")
             stem, suffix = PurePosixPath(file_name).stem, PurePosixPath(file_name).suffix
-            file_name = f"{stem}.{now.strftime('%Y%m%dT%H%M%S%f')}.{uuid.uuid4().hex[:6]}{suffix}"
+            file_name = (
+                f"{stem}.{now.strftime('%Y%m%dT%H%M%S%f')}.{clock.new_uuid().hex[:6]}{suffix}"
+            )
             target = join(folder_path, file_name)
         if conn.protocol == "s3":
             fs.pipe_file(target, data)

@@ -1,0 +1,96 @@
+"""Map test cases: a sample in, the expected documents out, replayed by ``pytest --atomnb``.
+
+``save_map_case(map, sample, name)`` keeps the sample (Arrow IPC: types survive)
+and what the saved map makes of it now, as a case of kind ``map`` next to the
+process cases. The replay maps the sample again with the map component as it is
+then, with the same pinned clock, and compares like a process case's map shape,
+naming the rule behind each field that changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from atomnb._clock import PIN_CLOCK_ENV, PIN_SEED_ENV
+from atomnb._files import write_text_atomically
+from atomnb.assure.cases import CASE_FILE, CASES_DIR, SHAPES, Case
+from atomnb.components import Workspace
+from atomnb.documents import Documents
+from atomnb.documents.exchange import read_ipc, write_ipc
+from atomnb.errors import ConfigError
+from atomnb.maps import Map, load_map
+from atomnb.process.case_outputs import ShapeOutputs
+from atomnb.process.trace import ShapeRecord
+
+__all__ = ["INPUT_FILE", "run_map_case", "save_map_case"]
+
+INPUT_FILE = "input.arrow"
+
+
+def save_map_case(
+    mapping: Map | str,
+    sample: Documents,
+    name: str,
+    *,
+    workspace: Workspace | None = None,
+    cases_dir: Path | None = None,
+) -> Path:
+    """Save ``sample`` and the saved map's output for it as test case ``name``; its folder.
+
+    The map must be a saved component (the replay loads it by name, as it is then).
+    """
+    ws = workspace or Workspace.find()
+    map_name = mapping if isinstance(mapping, str) else mapping.name
+    load_map(map_name, workspace=ws)  # refuses a map that is not saved, naming it
+    folder = (cases_dir or ws.root / CASES_DIR) / name
+    shutil.rmtree(folder / SHAPES, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_ipc(sample, folder / INPUT_FILE)
+    data = {
+        "kind": "map",
+        "format": 1,
+        "map": map_name,
+        "input": INPUT_FILE,
+        "clock": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "seed": name,
+    }
+    case = Case(folder, data)
+    run_map_case(case, folder / SHAPES, workspace=ws)
+    write_text_atomically(folder / CASE_FILE, json.dumps(data, indent=2) + "\n")
+    return folder
+
+
+def run_map_case(case: Case, shapes: Path, *, workspace: Workspace | None = None) -> Path:
+    """Map the case's sample with the saved map; its output written to ``shapes``."""
+    data = case.data
+    if "map" not in data:
+        raise ConfigError(f"map test case {case.folder} names no map")
+    ws = workspace or case.workspace()
+    mapping = load_map(str(data["map"]), workspace=ws)
+    sample = read_ipc(case.folder / str(data.get("input", INPUT_FILE)))
+    with _pinned(str(data["clock"]), str(data["seed"])):
+        out = mapping(sample)
+    assert isinstance(out, Documents)
+    record = ShapeRecord(index=0, name=mapping.name, kind="map", documents_in=len(sample))
+    ShapeOutputs(shapes, keep=None, max_bytes=50_000_000)(record, {"out": out})
+    return shapes
+
+
+@contextmanager
+def _pinned(clock: str, seed: str) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in (PIN_CLOCK_ENV, PIN_SEED_ENV)}
+    os.environ[PIN_CLOCK_ENV], os.environ[PIN_SEED_ENV] = clock, seed
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
