@@ -21,8 +21,8 @@ from atomnb._clock import PIN_CLOCK_ENV, PIN_SEED_ENV
 from atomnb._files import write_text_atomically
 from atomnb.assure.cases import CASE_FILE, CASES_DIR, SHAPES, Case
 from atomnb.components import Workspace
+from atomnb.connectors.recording import read_documents, write_documents
 from atomnb.documents import Documents
-from atomnb.documents.exchange import read_ipc, write_ipc
 from atomnb.errors import ConfigError
 from atomnb.maps import Map, load_map
 from atomnb.process.case_outputs import ShapeOutputs
@@ -51,12 +51,13 @@ def save_map_case(
     folder = (cases_dir or ws.root / CASES_DIR) / name
     shutil.rmtree(folder / SHAPES, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
-    write_ipc(sample, folder / INPUT_FILE)
+    for old in folder.glob("input.*"):
+        old.unlink()
     data = {
         "kind": "map",
         "format": 1,
         "map": map_name,
-        "input": INPUT_FILE,
+        "input": write_documents(sample, folder / "input"),  # scrubbed, as exchanges are
         "clock": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "seed": name,
     }
@@ -73,7 +74,7 @@ def run_map_case(case: Case, shapes: Path, *, workspace: Workspace | None = None
         raise ConfigError(f"map test case {case.folder} names no map")
     ws = workspace or case.workspace()
     mapping = load_map(str(data["map"]), workspace=ws)
-    sample = read_ipc(case.folder / str(data.get("input", INPUT_FILE)))
+    sample = read_documents(case.folder / str(data.get("input", INPUT_FILE)))
     with _pinned(str(data["clock"]), str(data["seed"])):
         out = mapping(sample)
     assert isinstance(out, Documents)

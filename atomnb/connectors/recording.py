@@ -53,9 +53,11 @@ __all__ = [
     "digest",
     "exchange",
     "install_scrubber",
+    "read_documents",
     "rejection_from_dict",
     "rejection_to_dict",
     "scrub",
+    "write_documents",
 ]
 
 RECORD_ENV = "ATOMNB_RECORD_DIR"
@@ -182,7 +184,7 @@ class Recorder:
             "payload": payload,
         }
         if documents is not None:
-            entry["documents"] = _write_documents(documents, self.dir / stem)
+            entry["documents"] = write_documents(documents, self.dir / stem)
         text = scrub(json.dumps(entry, indent=1, sort_keys=True, default=str, ensure_ascii=False))
         write_text_atomically(self.dir / f"{stem}.json", text + "\n")
 
@@ -221,14 +223,14 @@ class Replayer:
             )
         entry = json.loads(files[served].read_text(encoding="utf-8"))
         documents = entry.get("documents")
-        docs = _read_documents(self.folder / EXCHANGES / documents) if documents else None
+        docs = read_documents(self.folder / EXCHANGES / documents) if documents else None
         return entry["payload"], docs
 
 
 # -- documents and rejections -------------------------------------------------------------
 
 
-def _write_documents(documents: Documents, stem: Path) -> str:
+def write_documents(documents: Documents, stem: Path) -> str:
     """Arrow IPC when no secret shows in the documents, else their scrubbed JSON Lines."""
     lines = documents_jsonl(documents)
     scrubbed = [scrub(line) for line in lines]
@@ -240,7 +242,7 @@ def _write_documents(documents: Documents, stem: Path) -> str:
     return path.name
 
 
-def _read_documents(path: Path) -> Documents:
+def read_documents(path: Path) -> Documents:
     if path.suffix == ".arrow":
         return read_ipc(path)
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
