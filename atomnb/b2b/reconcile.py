@@ -3,22 +3,26 @@
 An incoming 997/999 names the group it answers (AK1: functional id and GS06), a
 TA1 the interchange (TA101 = our ISA13) and a CONTRL the interchange (UCI 0020);
 ``match_acknowledgement`` finds the open sent interchange of that partner and
-records the status. ``overdue`` lists what is later than the partner allows,
-and ``notify_overdue`` posts each overdue interchange once (claimed in the
-store, so two atoms never both send it) to the partner's
-``acknowledgement.notify.webhook``.
+records the status. A 997/999 answers one group: the interchange stays open,
+partially acknowledged (status ``part``), until every group it carried has its
+answer. A TA1 or CONTRL answers the interchange: it closes it when that is what
+the partner is expected to send, or when it rejects the interchange (TA1 R);
+a TA1 that accepts while 997s are expected is kept in the detail. ``overdue``
+lists what is later than the partner allows (with what is missing), and
+``notify_overdue`` posts each overdue interchange once (claimed in the store, so
+two atoms never both send it) to the partner's ``acknowledgement.notify.webhook``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from atomnb.components.partners import Partner
-from atomnb.store.b2b import B2BStore, SentInterchange
+from atomnb.store.b2b import B2BStore, SentInterchange, control_key
 
 __all__ = ["AckMatch", "ack_facts", "match_acknowledgement", "notify_overdue"]
 
@@ -34,6 +38,8 @@ class AckMatch:
     control_number: str  # what it acknowledges: GS06 (997/999) or the interchange's
     status: str
     sent_id: int | None  # None: nothing open matched (late, duplicate or unknown)
+    #: the sent interchange's status after this one: ``part`` while groups are missing
+    interchange_status: str | None = None
 
 
 def _values(row: Mapping[str, Any], segment: str) -> list[str]:
@@ -77,20 +83,30 @@ def ack_facts(row: Mapping[str, Any]) -> tuple[str, str, str] | None:
 def match_acknowledgement(
     store: B2BStore, partner: Partner, kind: str, control_number: str, status: str
 ) -> AckMatch:
-    """Record the acknowledgement on the open sent interchange it answers."""
-    number = control_number.lstrip("0") or "0"
+    """Record the acknowledgement on the open sent interchange it answers (module doc)."""
+    number = control_key(control_number)
     for sent in store.open_sent(partner.name):
-        if _answers(sent, kind, number):
-            detail = {"kind": kind, "control_number": control_number, "status": status}
+        if not _answers(sent, kind, number):
+            continue
+        found = AckMatch(partner.name, kind, control_number, status, sent.id)
+        if kind in ("997", "999"):
+            after = store.acknowledge_group(sent.id, kind, control_number, status)
+            if after is not None:
+                return replace(found, interchange_status=after)
+            continue
+        detail = {"kind": kind, "control_number": control_number, "status": status}
+        if kind == sent.expect or sent.expect not in ("997", "999") or status == "R":
             if store.mark_acknowledged(sent.id, status, detail):
-                return AckMatch(partner.name, kind, control_number, status, sent.id)
+                return replace(found, interchange_status=status)
+        elif store.note_acknowledgement(sent.id, kind.lower(), detail):
+            return replace(found, interchange_status=sent.ack_status)
     return AckMatch(partner.name, kind, control_number, status, None)
 
 
 def _answers(sent: SentInterchange, kind: str, number: str) -> bool:
     if kind in ("TA1", "CONTRL"):
-        return (sent.interchange_control_number.lstrip("0") or "0") == number
-    return any((str(g.get("number")).lstrip("0") or "0") == number for g in sent.groups)
+        return control_key(sent.interchange_control_number) == number
+    return any(control_key(g.get("number", "")) == number for g in sent.groups)
 
 
 def notify_overdue(store: B2BStore, partners: Iterable[Partner]) -> list[SentInterchange]:

@@ -138,12 +138,23 @@ def partners_overdue(
     else:
         rows = [
             (s["partner"], s["interchange_control_number"], s["expect"], s["sent_at"],
-             s["due_at"])
+             s["due_at"], _missing(s))
             for s in found
         ]  # fmt: skip
-        show_grid(("PARTNER", "INTERCHANGE", "EXPECTS", "SENT", "DUE"), rows)
+        show_grid(("PARTNER", "INTERCHANGE", "EXPECTS", "SENT", "DUE", "MISSING"), rows)
     if found:
         raise SystemExit(1)
+
+
+def _missing(sent: dict[str, Any]) -> str:
+    """What is still unanswered: "groups IN 7, IN 8" or "interchange" (older atoms: "")."""
+    missing = sent.get("missing") or []
+    groups = [
+        f"{m.get('group', '')} {m.get('number', '')}".strip() for m in missing if "number" in m
+    ]
+    if groups:
+        return "groups " + ", ".join(groups)
+    return "interchange" if missing else ""
 
 
 def _overdue_from_store(

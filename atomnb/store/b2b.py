@@ -8,6 +8,12 @@ lock until commit, so the second caller waits and gets the next block. SQLite
 takes the database's write lock first (``BEGIN IMMEDIATE``), which serializes
 allocations across processes the same way.
 
+An interchange sent with several functional groups is acknowledged group by
+group (one 997/999 answers one GS06): each answer is added to ``ack_detail``
+under the same write lock, the row stays open with status ``part`` (partially
+acknowledged) until every group has its answer, and only then is ``acked_at``
+set, with the groups' statuses combined (all A: A; A and E: E; all R: R; else P).
+
 Duplicates are found by claiming (sender, control number) with an insert: the
 primary key decides between two concurrent receivers, and a claim older than
 the partner's window is taken over (control numbers wrap and get reused).
@@ -31,10 +37,18 @@ from atomnb.errors import StoreError
 from atomnb.store.repository import ExecutionStore, as_utc, utcnow
 from atomnb.store.tables import b2b_control_numbers, b2b_interchanges_seen, b2b_sent
 
-__all__ = ["COUNTERS", "B2BStore", "SentInterchange"]
+__all__ = ["COUNTERS", "PARTIAL", "B2BStore", "SentInterchange", "control_key"]
 
 #: Counters kept per partner and direction, and where each wraps (ISA13 has 9 digits).
 COUNTERS = {"interchange": 999_999_999, "group": 999_999_999, "set": 999_999_999}
+#: ``ack_status`` of an interchange some of whose groups are acknowledged, not all.
+PARTIAL = "part"
+_GROUP_ACKS = ("997", "999")
+
+
+def control_key(number: object) -> str:
+    """A control number as compared: leading zeros do not count (GS06 7 = 000000007)."""
+    return str(number).strip().lstrip("0") or "0"
 
 
 @dataclass(frozen=True)
@@ -68,7 +82,22 @@ class SentInterchange:
             "ack_status": self.ack_status,
             "ack_detail": self.ack_detail,
             "notified_at": self.notified_at.isoformat() if self.notified_at else None,
+            "missing": self.missing(),
         }
+
+    def missing(self) -> list[dict[str, str]]:
+        """What has not been acknowledged yet: groups (997/999) or the interchange."""
+        if self.acked_at is not None:
+            return []
+        if self.expect not in _GROUP_ACKS:
+            return [{"interchange": self.interchange_control_number, "expect": self.expect}]
+        answered = (self.ack_detail or {}).get("groups") or {}
+        return [
+            {"group": str(g.get("id", "")), "number": str(g.get("number", "")),
+             "expect": self.expect}
+            for g in self.groups
+            if control_key(g.get("number", "")) not in answered
+        ]  # fmt: skip
 
 
 class B2BStore:
@@ -272,14 +301,84 @@ class B2BStore:
             return [_sent(row) for row in connection.execute(query)]
 
     def mark_acknowledged(self, sent_id: int, status: str, detail: Mapping[str, Any]) -> bool:
-        """Record the acknowledgement of sent interchange ``sent_id`` (first one wins)."""
-        with self.engine.begin() as connection:
-            result = connection.execute(
-                b2b_sent.update()
-                .where(b2b_sent.c.id == sent_id, b2b_sent.c.acked_at.is_(None))
-                .values(acked_at=utcnow(), ack_status=status, ack_detail=dict(detail))
-            )
-            return bool(result.rowcount)
+        """Close sent interchange ``sent_id`` with an interchange-level acknowledgement
+        (TA1, CONTRL; first one wins). Group answers already in its detail are kept."""
+        try:
+            with self._write_transaction() as connection:
+                row = connection.execute(
+                    sa.select(b2b_sent.c.ack_detail)
+                    .where(b2b_sent.c.id == sent_id, b2b_sent.c.acked_at.is_(None))
+                    .with_for_update()
+                ).first()
+                if row is None:
+                    return False
+                merged = {**dict(row.ack_detail or {}), **dict(detail)}
+                connection.execute(
+                    b2b_sent.update()
+                    .where(b2b_sent.c.id == sent_id)
+                    .values(acked_at=utcnow(), ack_status=status, ack_detail=merged)
+                )
+                return True
+        except SQLAlchemyError as exc:
+            raise _error("record an acknowledgement", exc) from None
+
+    def acknowledge_group(
+        self, sent_id: int, kind: str, group_number: str, status: str
+    ) -> str | None:
+        """Record the 997/999 of one group of ``sent_id``; the interchange's status after it.
+
+        None when the row is closed or this group was answered before (a repeated ack).
+        The interchange closes (``acked_at``) only when every group it carried has its
+        answer; before that its status is ``PARTIAL``.
+        """
+        key = control_key(group_number)
+        try:
+            with self._write_transaction() as connection:
+                row = connection.execute(
+                    sa.select(b2b_sent)
+                    .where(b2b_sent.c.id == sent_id, b2b_sent.c.acked_at.is_(None))
+                    .with_for_update()
+                ).first()
+                if row is None:
+                    return None
+                detail = dict(row.ack_detail or {})
+                answered = dict(detail.get("groups") or {})
+                if key in answered:
+                    return None
+                answered[key] = {"kind": kind, "control_number": group_number, "status": status}
+                sent_groups = [control_key(g.get("number", "")) for g in row.groups or []]
+                missing = [n for n in sent_groups if n not in answered]
+                detail.update(kind=kind, groups=answered, missing=missing)
+                values: dict[str, Any] = {"ack_detail": detail, "ack_status": PARTIAL}
+                if not missing:
+                    statuses = {str(a["status"]) for a in answered.values()}
+                    values.update(acked_at=utcnow(), ack_status=_combined(statuses))
+                connection.execute(
+                    b2b_sent.update().where(b2b_sent.c.id == sent_id).values(**values)
+                )
+                return str(values["ack_status"])
+        except SQLAlchemyError as exc:
+            raise _error("record a group acknowledgement", exc) from None
+
+    def note_acknowledgement(self, sent_id: int, note: str, detail: Mapping[str, Any]) -> bool:
+        """Keep an acknowledgement that does not close ``sent_id`` (a TA1 A/E while 997s
+        are expected) in its ``ack_detail`` under ``note``; False when it is closed."""
+        try:
+            with self._write_transaction() as connection:
+                row = connection.execute(
+                    sa.select(b2b_sent.c.ack_detail)
+                    .where(b2b_sent.c.id == sent_id, b2b_sent.c.acked_at.is_(None))
+                    .with_for_update()
+                ).first()
+                if row is None:
+                    return False
+                merged = {**dict(row.ack_detail or {}), note: dict(detail)}
+                connection.execute(
+                    b2b_sent.update().where(b2b_sent.c.id == sent_id).values(ack_detail=merged)
+                )
+                return True
+        except SQLAlchemyError as exc:
+            raise _error("record an acknowledgement", exc) from None
 
     def overdue(self, now: datetime | None = None) -> list[SentInterchange]:
         """Sent interchanges whose acknowledgement is later than the partner allows."""
@@ -301,6 +400,15 @@ class B2BStore:
                 .values(notified_at=utcnow())
             )
             return bool(result.rowcount)
+
+
+def _combined(statuses: set[str]) -> str:
+    """One status for an interchange from its groups' AK9/IK9 statuses."""
+    if len(statuses) == 1:
+        return next(iter(statuses))
+    if statuses <= {"A", "E"}:
+        return "E"
+    return "P"
 
 
 def _insert_ignore(connection: Connection, table: sa.Table, values: Mapping[str, Any]) -> bool:
