@@ -9,11 +9,13 @@ the API token are secret references (``env:``/``file:``).
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,27 @@ class AtomSettings:
     otlp_endpoint: str | None = None
     log_format: str = "text"  # or "json": one JSON object per log line
     overdue_check_s: float = 60.0  # how often overdue B2B acknowledgements are looked for
+    #: Where executions run: "local" (this atom's worker threads) or "dask" (a cluster's
+    #: workers, ``dask_scheduler``; see ``atomnb.atom.molecule``).
+    executor: str = "local"
+    dask_scheduler: str | None = None  # e.g. "tcp://10.0.0.5:8786"
+    #: Dask worker resources an execution of a process needs, by process name
+    #: (``"*"``: every process without its own entry), e.g. ``{"report" = {"MEMORY" = 4e9}}``.
+    dask_resources: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Where execution outputs (notebooks, kernel logs, traces) go: an fsspec URL every
+    #: worker and the atom can reach; only ``file://`` (a shared folder) for now.
+    outputs: str | None = None
+
+
+#: Settings an operator may also give in the environment (``atomnb atom start`` sets them
+#: from ``--executor``, ``--dask-scheduler`` and ``--outputs``); the command line wins.
+_FROM_ENVIRONMENT = {
+    "executor": "ATOMNB_EXECUTOR",
+    "dask_scheduler": "ATOMNB_DASK_SCHEDULER",
+    "outputs": "ATOMNB_OUTPUTS",
+}
+#: Settings also read from the ``[atom]`` table (``[settings]`` wins).
+_FROM_ATOM_TABLE = ("executor", "dask_scheduler", "dask_resources", "outputs")
 
 
 class AtomHome:
@@ -82,7 +105,10 @@ class AtomHome:
         return str(self._config["atom"]["id"])
 
     def settings(self, **overrides: Any) -> AtomSettings:
-        values = dict(self._config.get("settings", {}))
+        atom_table = self._config.get("atom", {})
+        values = {k: atom_table[k] for k in _FROM_ATOM_TABLE if k in atom_table}
+        values.update(self._config.get("settings", {}))
+        values.update({k: os.environ[v] for k, v in _FROM_ENVIRONMENT.items() if os.environ.get(v)})
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
             settings = AtomSettings(**values)
@@ -107,6 +133,7 @@ class AtomHome:
             raise ConfigError("overdue_check_s must be a number of seconds over 0", where=where)
         if settings.log_format not in ("text", "json"):
             raise ConfigError("log_format must be 'text' or 'json'", where=where)
+        _check_executor(settings, where)
         hours = settings.idempotency_hours
         if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0 < hours <= 87600:
             raise ConfigError("idempotency_hours must be over 0 and at most 87600", where=where)
@@ -125,7 +152,16 @@ class AtomHome:
 
     @property
     def executions_dir(self) -> Path:
-        return self.root / "executions"
+        """Execution outputs: the home's folder, or the shared ``outputs`` location."""
+        outputs = self.outputs
+        return self.root / "executions" if outputs is None else outputs_folder(outputs)
+
+    @property
+    def outputs(self) -> str | None:
+        """The ``outputs`` URL (settings, or $ATOMNB_OUTPUTS), if outputs are shared."""
+        return os.environ.get(_FROM_ENVIRONMENT["outputs"]) or self._config.get("settings", {}).get(
+            "outputs", self._config.get("atom", {}).get("outputs")
+        )
 
     @property
     def kernels_dir(self) -> Path:
@@ -135,3 +171,45 @@ class AtomHome:
         on one file system, also when the executions folder is a mount of its own.
         """
         return self.executions_dir / ".kernels"
+
+
+@lru_cache(maxsize=16)
+def outputs_folder(url: str) -> Path:
+    """The local folder of an ``outputs`` fsspec URL (``file://``, or a plain path)."""
+    import fsspec
+
+    try:
+        fs, path = fsspec.core.url_to_fs(url)
+    except (ValueError, ImportError) as exc:
+        raise ConfigError(f"outputs: not a usable fsspec URL {url!r}: {exc}") from None
+    if "file" not in fs.protocol and "local" not in fs.protocol:
+        raise ConfigError(
+            f"outputs: {url!r} is not a folder this machine mounts; only file:// "
+            "locations (a shared folder) are supported yet",
+            hint='e.g. outputs = "file:///mnt/atomnb/outputs" on every atom and worker',
+        )
+    return Path(path)
+
+
+def _check_executor(settings: AtomSettings, where: str) -> None:
+    if settings.executor not in ("local", "dask"):
+        raise ConfigError(
+            f"executor must be 'local' or 'dask', not {settings.executor!r}", where=where
+        )
+    if settings.executor == "dask" and not settings.dask_scheduler:
+        raise ConfigError(
+            "executor 'dask' needs the scheduler's address",
+            where=where,
+            hint='dask_scheduler = "tcp://HOST:8786" or atomnb atom start --dask-scheduler',
+        )
+    resources = settings.dask_resources
+    if not isinstance(resources, dict) or not all(
+        isinstance(v, dict)
+        and all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in v.values())
+        for v in resources.values()
+    ):
+        raise ConfigError(
+            "dask_resources maps process names to {RESOURCE = amount} tables", where=where
+        )
+    if settings.outputs is not None:
+        outputs_folder(settings.outputs)  # fails early on one that cannot be used

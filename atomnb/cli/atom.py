@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -75,6 +76,25 @@ def atom() -> None:
     default=None,
     help="Log lines as text or one JSON object each (default: [settings] log_format, text).",
 )
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default=None,
+    help="Where executions run: this atom's workers, or a Dask cluster's "
+    "(default: [settings] executor, local).",
+)
+@click.option(
+    "--dask-scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="The Dask scheduler for --executor dask, e.g. tcp://10.0.0.5:8786.",
+)
+@click.option(
+    "--outputs",
+    metavar="URL",
+    default=None,
+    help="Shared outputs location (fsspec URL, file:// for now) every Dask worker reaches.",
+)
 @click.option("--run-deployed", is_flag=True, help="Run each process from --deploy once.")
 @click.option("--exit-after-run", is_flag=True, help="Stop once those runs have finished.")
 def atom_start(
@@ -90,6 +110,9 @@ def atom_start(
     environment: str,
     secret_key_file: Path | None,
     log_format: str | None,
+    executor: str | None,
+    dask_scheduler: str | None,
+    outputs: str | None,
     run_deployed: bool,
     exit_after_run: bool,
 ) -> None:
@@ -102,6 +125,14 @@ def atom_start(
 
         configure_logging(log_format, explicit=True)
 
+    # The atom reads these as settings that override atom.toml (AtomHome.settings).
+    for variable, value in (
+        ("ATOMNB_EXECUTOR", executor),
+        ("ATOMNB_DASK_SCHEDULER", dask_scheduler),
+        ("ATOMNB_OUTPUTS", outputs),
+    ):
+        if value is not None:
+            os.environ[variable] = value
     notebooks, skipped = process_notebooks(deploy_paths)
     if skipped:
         names = ", ".join(p.name for p in skipped)

@@ -93,6 +93,8 @@ class Atom(Management):
         self.restart_requested = False
         self._paused = False
         self._restarting = threading.Event()
+        if self.settings.executor == "dask":  # the cluster's workers keep the warm kernels
+            self.prewarm = False
 
     def start(self) -> None:
         """Recover from an earlier crash, then start the workers and the control thread."""
@@ -109,6 +111,7 @@ class Atom(Management):
         self.recovered = self.queue.interrupt_leftovers(reason)
         self._recover(self.recovered)
         self.home.executions_dir.mkdir(parents=True, exist_ok=True)
+        self._connect_cluster()
         for n in range(self.settings.workers):
             self._spawn(self._work, f"atomnb-worker-{n}")
         self._control_thread = self._spawn(self._control, "atomnb-control")
@@ -133,6 +136,7 @@ class Atom(Management):
             self._jobs.put(None)
         for thread in self._threads:
             thread.join(timeout=30)
+        self._disconnect_cluster()
         observability(self).stop()  # the last request counts and spans, while the store is open
         self.notifier.close()
         self.secret_store.stop()
@@ -140,6 +144,34 @@ class Atom(Management):
         self.store.close()
         if self._lock_file is not None:
             self._lock_file.close()  # releases the home's lock
+
+    def about(self) -> dict[str, Any]:
+        """The heartbeat's facts; with a Dask executor, the cluster's workers (``atomnb atoms``)."""
+        facts = super().about()
+        if self.cluster is not None:
+            facts["resources"] = dict(facts.get("resources") or {}) | {
+                "cluster": self.cluster.about()
+            }
+        return facts
+
+    def _connect_cluster(self) -> None:
+        """With ``executor = "dask"``: connect to the scheduler, give the workers the plugin."""
+        if self.settings.executor != "dask" or self.settings.dask_scheduler is None:
+            return
+        from atomnb.atom.molecule.cluster import DaskExecutor
+
+        self.cluster = DaskExecutor(
+            self.id,
+            self.settings.dask_scheduler,
+            self.store,
+            self.home.executions_dir,
+            resources=self.settings.dask_resources,
+        )
+
+    def _disconnect_cluster(self) -> None:
+        if self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
 
     def _spawn(self, target: Any, name: str) -> threading.Thread:
         thread = threading.Thread(target=target, name=name, daemon=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+from typing import TYPE_CHECKING
 
 from atomnb.atom.observe import observability
 from atomnb.atom.service.calls import Calls
@@ -19,6 +20,9 @@ from atomnb.process import REDACTED
 from atomnb.runtime import PapermillExecutor, RunRequest
 from atomnb.runtime.warm import WarmKernel, start_warm_kernel
 from atomnb.store import ExecutionRecord, ExecutionStatus
+
+if TYPE_CHECKING:  # distributed is an extra (atomnb[dask]), imported only by a dask atom
+    from atomnb.atom.molecule.cluster import DaskExecutor
 
 __all__ = ["Workers"]
 
@@ -29,6 +33,9 @@ _WARM_KERNEL = "python3"
 
 class Workers(Calls):
     """Running queued jobs, one per worker thread."""
+
+    #: Set by an atom whose executor is ``dask``: its jobs run on the cluster's workers.
+    cluster: DaskExecutor | None = None
 
     def _work(self) -> None:
         kernel: WarmKernel | None = None
@@ -94,7 +101,10 @@ class Workers(Calls):
                 kernel_env=kernel_env,
                 kernel_secret_env=kernel_secret_env,
             )
-            final = executor.run(request, kernel=kernel)
+            if self.cluster is not None:  # claimed here, run on a Dask worker
+                final = self.cluster.run(record, request, executor.workspace.root)
+            else:
+                final = executor.run(request, kernel=kernel)
         except Exception as exc:
             log.exception("execution %s could not run", record.id)
             final = self._fail_unrun(record.id, exc, secrets)

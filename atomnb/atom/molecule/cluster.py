@@ -1,0 +1,252 @@
+"""The atom's side of a molecule: executions claimed here, run on a Dask cluster's workers.
+
+The atom keeps everything it does locally — schedules, the queue and its claims,
+per-process concurrency limits, retries, notifications — and only the run itself
+moves: a worker thread of the atom submits the execution (``Client.submit``,
+``pure=False``, the key naming the execution) and waits for it, while:
+
+- a **cancel** or the atom stopping writes the outcome into the execution's row,
+  which the worker's watcher sees within a second (``atomnb.atom.molecule.worker``);
+  a timeout is kept by the executor on the worker itself;
+- a **worker dying mid-run** is seen as the worker that took the execution (its
+  record's ``host``) leaving the scheduler, or as the task failing
+  (``KilledWorker``, or refused by the worker Dask moved it to): the execution is
+  marked interrupted with the reason, and the atom retries it by its deployment's
+  policy like any interrupted run.
+
+Outputs are written by the worker into the shared ``outputs`` folder, which is
+the atom's executions folder too, so the console reads them where they are.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+from atomnb.atom.molecule.worker import (
+    AtomWorkerPlugin,
+    ExecutionLostError,
+    RemoteRun,
+    plugin_name,
+    run_on_worker,
+    seal,
+)
+from atomnb.errors import AtomError
+from atomnb.process.scrubber import Scrubber
+from atomnb.runtime import RunRequest
+from atomnb.runtime.control import RunControl
+from atomnb.runtime.output import keep_output, output_stamp
+from atomnb.store import ExecutionRecord, ExecutionStatus, ExecutionStore, utcnow
+from atomnb.store.tables import executions
+
+__all__ = ["DaskExecutor"]
+
+log = logging.getLogger("atomnb.atom.molecule")
+
+_POLL_S = 1.0
+_LIVE_CACHE_S = 1.0
+
+
+class DaskExecutor:
+    """Runs an atom's executions on a Dask cluster; one per atom, shared by its workers."""
+
+    def __init__(
+        self,
+        atom_id: str,
+        scheduler: str,
+        store: ExecutionStore,
+        executions_dir: Path,
+        *,
+        resources: dict[str, dict[str, float]] | None = None,
+        connect_timeout_s: float = 60.0,
+    ) -> None:
+        from distributed import Client
+
+        self.atom_id = atom_id
+        self.scheduler = scheduler
+        self.store = store
+        self.executions_dir = executions_dir
+        self.resources = resources or {}
+        try:
+            self.client = Client(  # type: ignore[no-untyped-call]
+                scheduler, timeout=connect_timeout_s, set_as_default=False, name=atom_id
+            )
+        except OSError as exc:
+            raise AtomError(
+                f"cannot reach the Dask scheduler {scheduler}: {exc}",
+                hint="start it (dask scheduler) or fix --dask-scheduler",
+            ) from None
+        self._key = Fernet.generate_key()  # seals runtime secrets; see the worker module
+        self.plugin = plugin_name(atom_id)
+        url = store.engine.url.render_as_string(hide_password=False)
+        self.client.register_plugin(
+            AtomWorkerPlugin(atom_id, url, self._key, str(executions_dir / ".kernels")),
+            name=self.plugin,
+        )
+        self._live: set[str] = set()
+        self._live_at = 0.0
+        self._live_lock = threading.Lock()
+
+    def close(self) -> None:
+        try:
+            self.client.unregister_worker_plugin(self.plugin)  # type: ignore[no-untyped-call]
+        except Exception:  # the scheduler may be gone already
+            log.debug("unregistering the worker plugin", exc_info=True)
+        self.client.close(timeout=10)  # type: ignore[no-untyped-call]
+
+    # -- running ----------------------------------------------------------------------
+
+    def run(self, record: ExecutionRecord, request: RunRequest, workspace: Path) -> ExecutionRecord:
+        """Run ``request`` (built as for a local run) on the cluster; the finished record."""
+        spec = RemoteRun(
+            execution_id=record.id,
+            plugin=self.plugin,
+            workspace=str(workspace),
+            notebook=str(request.notebook),
+            executions_dir=str(self.executions_dir),
+            trigger=request.trigger.value,
+            parameters=dict(request.parameters),
+            sealed=seal(
+                self._key, {"secrets": request.secrets, "kernel": request.kernel_secret_env}
+            ),
+            environment=request.environment,
+            timeout_s=request.timeout_s,
+            incoming=str(request.incoming) if request.incoming else None,
+            return_dir=str(request.return_dir) if request.return_dir else None,
+            kernel_env=dict(request.kernel_env),
+        )
+        resources = self.resources.get(record.process, self.resources.get("*"))
+        future = self.client.submit(
+            run_on_worker,
+            spec,
+            key=f"atomnb-{record.id}",
+            pure=False,
+            retries=0,
+            resources=resources or None,
+        )
+        control = request.control
+        control.attach(lambda: self._tell(record.id, control))
+        try:
+            return self._wait(record, future)
+        finally:
+            control.detach()
+
+    def _wait(self, record: ExecutionRecord, future: Any) -> ExecutionRecord:
+        from distributed import KilledWorker
+
+        while True:
+            try:
+                future.result(timeout=_POLL_S)
+                return self.store.get(record.id)
+            except TimeoutError:
+                now = self.store.get(record.id)
+                if now.status.finished:
+                    continue  # the worker is writing its last words; its task ends next
+                if now.host and not self._alive(now.host):
+                    future.cancel()
+                    return self._lost(record.id, now.host)
+            except (KilledWorker, ExecutionLostError) as exc:
+                host = self.store.get(record.id).host
+                log.warning("execution %s: its Dask worker was lost: %s", record.id, exc)
+                return self._lost(record.id, host)
+
+    def _lost(self, execution_id: str, host: str | None) -> ExecutionRecord:
+        """Mark an execution whose worker died interrupted (unless it ended meanwhile)."""
+        now = utcnow()
+        reason = (
+            f"interrupted: the Dask worker {host or '?'} running it was lost (killed or "
+            f"crashed); seen at {now:%Y-%m-%d %H:%M:%S} UTC"
+        )
+        record = self.store.get(execution_id)
+        started = record.started_at or record.created_at or now
+        with self.store.engine.begin() as connection:
+            connection.execute(
+                executions.update()
+                .where(
+                    executions.c.id == execution_id,
+                    executions.c.status == ExecutionStatus.RUNNING.value,
+                )
+                .values(
+                    status=ExecutionStatus.INTERRUPTED.value,
+                    error_summary=reason,
+                    ended_at=now,
+                    duration_s=round((now - started).total_seconds(), 3),
+                )
+            )
+        record = self.store.get(execution_id)
+        self._keep_partial_notebook(record)
+        return record
+
+    def _keep_partial_notebook(self, record: ExecutionRecord) -> None:
+        """What the lost run had saved (scrubbed at every save) becomes its output notebook."""
+        folder = self.executions_dir / record.id
+        for partial in folder.glob(".*.partial.ipynb"):
+            output = folder / (partial.name[1:].removesuffix(".partial.ipynb") + ".ipynb")
+            stamp = output_stamp(record, record.environment, record.secret_parameters)
+            try:
+                keep_output(partial, output, Scrubber(), stamp)
+            except Exception:
+                log.exception("execution %s: its partial notebook could not be kept", record.id)
+
+    def _tell(self, execution_id: str, control: RunControl) -> None:
+        """A stop decided here (cancel, the atom stopping) goes to the worker via the row."""
+        if control.outcome is None:
+            return
+        status, reason = control.outcome
+        values: dict[str, Any] = {"cancel_requested": True}
+        if status is not ExecutionStatus.CANCELLED:  # a cancel's reason is the watcher's own
+            values = {"status": status.value, "error_summary": reason, "ended_at": utcnow()}
+        try:
+            with self.store.engine.begin() as connection:
+                connection.execute(
+                    executions.update()
+                    .where(
+                        executions.c.id == execution_id,
+                        executions.c.status == ExecutionStatus.RUNNING.value,
+                    )
+                    .values(**values)
+                )
+        except Exception:
+            log.exception("execution %s: could not pass on its stop", execution_id)
+
+    # -- the cluster ------------------------------------------------------------------
+
+    def _alive(self, address: str) -> bool:
+        """Whether the scheduler knows the worker (asked at most once a second, unless new)."""
+        with self._live_lock:
+            if address in self._live and time.monotonic() - self._live_at < _LIVE_CACHE_S:
+                return True
+            self._live = set(self.workers_info())
+            self._live_at = time.monotonic()
+            return address in self._live
+
+    def workers_info(self) -> dict[str, dict[str, Any]]:
+        """The scheduler's workers, by address: what ``atomnb atoms`` shows of them."""
+        info = self.client.scheduler_info(n_workers=-1)
+        found = {}
+        for address, worker in dict(info.get("workers", {})).items():
+            metrics = dict(worker.get("metrics") or {})
+            found[str(address)] = {
+                "address": str(address),
+                "name": str(worker.get("name", address)),
+                "host": worker.get("host"),
+                "nthreads": worker.get("nthreads"),
+                "memory_limit": worker.get("memory_limit"),
+                "resources": dict(worker.get("resources") or {}),
+                "executing": metrics.get("task_counts", {}).get("executing"),
+                "memory": metrics.get("memory"),
+            }
+        return found
+
+    def about(self) -> dict[str, Any]:
+        """The cluster as the atom's heartbeat records it (never raises)."""
+        try:
+            workers = list(self.workers_info().values())
+        except Exception as exc:
+            return {"scheduler": self.scheduler, "error": f"{type(exc).__name__}: {exc}"}
+        return {"executor": "dask", "scheduler": self.scheduler, "workers": workers}

@@ -1,0 +1,280 @@
+"""The Dask worker's side of a molecule: warm kernels kept by a plugin, executions run there.
+
+An atom with ``executor = "dask"`` registers one ``AtomWorkerPlugin`` with the
+cluster; every worker (and every worker that joins later) sets it up. The plugin
+opens the atom's store and keeps one runner thread per worker thread, each with
+a pre-started warm kernel: kernels belong to the event loop of the thread that
+started them (``atomnb.runtime.warm``), and Dask's task threads come and go, so
+a task hands its run to a runner thread and waits for it.
+
+Before a run starts the worker takes it in the store (``host`` becomes the
+worker's address, only while it has none): when a worker dies, Dask gives its
+task to another worker, which finds the execution already taken and refuses,
+so an execution never runs twice behind the atom's back — the atom marks it
+interrupted and retries it by its deployment's policy instead.
+
+While the run goes, a watcher polls the execution's row: a cancel request, or
+the record ended by someone else (the atom stopping, a peer taking over a dead
+atom), stops the kernel as a local cancel would.
+
+Secret values never travel in plain task arguments (which a worker logs when a
+task fails, and the scheduler keeps while the task lives): they are sealed
+(Fernet) with a key the atom hands its plugin once, and the task's ``repr``
+names only the execution.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from distributed import WorkerPlugin, get_worker
+
+from atomnb.components import Workspace
+from atomnb.errors import AtomError
+from atomnb.runtime import PapermillExecutor, RunRequest
+from atomnb.runtime.control import RunControl
+from atomnb.runtime.warm import WarmKernel, start_warm_kernel
+from atomnb.store import ExecutionStatus, ExecutionStore, Trigger
+from atomnb.store.tables import executions
+
+__all__ = [
+    "AtomWorkerPlugin",
+    "ExecutionLostError",
+    "RemoteRun",
+    "plugin_name",
+    "run_on_worker",
+    "seal",
+]
+
+log = logging.getLogger("atomnb.atom.molecule")
+
+_WARM_KERNEL = "python3"
+_WATCH_S = 0.5
+
+
+class ExecutionLostError(AtomError):
+    """The execution was already taken by a worker that is gone: it is not run twice."""
+
+
+def plugin_name(atom_id: str) -> str:
+    """The plugin's name on the workers: one per atom, so atoms can share a cluster."""
+    return f"atomnb-{atom_id}"
+
+
+def seal(key: bytes, values: dict[str, dict[str, str]]) -> bytes:
+    """Secret values as a token only the atom's plugin can open."""
+    return Fernet(key).encrypt(json.dumps(values).encode())
+
+
+@dataclass(frozen=True)
+class RemoteRun:
+    """One execution to run on a worker: what ``RunRequest`` says, secrets sealed."""
+
+    execution_id: str
+    plugin: str
+    workspace: str
+    notebook: str
+    executions_dir: str
+    trigger: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    sealed: bytes = b""  # {"secrets": {...}, "kernel": {...}} sealed by ``seal``
+    environment: str | None = None
+    timeout_s: float | None = None
+    incoming: str | None = None
+    return_dir: str | None = None
+    kernel_env: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # what a worker logs of a failed task: no values at all
+        return f"RemoteRun({self.execution_id})"
+
+
+def run_on_worker(spec: RemoteRun) -> str:
+    """The task: run ``spec`` on this worker's plugin; returns the execution's id."""
+    plugin = get_worker().plugins.get(spec.plugin)
+    if not isinstance(plugin, AtomWorkerPlugin):
+        raise AtomError(f"this Dask worker has no {spec.plugin} plugin (the atom registers it)")
+    return plugin.run(spec)
+
+
+class AtomWorkerPlugin(WorkerPlugin):
+    """Set up on every worker: the atom's store, and runner threads with warm kernels."""
+
+    idempotent = False
+
+    def __init__(self, atom_id: str, store_url: str, key: bytes, kernels_dir: str) -> None:
+        self.name = plugin_name(atom_id)
+        self.store_url = store_url
+        self.key = key
+        self.kernels_dir = kernels_dir
+        self._reset()
+
+    def _reset(self) -> None:
+        """What lives on a worker only (threads, a queue, the store): made in ``setup``."""
+        self._address = ""
+        self._store: ExecutionStore | None = None
+        self._work: queue.Queue[tuple[RemoteRun, Future[str]] | None] = queue.Queue()
+        self._runners: list[threading.Thread] = []
+
+    def __repr__(self) -> str:  # never the store URL (it may carry a password) nor the key
+        return f"AtomWorkerPlugin({self.name})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: self.__dict__[k] for k in ("name", "store_url", "key", "kernels_dir")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._reset()
+
+    def setup(self, worker: Any) -> None:
+        self._address = str(worker.address)
+        self._store = ExecutionStore.open(self.store_url)
+        for n in range(max(1, int(worker.state.nthreads))):
+            thread = threading.Thread(
+                target=self._runner, name=f"{self.name}-runner-{n}", daemon=True
+            )
+            thread.start()
+            self._runners.append(thread)
+
+    def teardown(self, worker: Any) -> None:
+        for _ in self._runners:
+            self._work.put(None)
+        for thread in self._runners:
+            thread.join(timeout=10)
+        if self._store is not None:
+            self._store.close()
+
+    def run(self, spec: RemoteRun) -> str:
+        """Hand ``spec`` to a runner thread (its warm kernel) and wait for the run's end."""
+        done: Future[str] = Future()
+        self._work.put((spec, done))
+        return done.result()
+
+    # -- runner threads ---------------------------------------------------------------
+
+    def _runner(self) -> None:
+        kernel: WarmKernel | None = None
+        while True:
+            if kernel is None:
+                kernel = self._warm_kernel()
+            item = self._work.get()
+            if item is None:
+                break
+            spec, done = item
+            try:
+                done.set_result(self._execute(spec, kernel))
+            except BaseException as exc:  # the task re-raises it in the atom
+                done.set_exception(exc)
+            finally:
+                if kernel is not None and (kernel.used or not kernel.alive()):
+                    kernel.discard()
+                    kernel = None
+        if kernel is not None:
+            kernel.discard()
+
+    def _warm_kernel(self) -> WarmKernel | None:
+        try:
+            return start_warm_kernel(_WARM_KERNEL, Path(self.kernels_dir))
+        except Exception:
+            log.exception("could not start a warm kernel; executions start their own")
+            return None
+
+    def _execute(self, spec: RemoteRun, kernel: WarmKernel | None) -> str:
+        store = self._store
+        assert store is not None, "set up before any task runs"
+        if not _take(store, spec.execution_id, self._address):
+            raise ExecutionLostError(
+                f"execution {spec.execution_id} was already taken by another Dask worker "
+                "(lost mid-run) or is no longer running: not run twice"
+            )
+        opened = json.loads(Fernet(self.key).decrypt(spec.sealed)) if spec.sealed else {}
+        control = RunControl()
+        watcher = _Watcher(store, spec.execution_id, control)
+        watcher.start()
+        try:
+            executor = PapermillExecutor(
+                Workspace.find(Path(spec.workspace)),
+                store,
+                executions_dir=Path(spec.executions_dir),
+                host=self._address,
+            )
+            request = RunRequest(
+                notebook=Path(spec.notebook),
+                parameters=dict(spec.parameters),
+                secrets=dict(opened.get("secrets", {})),
+                environment=spec.environment,
+                trigger=Trigger(spec.trigger),
+                execution_id=spec.execution_id,
+                timeout_s=spec.timeout_s,
+                control=control,
+                incoming=Path(spec.incoming) if spec.incoming else None,
+                return_dir=Path(spec.return_dir) if spec.return_dir else None,
+                parent_id=None,
+                kernel_env=dict(spec.kernel_env),
+                kernel_secret_env=dict(opened.get("kernel", {})),
+            )
+            executor.run(request, kernel=kernel)
+        finally:
+            watcher.stop()
+        return spec.execution_id
+
+
+def _take(store: ExecutionStore, execution_id: str, address: str) -> bool:
+    """Take the execution for this worker: it is running and no worker took it before."""
+    with store.engine.begin() as connection:
+        result = connection.execute(
+            executions.update()
+            .where(
+                executions.c.id == execution_id,
+                executions.c.status == ExecutionStatus.RUNNING.value,
+                executions.c.host.is_(None),
+            )
+            .values(host=address)
+        )
+    return bool(result.rowcount)
+
+
+class _Watcher:
+    """Polls one running execution's row; a cancel or an outside end stops the run."""
+
+    def __init__(self, store: ExecutionStore, execution_id: str, control: RunControl) -> None:
+        self.store = store
+        self.execution_id = execution_id
+        self.control = control
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="atomnb-watch", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        query = sa.select(
+            executions.c.status, executions.c.cancel_requested, executions.c.error_summary
+        ).where(executions.c.id == self.execution_id)
+        while not self._done.wait(_WATCH_S):
+            try:
+                with self.store.engine.connect() as connection:
+                    row = connection.execute(query).first()
+            except Exception:  # the store away for a moment: look again
+                log.debug("watching execution %s", self.execution_id, exc_info=True)
+                continue
+            if row is None:
+                continue
+            if row.cancel_requested:
+                self.control.stop(ExecutionStatus.CANCELLED, "cancelled while running")
+            elif row.status != ExecutionStatus.RUNNING.value:
+                self.control.stop(
+                    ExecutionStatus(row.status), row.error_summary or f"ended: {row.status}"
+                )

@@ -1,0 +1,153 @@
+"""Executions of a real atom (``--executor dask``) on a real Dask cluster on loopback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from atomnb.components import Workspace
+from tests.atom.conftest import AtomProcess
+from tests.molecule.conftest import DaskCluster
+
+pytestmark = pytest.mark.atom
+
+
+def _dask_atom(
+    start_atom: Callable[..., AtomProcess], cluster: DaskCluster, outputs: Path, *args: str
+) -> AtomProcess:
+    return start_atom(
+        "--executor",
+        "dask",
+        "--dask-scheduler",
+        cluster.address,
+        "--outputs",
+        outputs.as_uri(),
+        "--workers",
+        "2",
+        *args,
+    )
+
+
+def test_triggered_and_scheduled_runs_on_the_cluster_and_name_their_worker(
+    start_atom: Callable[..., AtomProcess],
+    atom_workspace: Workspace,
+    dask_cluster: DaskCluster,
+    tmp_path: Path,
+) -> None:
+    outputs = tmp_path / "shared-outputs"
+    atom = _dask_atom(start_atom, dask_cluster, outputs)
+    echo = atom_workspace.notebooks_dir / "echo.ipynb"
+    atom.deploy(echo)
+    queued = atom.client.trigger("echo", {"greeting": "from the cluster"})
+    record = atom.finished(queued["id"], timeout_s=240)
+    assert record["status"] == "succeeded", record
+    workers = set(dask_cluster.workers)
+    assert record["host"] in workers  # the Dask worker that ran it, not the atom
+    notebook = json.loads(atom.client.output_notebook(record["id"]))
+    printed = "".join(
+        "".join(o.get("text", "")) for c in notebook["cells"] for o in c.get("outputs", [])
+    )
+    assert "echo from the cluster 2 api" in printed
+    # the worker wrote the outputs into the shared location; the atom's console read them there
+    assert (outputs / record["id"] / "echo.ipynb").is_file()
+    assert (outputs / record["id"] / "kernel.log").is_file()
+
+    atom.deploy(echo, schedule="* * * * * */2")
+
+    def scheduled() -> list[dict[str, Any]]:
+        found = atom.client.executions(process="echo")
+        return [r for r in found if r["trigger"] == "schedule" and r["status"] == "succeeded"]
+
+    ran = atom.wait_for(scheduled, 240, "a scheduled run on the cluster")
+    assert ran[0]["host"] in workers
+
+    # atomnb atoms / GET /api/atoms show the cluster's workers
+    def cluster_shown() -> dict[str, Any] | None:
+        this = next(a for a in atom.client.atoms() if a["this"])
+        cluster = (this.get("resources") or {}).get("cluster")
+        return cluster if cluster and cluster.get("workers") else None
+
+    cluster = atom.wait_for(cluster_shown, 60, "the cluster in the atom's heartbeat")
+    assert cluster["scheduler"] == dask_cluster.address
+    assert {w["address"] for w in cluster["workers"]} == workers
+    assert {w["name"] for w in cluster["workers"]} == {"w0", "w1"}
+
+
+def test_a_worker_killed_mid_run_interrupts_the_execution_and_it_is_retried(
+    start_atom: Callable[..., AtomProcess],
+    atom_workspace: Workspace,
+    dask_cluster: DaskCluster,
+    tmp_path: Path,
+) -> None:
+    atom = _dask_atom(start_atom, dask_cluster, tmp_path / "outputs")
+    atom.deploy(atom_workspace.notebooks_dir / "sleeper.ipynb", retries=1, retry_delay_s=0.5)
+    marker = tmp_path / "started.marker"  # the first attempt sleeps, the retry does not
+    queued = atom.client.trigger("sleeper", {"seconds": 120.0, "marker": str(marker)})
+
+    def running_on_a_worker() -> str | None:
+        record = atom.client.execution(queued["id"])
+        return record["host"] if record["host"] and marker.exists() else None
+
+    host = atom.wait_for(running_on_a_worker, 240, "the sleeper to run on a worker")
+    assert host in dask_cluster.workers
+    dask_cluster.kill_worker(host)
+
+    first = atom.finished(queued["id"], timeout_s=120)
+    assert first["status"] == "interrupted", first
+    assert f"the Dask worker {host}" in first["error_summary"]
+    assert "lost" in first["error_summary"]
+
+    def retry() -> dict[str, Any] | None:
+        found = [r for r in atom.client.executions(process="sleeper") if r["id"] != queued["id"]]
+        return found[0] if found else None
+
+    second = atom.finished(atom.wait_for(retry, 120, "the retry")["id"], timeout_s=240)
+    assert second["status"] == "succeeded", second
+    assert second["retry_of"] == queued["id"]
+    assert second["attempt"] == 2
+    assert second["host"] in dask_cluster.workers  # the surviving worker
+    assert second["host"] != host
+
+
+def test_a_cancel_reaches_the_run_on_its_worker(
+    start_atom: Callable[..., AtomProcess],
+    atom_workspace: Workspace,
+    dask_cluster: DaskCluster,
+    tmp_path: Path,
+) -> None:
+    atom = _dask_atom(start_atom, dask_cluster, tmp_path / "outputs")
+    atom.deploy(atom_workspace.notebooks_dir / "sleeper.ipynb")
+    queued = atom.client.trigger("sleeper", {"seconds": 300.0})
+    atom.wait_for(
+        lambda: atom.client.execution(queued["id"])["host"], 240, "the run to reach a worker"
+    )
+    atom.client.cancel(queued["id"])
+    record = atom.finished(queued["id"], timeout_s=120)
+    assert record["status"] == "cancelled", record
+    assert record["duration_s"] < 300  # stopped, not slept out
+
+
+def test_secret_values_reach_the_run_but_no_worker_log(
+    start_atom: Callable[..., AtomProcess],
+    atom_workspace: Workspace,
+    dask_cluster: DaskCluster,
+    tmp_path: Path,
+) -> None:
+    outputs = tmp_path / "outputs"
+    atom = _dask_atom(start_atom, dask_cluster, outputs)
+    atom.deploy(atom_workspace.notebooks_dir / "secretive.ipynb")
+    value = "s3cr3t-canary-6f1d2b"
+    queued = atom.client.trigger("secretive", {"label": "x"}, {"api_token": value})
+    record = atom.finished(queued["id"], timeout_s=240)
+    assert record["status"] == "succeeded", record
+    assert record["host"] in dask_cluster.workers
+    notebook = atom.client.output_notebook(record["id"]).decode()
+    assert f"token length {len(value)}" in notebook  # the run had the value
+    assert value not in notebook
+    for path in [*dask_cluster.folder.rglob("*"), *outputs.rglob("*")]:
+        if path.is_file():
+            assert value.encode() not in path.read_bytes(), path
