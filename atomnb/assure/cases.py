@@ -32,6 +32,7 @@ from atomnb.components import Workspace
 from atomnb.connectors.recording import EXCHANGES, RECORD_ENV, REPLAY_ENV
 from atomnb.errors import ConfigError
 from atomnb.process.case_outputs import KEEP_ENV, MAX_BYTES_ENV, SHAPES_ENV
+from atomnb.process.map_cases import CASE_FILE, CASES_DIR, SHAPES
 
 __all__ = [
     "CASES_DIR",
@@ -45,9 +46,6 @@ __all__ = [
     "run_case",
 ]
 
-CASE_FILE = "case.json"
-CASES_DIR = Path("tests") / "atomnb"
-SHAPES = "shapes"
 START_FILE = "start.arrow"
 FORMAT_VERSION = 1
 

@@ -42,9 +42,10 @@ class CaseItem(pytest.Item):
         update = bool(self.config.getoption("atomnb_update"))
         with tempfile.TemporaryDirectory(prefix="atomnb-replay-") as scratch:
             if case.kind == "map":
-                from atomnb.assure.mapcase import run_map_case
+                from atomnb.process.map_cases import run_map_case
 
-                new, status = run_map_case(case, Path(scratch) / SHAPES), None
+                shapes = Path(scratch) / SHAPES
+                new, status = run_map_case(case.folder, case.data, shapes), None
             elif case.kind == "process":
                 outcome = run_case(case, Path(scratch) / SHAPES)
                 new = outcome.shapes

@@ -5,11 +5,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from atomnb.cli.root import EXIT_FAILED, Options, cli
 from atomnb.errors import NotebookError
+
+if TYPE_CHECKING:
+    from atomnb.components import Workspace
 
 __all__: list[str] = []
 
@@ -73,36 +77,60 @@ def record(
     workspace's store. Exits with 1 when the process failed (the case is still
     written: its replay expects the failure).
     """
-    from atomnb.assure.cases import CASES_DIR, record_case
     from atomnb.cli.runs import check_request
     from atomnb.runtime import RunRequest
 
     if not notebook.exists():
         raise NotebookError(f"process notebook {notebook} does not exist")
-    if not case_name.replace("-", "").replace("_", "").isalnum():
-        raise click.BadParameter("use letters, digits, - and _ only", param_hint="--case")
     workspace = options.find_workspace(notebook.resolve().parent)
     check_request(
         workspace,
         RunRequest(notebook.resolve(), dict(parameters), environment=environment),
     )
+    record_and_report(
+        workspace,
+        notebook,
+        case_name,
+        dict(parameters),
+        environment,
+        keep=keep,
+        max_bytes=max_bytes,
+        start=start,
+        cases_dir=cases_dir,
+    )
+
+
+def record_and_report(
+    workspace: Workspace,
+    notebook: Path,
+    case_name: str,
+    parameters: dict[str, str],
+    environment: str | None,
+    *,
+    keep: int | None = None,
+    max_bytes: int | None = None,
+    start: Path | None = None,
+    cases_dir: Path | None = None,
+) -> None:
+    """Record the case, say what was recorded; exit 1 when the process failed."""
+    from atomnb.assure.cases import CASES_DIR, record_case
+
+    if not case_name.replace("-", "").replace("_", "").isalnum():
+        raise click.BadParameter("use letters, digits, - and _ only", param_hint="--case")
     folder = (cases_dir or workspace.root / CASES_DIR) / case_name
     case, outcome = record_case(
         workspace,
         notebook,
         folder,
-        parameters=dict(parameters),
+        parameters=parameters,
         environment=environment,
         keep=keep,
         max_bytes=max_bytes,
         start=start,
     )
     exchanges = len(list((folder / "exchanges").glob("*.json")))
-    shapes = (
-        len((folder / "shapes" / "index.jsonl").read_text().splitlines())
-        if (folder / "shapes" / "index.jsonl").exists()
-        else 0
-    )
+    index = folder / "shapes" / "index.jsonl"
+    shapes = len(index.read_text(encoding="utf-8").splitlines()) if index.exists() else 0
     click.echo(
         f"recorded case {case.name!r} in {folder}: {shapes} shape(s), "
         f"{exchanges} connector exchange(s), status {outcome.status}"

@@ -97,6 +97,13 @@ def init(path: Path, name: str | None) -> None:
     help="Debugging run: keep the first documents of every shape in capture.jsonl.",
 )
 @click.option(
+    "--record",
+    "case_name",
+    default=None,
+    metavar="NAME",
+    help="Record this run as test case tests/atomnb/NAME/ (as `atomnb record`; not in the store).",
+)
+@click.option(
     "--trigger",
     type=click.Choice([t.value for t in Trigger]),
     default=Trigger.MANUAL.value,
@@ -112,6 +119,7 @@ def run(
     environment: str | None,
     cell_timeout: float | None,
     capture: bool,
+    case_name: str | None,
     trigger: str,
 ) -> None:
     """Run a process notebook now with papermill and record the execution.
@@ -138,6 +146,13 @@ def run(
         capture=capture,
     )
     check_request(workspace, request)  # a usage mistake is not an execution
+    if case_name is not None:
+        if secrets:
+            raise click.UsageError("--record runs without secrets (a test case replays without)")
+        from atomnb.cli.assure import record_and_report
+
+        record_and_report(workspace, notebook, case_name, dict(parameters), environment)
+        return
     store = ExecutionStore.open(workspace.store_url(options.store))
     record = PapermillExecutor(workspace, store).run(request)
     print_outcome(record)

@@ -18,7 +18,7 @@ from atomnb.components import Workspace
 from atomnb.documents import Documents
 from atomnb.errors import ComponentError, ConfigError
 from atomnb.maps import Map, load_map
-from atomnb.nb import partner_command
+from atomnb.nb import partner_command, record_command
 from atomnb.nb.display import components_html, execution_line_html, profile_tree_html
 from atomnb.nb.inventory import workspace_components
 from atomnb.nb.sources import resolve_sample
@@ -248,4 +248,5 @@ COMMANDS: dict[str, Command] = {
     "rollback": rollback,
     "connection": connection,
     "partner": partner_command.run,
+    "record": record_command.run,
 }

@@ -20,6 +20,7 @@ paragraph — the message, where, and a hint — never a traceback.
     %%atomnb connection warehouse        (cell body: kind and settings, secrets by reference)
     %atomnb connection test warehouse
     %atomnb connection list
+    %atomnb record notebooks/orders.ipynb --case nightly   (a replayable test case)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from atomnb.errors import AtomnbError
 from atomnb.nb.partner_command import add_partner_parser
+from atomnb.nb.record_command import add_record_parser
 
 __all__ = ["AtomnbMagics", "build_parser"]
 
@@ -49,6 +51,7 @@ _ONE_WORD = frozenset(
         "undeploy",
         "connection",
         "partner",
+        "record",
     }
 )
 
@@ -75,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     groups = root.add_subparsers(
         dest="group",
         metavar="{profile,map,components,dashboard,deploy,trigger,rollback,undeploy,connection,"
-        "partner}",
+        "partner,record}",
     )
     groups.required = True
 
@@ -167,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     # %atomnb partner NAME | list | create NAME ... | %%atomnb partner NAME
     add_partner_parser(groups)
+    # %atomnb record NOTEBOOK --case NAME | %atomnb record --map MAP --sample S --case NAME
+    add_record_parser(groups)
     return root
 
 

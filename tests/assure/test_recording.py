@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 import atomnb as ab
-from atomnb.assure.mapcase import save_map_case
 from atomnb.connectors import recording
 from atomnb.connectors.files import FileConnection
 from atomnb.connectors.http import HttpConnection, HttpOperation
 from atomnb.connectors.sql import SqlConnection
 from atomnb.maps import save_map
+from atomnb.process.map_cases import save_map_case
 from atomnb.process.secrets import register_secret, scrub_text
 from tests.assure.shop import ORDERS, make_workspace, order_map, shop_server
 

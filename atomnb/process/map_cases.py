@@ -1,5 +1,7 @@
 """Map test cases: a sample in, the expected documents out, replayed by ``pytest --atomnb``.
 
+Here (process layer, below both) so the notebook magics and the pytest plugin share it.
+
 ``save_map_case(map, sample, name)`` keeps the sample (Arrow IPC: types survive)
 and what the saved map makes of it now, as a case of kind ``map`` next to the
 process cases. The replay maps the sample again with the map component as it is
@@ -12,14 +14,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from atomnb._clock import PIN_CLOCK_ENV, PIN_SEED_ENV
 from atomnb._files import write_text_atomically
-from atomnb.assure.cases import CASE_FILE, CASES_DIR, SHAPES, Case
 from atomnb.components import Workspace
 from atomnb.connectors.recording import read_documents, write_documents
 from atomnb.documents import Documents
@@ -28,8 +30,12 @@ from atomnb.maps import Map, load_map
 from atomnb.process.case_outputs import ShapeOutputs
 from atomnb.process.trace import ShapeRecord
 
-__all__ = ["INPUT_FILE", "run_map_case", "save_map_case"]
+__all__ = ["CASES_DIR", "CASE_FILE", "INPUT_FILE", "SHAPES", "run_map_case", "save_map_case"]
 
+#: Where a workspace keeps its recorded test cases, one folder each (process and map cases).
+CASES_DIR = Path("tests") / "atomnb"
+CASE_FILE = "case.json"
+SHAPES = "shapes"
 INPUT_FILE = "input.arrow"
 
 
@@ -61,20 +67,20 @@ def save_map_case(
         "clock": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "seed": name,
     }
-    case = Case(folder, data)
-    run_map_case(case, folder / SHAPES, workspace=ws)
+    run_map_case(folder, data, folder / SHAPES, workspace=ws)
     write_text_atomically(folder / CASE_FILE, json.dumps(data, indent=2) + "\n")
     return folder
 
 
-def run_map_case(case: Case, shapes: Path, *, workspace: Workspace | None = None) -> Path:
+def run_map_case(
+    folder: Path, data: Mapping[str, Any], shapes: Path, *, workspace: Workspace | None = None
+) -> Path:
     """Map the case's sample with the saved map; its output written to ``shapes``."""
-    data = case.data
     if "map" not in data:
-        raise ConfigError(f"map test case {case.folder} names no map")
-    ws = workspace or case.workspace()
+        raise ConfigError(f"map test case {folder} names no map")
+    ws = workspace or Workspace.find(folder)
     mapping = load_map(str(data["map"]), workspace=ws)
-    sample = read_documents(case.folder / str(data.get("input", INPUT_FILE)))
+    sample = read_documents(folder / str(data.get("input", INPUT_FILE)))
     with _pinned(str(data["clock"]), str(data["seed"])):
         out = mapping(sample)
     assert isinstance(out, Documents)
