@@ -273,7 +273,9 @@ def _ta1(
     if info.interchange_version() >= "00501":
         options = _options(info, delimiters, "005010", numbers, date)
     codes = [i.code for i in info.issues]
-    status = "R" if codes else "A"
+    # a count problem read with counts="mark" leaves the sets delivered: accepted, with errors
+    delivered = any(s.delivered for s in info.sets())
+    status = ("E" if delivered else "R") if codes else "A"
     e, end = delimiters.element, delimiters.segment + delimiters.line_ending
     ta1 = e.join(
         ["TA1", info.control_number, info.date, info.time, status, codes[0] if codes else "000"]
@@ -302,7 +304,10 @@ def _contrl(
     numbers = allocate({"interchange": 1, "set": 1})
     sets = info.sets()
     statuses = [set_status(s) for s in sets]
-    rejected = bool(info.issues) or (bool(sets) and all(s == "R" for s in statuses))
+    delivered = any(s.delivered for s in sets)
+    rejected = (bool(info.issues) and not delivered) or (
+        bool(sets) and all(s == "R" for s in statuses)
+    )
     overall = "4" if rejected else "7"
     sender = _party(info.sender_id, info.sender_qualifier)
     recipient = _party(info.receiver_id, info.receiver_qualifier)

@@ -9,8 +9,11 @@
    partner's ``duplicates.window`` is refused whole (``b2b.duplicate``), no ack;
 3. applies the partner's validation policy: ``reject`` refuses every set with a
    problem; ``accept_with_errors`` lets it go on, marked (``b2b.status`` = E and
-   ``b2b.errors``), and a set the reader refused only for a wrong count (SE01,
-   UNT) is rebuilt with the right count and delivered, marked, too;
+   ``b2b.errors``). Trailer counts that do not match (SE01, GE01, IEA01, UNT,
+   UNE, UNZ) are problems like others: bytes are read with ``counts="mark"``, so
+   such sets arrive marked and the policy decides (a group's or interchange's
+   problem counts for each of its sets); a set a strict read refused only for a
+   wrong SE01/UNT count is rebuilt with the right count and delivered, marked;
 4. matches incoming 997/999/CONTRL to interchanges we sent (reconciliation),
    and TA1s: those between ISA and GS of an interchange with groups (the
    reader's ``x12.ta1`` property) and interchanges of TA1s only (the reader's
@@ -33,7 +36,7 @@ from typing import Any
 import pyarrow as pa
 
 from atomnb.b2b.acks import Acknowledgement, Allocate, build_acknowledgements
-from atomnb.b2b.interchanges import TA1_ONLY, InterchangeInfo, SetInfo, gather
+from atomnb.b2b.interchanges import TA1_ONLY, InterchangeInfo, Issue, SetInfo, gather
 from atomnb.b2b.reconcile import AckMatch, ack_facts, match_acknowledgement
 from atomnb.b2b.stores import StoreLike, b2b_store, current_execution_id
 from atomnb.components.partners import Partner, list_partners, load_partner
@@ -126,7 +129,8 @@ def receive_b2b(
     receipt = Receipt()
     if isinstance(documents, bytes):
         text = documents.lstrip()[:3]
-        documents = read(documents, format="x12" if text == b"ISA" else "edifact")
+        kind = "x12" if text == b"ISA" else "edifact"
+        documents = read(documents, format=kind, counts="mark")
     for refused in documents.rejections:
         if refused.rule == TA1_ONLY:
             _receive_ta1(refused, known, b2b, receipt)
@@ -186,19 +190,20 @@ def receive_b2b(
                 )
             elif rejection is not None:
                 receipt.rejections.append(rejection)
-        for item in info.sets():
+        for group, item in [(g, s) for g in info.groups for s in g.sets]:
             if not item.delivered or item.index is None:
                 continue
-            if item.issues and partner.validation == "reject":
+            issues = [*item.issues, *group.issues, *info.issues]
+            if issues and partner.validation == "reject":
                 item.delivered = False
-                receipt.rejections.append(_policy_rejection(documents, item, partner))
+                receipt.rejections.append(_policy_rejection(documents, item, partner, issues))
                 continue
             if item.set_id in _ACK_TYPES:
                 facts = ack_facts(documents[item.index])
                 if facts is not None:
                     receipt.matched.append(match_acknowledgement(b2b, partner, *facts))
             routes.setdefault((partner.name, item.set_id), []).append(item.index)
-            marks[item.index] = [i.message for i in item.issues]
+            marks[item.index] = [i.message for i in issues]
         if partner.ack_send != "none" and not _is_ack(info):
             kinds = [partner.ack_send]
             if info.standard == "x12" and (partner.ta1 or info.ack_requested):
@@ -315,10 +320,12 @@ def _refuse(
     ]
 
 
-def _policy_rejection(documents: Documents, item: SetInfo, partner: Partner) -> Rejection:
+def _policy_rejection(
+    documents: Documents, item: SetInfo, partner: Partner, issues: list[Issue]
+) -> Rejection:
     props = documents.properties_of(item.index or 0)
     where = f"{props.get('file_name', 'document')}, set {item.set_id} {item.control_number}"
-    message = "; ".join(i.message for i in item.issues)
+    message = "; ".join(i.message for i in issues)
     return Rejection(
         f"{message} (partner {partner.name} validation: reject)",
         where,

@@ -91,8 +91,17 @@ def gather(documents: Documents) -> list[InterchangeInfo]:
     names = set(documents.property_names)
     standard = "x12" if "x12.isa" in names else "edifact" if "edifact.unb" in names else ""
     for index, (row, props) in enumerate(_envelope_columns(documents)):
-        info = _place(props, standard, found, groups)
-        info.sets.append(_set(row, props, standard, True, index))
+        group = _place(props, standard, found, groups)
+        item = _set(row, props, standard, True, index)
+        # a delivered set marked with its group's or interchange's trailer problem (read
+        # with counts="mark"): the problem belongs to that level, once
+        interchange = found[_interchange_key(props, standard)]
+        for issue in [i for i in item.issues if i.level in ("group", "interchange")]:
+            item.issues.remove(issue)
+            owner = interchange if issue.level == "interchange" else group
+            if all(i.code != issue.code for i in owner.issues):
+                owner.issues.append(issue)
+        group.sets.append(item)
     for rejection in documents.rejections:
         if rejection.rule == TA1_ONLY:
             continue  # not a set: inbound matches its TA1s (nothing to acknowledge)

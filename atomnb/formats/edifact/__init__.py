@@ -35,8 +35,11 @@ Read options: ``on_error`` = "reject" (default: bad messages become
 Rejections with their bytes) | "raise" (ValidationErrorGroup with every problem)
 | "warn" (keep them, problems in ``edifact.warnings``); ``charset`` =
 "lenient" (default) | "strict"; ``encoding`` overrides the UNB syntax
-identifier. Write options: ``syntax``, ``sender``, ``recipient``,
-``interchange_ref``, ``segment_end`` for documents without envelope properties.
+identifier; ``counts`` = "reject" (default) | "mark" (a message whose only fault
+is a UNT/UNE/UNZ count that does not match is delivered with the problem in
+``edifact.problems``; other problems still follow ``on_error``). Write options:
+``syntax``, ``sender``, ``recipient``, ``interchange_ref``, ``segment_end`` for
+documents without envelope properties.
 
 Not supported: the syntax-4 repetition separator does not split values; an
 element with repeats is kept as one value (``edifact.warnings`` says so) and is
@@ -58,7 +61,7 @@ from atomnb.formats.edifact.writer import write_interchanges
 
 __all__ = ["EdifactFormat"]
 
-_READ_OPTIONS = frozenset({"on_error", "charset", "encoding", "validate"})
+_READ_OPTIONS = frozenset({"on_error", "charset", "encoding", "validate", "counts"})
 _WRITE_OPTIONS = frozenset({"syntax", "sender", "recipient", "interchange_ref", "segment_end"})
 
 

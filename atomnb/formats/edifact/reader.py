@@ -44,7 +44,10 @@ from atomnb.formats.edifact.problems import PROBLEMS_TYPE, as_dicts, element_pro
 from atomnb.formats.edifact.scan import scan
 from atomnb.formats.edifact.tokenizer import RawSegment
 
-__all__ = ["PROPERTIES", "read_messages"]
+__all__ = ["COUNT_RULES", "PROPERTIES", "read_messages"]
+
+#: Control counts that ``counts="mark"`` delivers marked instead of refusing the message.
+COUNT_RULES = frozenset({"unt-count", "une-count", "unz-count"})
 
 OnError = Literal["reject", "raise", "warn"]
 Charset = Literal["lenient", "strict"]
@@ -101,6 +104,7 @@ class _State:
     delivered: dict[int, int] = field(default_factory=dict)  # interchange number -> messages
     flushed: bool = False
     validate: bool = False
+    mark_counts: bool = False
     lists: frozenset[tuple[str, ...]] = frozenset()
     shapes: dict[str, Shape | None] = field(default_factory=dict)
 
@@ -121,13 +125,17 @@ def read_messages(
     charset: Charset = "lenient",
     encoding: str | None = None,
     validate: bool = False,
+    counts: str = "reject",
 ) -> Iterator[Documents]:
     """Batches of at most ``batch_size`` messages (see the package docstring for the shape)."""
+    if counts not in ("reject", "mark"):
+        raise FormatError(f"counts must be 'reject' or 'mark', not {counts!r}")
     if on_error not in ("reject", "raise", "warn"):
         raise FormatError(f"on_error must be 'reject', 'raise' or 'warn', not {on_error!r}")
     if charset not in ("lenient", "strict"):
         raise FormatError(f"charset must be 'lenient' or 'strict', not {charset!r}")
     state = _State(source, on_error, charset, encoding, validate=validate)
+    state.mark_counts = counts == "mark"
     state.lists = _shared_lists(source)
     with source.open() as handle:
         try:
@@ -154,6 +162,8 @@ def _on_message(state: _State, message: Message) -> None:
     name = state.source.name
     decoding = choose_codec(message, charset=state.charset, encoding=state.encoding, name=name)
     problems = list(message.problems)
+    counted = [p for p in problems if state.mark_counts and p.rule in COUNT_RULES]
+    problems = [p for p in problems if p not in counted]
     if decoding.problem is not None:
         _problems(state, message, [decoding.problem, *problems])
         return
@@ -184,8 +194,9 @@ def _on_message(state: _State, message: Message) -> None:
     if state.validate and not problems:
         problems.extend(element_problems(message, message_type, decoding.codec, name))
     if problems and (state.on_error != "warn"):
-        _problems(state, message, problems)
+        _problems(state, message, [*problems, *counted])
         return
+    problems += counted
     warnings = decoding.warnings + [f"{p.where}: {p.message}" for p in problems]
     repeated = []
     if block.any_repeats and block.repeats[message.first : message.last + 1].any():
@@ -275,16 +286,17 @@ def _on_trailer(state: _State, end: TrailerEnd) -> None:
             pending.own["edifact.trailer_end"] = after
     if not end.problems:
         return
+    counted = [p for p in end.problems if state.mark_counts and p.rule in COUNT_RULES]
+    if state.on_error == "warn" or len(counted) == len(end.problems):
+        for pending in covered:
+            pending.warnings.extend(f"{p.where}: {p.message}" for p in end.problems)
+            pending.problems.extend(as_dicts(end.problems, None))
+        return
     if state.on_error == "raise":
         state.errors.extend(FormatError(p.message, where=p.where) for p in end.problems)
         return
     reason = "; ".join(p.message for p in end.problems)
     rule = ",".join(p.rule for p in end.problems)
-    if state.on_error == "warn":
-        for pending in covered:
-            pending.warnings.extend(f"{p.where}: {p.message}" for p in end.problems)
-            pending.problems.extend(as_dicts(end.problems, None))
-        return
     earlier = state.delivered.get(number, 0) if end.group is None else 0
     note = f" ({earlier} message(s) of it were delivered in earlier batches)" if earlier else ""
     state.rejections.append(

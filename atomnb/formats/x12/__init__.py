@@ -32,7 +32,10 @@ after_interchange), ``x12.interchange_control_number``,
 Read options: ``on_error`` ("reject": a bad set becomes a ``Rejection`` with its
 original bytes and the rest go on; "raise": ``ValidationErrorGroup`` with every
 problem, at the end of the file), ``strict`` (default True), ``encoding``
-(default utf-8), ``definitions`` ({id: JSON body} to add or replace definitions).
+(default utf-8), ``definitions`` ({id: JSON body} to add or replace definitions),
+``counts`` ("reject" by default; "mark": a set whose only fault is a trailer count
+that does not match — SE01, GE01, IEA01 — is delivered with the problem in
+``x12.problems``, so acknowledgements report it and a partner policy decides).
 Write options (for documents without envelope properties): ``sender_id``,
 ``receiver_id``, ``interchange_control_number``, ``group_control_number``,
 ``sender_qualifier``/``receiver_qualifier`` ("ZZ"), ``version`` ("004010"),

@@ -39,6 +39,7 @@ class X12Format:
         encoding: str = "utf-8",
         definitions: Mapping[str, Mapping[str, Any]] | None = None,
         validate: bool = False,
+        counts: str = "reject",
         **options: Any,
     ) -> Iterator[Documents]:
         _reject_unknown(options)
@@ -50,6 +51,7 @@ class X12Format:
             encoding=encoding,
             definitions=_definitions(definitions),
             validate=validate,
+            counts=counts,
         )
 
     def write(

@@ -49,7 +49,10 @@ from atomnb.formats.x12.plan import Shape, list_paths, plan_for, shape_of, singl
 from atomnb.formats.x12.scan import scan_blocks
 from atomnb.formats.x12.validation import element_problems
 
-__all__ = ["OnError", "read_x12"]
+__all__ = ["COUNT_RULES", "OnError", "read_x12"]
+
+#: Trailer counts that ``counts="mark"`` delivers marked instead of refusing the set.
+COUNT_RULES = frozenset({"x12.segment-count", "x12.group-count", "x12.interchange-count"})
 
 OnError = Literal["reject", "raise"]
 
@@ -120,6 +123,7 @@ class _Options:
     custom: Mapping[str, Definition] | None
     lists: frozenset[tuple[str, ...]]
     shapes: dict[str, Shape | None] = field(default_factory=dict)
+    mark_counts: bool = False
 
     def shape(self, set_id: str) -> Shape | None:
         if set_id not in self.shapes:
@@ -137,27 +141,35 @@ def read_x12(
     encoding: str = "utf-8",
     definitions: Mapping[str, Definition] | None = None,
     validate: bool = False,
+    counts: str = "reject",
 ) -> Iterator[Documents]:
-    """Documents batches of at most ``batch_size`` transaction sets (see the package doc)."""
+    """Documents batches of at most ``batch_size`` transaction sets (see the package doc).
+
+    ``counts="mark"``: a wrong SE01/GE01/IEA01 count marks the sets it covers
+    (``x12.problems``) instead of refusing them; other trailer problems still refuse.
+    """
     if on_error not in ("reject", "raise"):
         raise FormatError(f"on_error must be 'reject' or 'raise', not {on_error!r}")
+    if counts not in ("reject", "mark"):
+        raise FormatError(f"counts must be 'reject' or 'mark', not {counts!r}")
     state = _State()
     lists = _shared_lists(source, definitions)
     options = _Options(source.name, strict, validate, definitions, lists)
+    options.mark_counts = counts == "mark"
     with source.open() as handle:
         blocks = scan_blocks(handle, source.name, encoding)
         for event in read_envelope(blocks, source.name):
             if isinstance(event, TransactionSet):
                 state.pending.append(_parse_set(event, options))
             elif isinstance(event, GroupClosed):
-                _spread(state, event)
+                _spread(state, event, options.mark_counts)
             elif isinstance(event, InterchangeClosed):
                 for entry in reversed(state.pending):  # this interchange's sets are the last
                     if entry.interchange != event.interchange:
                         break
                     if entry.envelope is not None:
                         entry.envelope.after = event.after
-                _spread(state, event)
+                _spread(state, event, options.mark_counts)
                 if event.raw is not None:
                     state.pending.append(_ta1_only(event, source.name))
             # One set more than a batch waits, so an interchange's last set always meets
@@ -207,6 +219,9 @@ def _parse_set(ts: TransactionSet, options: _Options) -> _Pending:
     envelope = ts.envelope
     problems = list(ts.problems)
     marks: list[Problem] = []
+    if options.mark_counts and problems:
+        marks = [p for p in problems if p.rule in COUNT_RULES]
+        problems = [p for p in problems if p.rule not in COUNT_RULES]
     shape = options.shape(ts.id)
     plan = None
     block = ts.block
@@ -289,15 +304,19 @@ def _ta1_only(event: InterchangeClosed, name: str) -> _Pending:
     return _Pending(-1, -1, -1, None, None, None, rejection=rejection)
 
 
-def _spread(state: _State, event: GroupClosed | InterchangeClosed) -> None:
-    """A trailer problem rejects every waiting set it covers; note those already delivered."""
+def _spread(state: _State, event: GroupClosed | InterchangeClosed, mark_counts: bool) -> None:
+    """A trailer problem rejects every waiting set it covers (or, a count with
+    ``counts="mark"``, marks it); note those already delivered."""
     problems = event.problems
     if not problems:
         return
+    marking = [p for p in problems if mark_counts and p.rule in COUNT_RULES]
+    refusing = [p for p in problems if p not in marking]
     for entry in state.pending:
         same_group = isinstance(event, InterchangeClosed) or entry.group == event.group
         if entry.interchange == event.interchange and same_group:
-            entry.problems.extend(problems)
+            entry.problems.extend(refusing)
+            entry.marks.extend(marking)
     if isinstance(event, GroupClosed):
         gone = state.delivered.get((event.interchange, event.group), 0)
     else:
