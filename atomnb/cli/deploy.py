@@ -91,6 +91,13 @@ def package(notebook: Path, output: Path | None) -> None:
 @click.option("--notify-webhook", metavar="URL", help="POST a JSON summary on failure.")
 @click.option("--notify-email", multiple=True, metavar="ADDRESS", help="Email on failure.")
 @click.option("--notify-success", is_flag=True, help="Notify on success too.")
+@click.option(
+    "--listen",
+    "listen",
+    multiple=True,
+    metavar="URL",
+    help="Consume a stream into executions: redis://host/stream?group=g (or nats://).",
+)
 def deploy(
     notebook: Path,
     atom_url: str | None,
@@ -106,12 +113,15 @@ def deploy(
     notify_webhook: str | None,
     notify_email: Sequence[str],
     notify_success: bool,
+    listen: Sequence[str],
 ) -> None:
     """Deploy a process notebook (with its components), or a built package, as a new version.
 
     NOTEBOOK may be a package from ``atomnb package`` (a ``.zip``). Options not
     given here come from the notebook's metadata (``atomnb.deploy``), where a
     process can say how it wants to run (retries, timeout, schedule …).
+    ``--listen`` is written into the deployed notebook's metadata (``atomnb.listen``),
+    so the setting belongs to the version: a rollback listens as that version did.
     """
     from atomnb.atom.client import AtomClient
     from atomnb.atom.package import deploy_defaults, read_package
@@ -140,12 +150,34 @@ def deploy(
     else:
         package, declared = package_of(notebook), deploy_defaults(notebook)
     options = declared | {k: v for k, v in given.items() if v is not None}
+    if listen:
+        package = listening(package, list(listen))
     with AtomClient(atom_url) as client:
         answer = client.deploy(package, **options)
     d = answer["deployment"]
     state = "deployed" if answer["created"] else "unchanged, still"
     when = f", schedule {d['schedule']} ({d['timezone']})" if d.get("schedule") else ""
     click.echo(f"{state} {d['process']} v{d['version']} on {client.url}{when}")
+
+
+def listening(package: Package, urls: list[str]) -> Package:
+    """``package`` with ``atomnb.listen = urls`` in its notebook's metadata (URLs checked)."""
+    import json
+    import tempfile
+
+    from atomnb.atom.package import build_package, unpack_package
+    from atomnb.connectors.streams.common import ListenSpec
+
+    for url in urls:
+        ListenSpec.parse(url)  # a bad URL is refused here, naming the problem
+    with tempfile.TemporaryDirectory(prefix="atomnb-listen-") as tmp:
+        root = Path(tmp) / "package"
+        unpack_package(package.data, root)
+        notebook = root.joinpath(*package.notebook.split("/"))
+        content = json.loads(notebook.read_text(encoding="utf-8"))
+        content.setdefault("metadata", {}).setdefault("atomnb", {})["listen"] = urls
+        notebook.write_text(json.dumps(content, indent=1, ensure_ascii=False), encoding="utf-8")
+        return build_package(notebook)
 
 
 @cli.command()

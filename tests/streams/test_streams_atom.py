@@ -96,6 +96,21 @@ def test_listen_metadata_is_checked(tmp_path: Path) -> None:
     assert listen_urls(nb) == ["redis://h/s?group=g"]
 
 
+def test_deploy_listen_writes_the_urls_into_the_packaged_notebook(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    from atomnb.atom.unpack import unpack_package
+    from atomnb.cli.deploy import listening
+
+    notebook = make_notebook(workspace.notebooks_dir / "p.ipynb", "x = 1")
+    url = "redis://cache:6379/orders?group=billing&batch=50"
+    package = listening(build_package(notebook), [url])
+    unpack_package(package.data, tmp_path / "out")
+    assert listen_urls(tmp_path / "out" / package.notebook) == [url]
+    with pytest.raises(ConfigError, match="not a stream to listen to"):
+        listening(build_package(notebook), ["redis://cache:6379"])
+
+
 def test_each_batch_is_an_execution_undeploy_stops_and_redeploy_resumes(
     workspace: Workspace, tmp_path: Path, redis_url: str, unique: str
 ) -> None:
