@@ -7,12 +7,18 @@ deployed process (``ExecutionRunner``, the run id being the execution id).
 """
 
 from atomnb.atom.streams.loop import ListenerStats, Runner, RunResult, StreamListener
-from atomnb.atom.streams.runners import ExecutionRunner, FunctionRunner, rejected_messages
+from atomnb.atom.streams.runners import (
+    ExecutionRunner,
+    FunctionRunner,
+    PoolRunner,
+    rejected_messages,
+)
 
 __all__ = [
     "ExecutionRunner",
     "FunctionRunner",
     "ListenerStats",
+    "PoolRunner",
     "RunResult",
     "Runner",
     "StreamListener",

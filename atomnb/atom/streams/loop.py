@@ -155,6 +155,9 @@ class StreamListener:
             self.stats.acknowledged += len(batch) - len(failed)
             self.stats.failed += len(failed)
             del self._inflight[run]
+            forget = getattr(self.runner, "forget", None)
+            if forget is not None:  # a runner keeping results in memory may drop this one
+                forget(run)
 
     def _loop(self) -> None:
         pause = self.poll_s

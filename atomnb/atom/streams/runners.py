@@ -26,8 +26,9 @@ from atomnb.store import ExecutionStatus, Trigger
 
 if TYPE_CHECKING:
     from atomnb.atom.service import Atom
+    from atomnb.runtime.lowlatency.pool import Pool
 
-__all__ = ["ExecutionRunner", "FunctionRunner", "rejected_messages"]
+__all__ = ["ExecutionRunner", "FunctionRunner", "PoolRunner", "rejected_messages"]
 
 
 def rejected_messages(documents: Documents, returned: Documents | None) -> dict[str, str]:
@@ -76,15 +77,42 @@ class FunctionRunner:
         if not future.done():
             return RunResult("running")
         with self._lock:
-            self._runs.pop(run, None)
-            documents = self._inputs.pop(run)
+            documents = self._inputs[run]
         error = future.exception()
         if error is not None:
             return RunResult("failed", f"{type(error).__name__}: {error}")
         return RunResult("succeeded", failed=rejected_messages(documents, future.result()))
 
+    def forget(self, run: str) -> None:
+        """The listener settled ``run``: its result is not asked for again."""
+        with self._lock:
+            self._runs.pop(run, None)
+            self._inputs.pop(run, None)
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class PoolRunner(FunctionRunner):
+    """Each batch a request to a low-latency process's warm workers (no execution record).
+
+    How a run ended lives in this process only: after a crash a batch whose run
+    had succeeded but was not acknowledged yet is run again (at least once).
+    """
+
+    def __init__(self, pool: Pool, *, timeout_s: float = 60.0) -> None:
+        def request(documents: Documents) -> Documents | None:
+            outcome = pool.run(documents, timeout_s)
+            if outcome.status != 200:
+                raise RuntimeError(
+                    f"the low-latency request answered {outcome.status}: {outcome.error or ''}"
+                )
+            return None
+
+        settings = pool.settings
+        # a few batches waiting at most: the rest wait in the server (back pressure)
+        queue = min(settings.queue, settings.workers * 2)
+        super().__init__(request, workers=settings.workers, queue_limit=queue)
 
 
 class ExecutionRunner:

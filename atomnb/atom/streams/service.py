@@ -10,9 +10,11 @@ version: a rollback listens as that version did, and no schema change is needed.
 for each listened stream of an active deployment and stops those whose
 deployment was undeployed or replaced by a version that listens differently.
 Every batch is a general-mode execution (``ExecutionRunner``) whose id is the
-run id; the consumer name is the atom's id, so after a restart the atom
-resumes its own group position and the ledger plus the execution store decide
-what a redelivered message needs.
+run id, or — for a ``low_latency`` process — a request to its warm workers
+(``PoolRunner``, at least once after a crash: no execution record to ask).
+The consumer name is the atom's id, so after a restart the atom resumes its
+own group position, and the ledger plus the execution store decide what a
+redelivered message needs.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from atomnb.atom.streams.loop import StreamListener
-from atomnb.atom.streams.runners import ExecutionRunner
+from atomnb.atom.streams.loop import Runner, StreamListener
+from atomnb.atom.streams.runners import ExecutionRunner, PoolRunner
 from atomnb.connectors.streams import ListenSpec, StreamConnection
 from atomnb.errors import AtomnbError, ConfigError
 from atomnb.store import new_execution_id
@@ -123,7 +125,7 @@ class AtomStreams:
         process, url = key
         spec = ListenSpec.parse(url, consumer=_consumer_name(self.atom.id))
         connection = self.connect(spec.server_url)
-        runner = ExecutionRunner(self.atom, process, queue_limit=self.queue_limit)
+        runner = self._runner(deployment)
         try:
             consumer = connection.consumer(
                 spec.stream, spec.options, outcome=lambda run: runner.result(run).state
@@ -139,10 +141,24 @@ class AtomStreams:
         self.running[key] = _Running(deployment.version, url, listener, connection)
         log.info("%s v%d listens to %s", process, deployment.version, connection.settings.address)
 
+    def _runner(self, deployment: Deployment) -> Runner:
+        """Low-latency processes get their warm workers; the others an execution per batch."""
+        from atomnb.atom.lowlatency import host_of
+
+        host = host_of(self.atom)
+        if host.settings_of(deployment).mode == "low_latency":
+            pool = host.pool_for(deployment)
+            if pool is not None:
+                return PoolRunner(pool)
+        return ExecutionRunner(self.atom, deployment.process, queue_limit=self.queue_limit)
+
     def _stop(self, key: tuple[str, str], grace_s: float) -> None:
         found = self.running.pop(key)
         found.listener.stop(grace_s)
         found.connection.close()
+        close = getattr(found.listener.runner, "close", None)
+        if close is not None:
+            close()
 
     def stats(self) -> dict[str, Any]:
         """Per listened stream: what its listener did (for the dashboard and tests)."""
