@@ -27,6 +27,7 @@ from atomnb.connectors.recording import read_documents, write_documents
 from atomnb.documents import Documents
 from atomnb.errors import ConfigError
 from atomnb.maps import Map, load_map
+from atomnb.maps.xref import tables_for
 from atomnb.process.case_outputs import ShapeOutputs
 from atomnb.process.trace import ShapeRecord
 
@@ -82,7 +83,7 @@ def run_map_case(
     mapping = load_map(str(data["map"]), workspace=ws)
     sample = read_documents(folder / str(data.get("input", INPUT_FILE)))
     with _pinned(str(data["clock"]), str(data["seed"])):
-        out = mapping(sample)
+        out = mapping(sample, tables=tables_for(mapping, workspace=ws))  # not the cwd's
     assert isinstance(out, Documents)
     record = ShapeRecord(index=0, name=mapping.name, kind="map", documents_in=len(sample))
     ShapeOutputs(shapes, keep=None, max_bytes=50_000_000)(record, {"out": out})

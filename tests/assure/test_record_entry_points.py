@@ -65,3 +65,30 @@ def test_run_record_writes_a_case_instead_of_an_execution(
     case = json.loads((example_ws.root / "tests/atomnb/by_run/case.json").read_text())
     assert case["status"] == "succeeded_with_warnings"
     assert not (example_ws.root / ".atomnb" / "executions").exists()  # no execution recorded
+
+
+def test_mapper_save_as_test_case_button(
+    example_ws: Workspace,  # noqa: F811
+    pytester: pytest.Pytester,
+) -> None:
+    from atomnb.formats import read
+    from atomnb.maps import load_map
+    from atomnb.nb.widgets.mapper import MapperWidget
+
+    docs = read(example_ws.notebooks_dir / "data" / "orders.jsonl")
+    empty = MapperWidget(load_map("order_to_invoice", workspace=example_ws), workspace=example_ws)
+    empty._on_message(empty, {"action": "save_case"}, [])  # the button, without a sample
+    assert empty.status["level"] == "error"
+    assert empty.status["text"].startswith("no sample documents to make a test case from")
+
+    widget = MapperWidget(
+        load_map("order_to_invoice", workspace=example_ws), documents=docs, workspace=example_ws
+    )
+    widget._on_message(widget, {"action": "save_case"}, [])  # the "Save as test case" button
+    folder = example_ws.root / "tests" / "atomnb" / "order_to_invoice_case"
+    assert widget.status == {
+        "level": "info",
+        "text": f"saved test case order_to_invoice_case in {folder}; run it with pytest --atomnb",
+        "path": str(folder),
+    }
+    pytester.runpytest("--atomnb", str(folder), "-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -29,6 +29,7 @@ from atomnb.documents import Documents
 from atomnb.errors import (
     AtomnbError,
     ComponentError,
+    ConfigError,
     ValidationErrorGroup,
     WorkspaceNotFoundError,
 )
@@ -208,6 +209,31 @@ class MapperWidget(anywidget.AnyWidget):
             "version": saved.version,
         }
         return path
+
+    def save_case(self, name: str | None = None) -> Path:
+        """Save the map, then the sample and what the map makes of it as a map test case
+        (``tests/atomnb/<name>/``, default ``<map>_case``) that ``pytest --atomnb`` replays."""
+        from atomnb.process.map_cases import save_map_case
+
+        if self.documents is None:
+            raise ConfigError(
+                "no sample documents to make a test case from",
+                hint="give the mapper a sample (set_documents, or --sample in %atomnb map open)",
+            )
+        self.save()
+        case = name or f"{self.map.name}_case"
+        try:
+            folder = save_map_case(self.map.name, self.documents, case, workspace=self.workspace)
+        except ValidationErrorGroup as group:  # the map refused the sample as a whole
+            reasons = [getattr(e, "message", str(e)) for e in group.exceptions]
+            self.status = {"level": "error", "text": "test case not saved: " + "; ".join(reasons)}
+            raise
+        self.status = {
+            "level": "info",
+            "text": f"saved test case {case} in {folder}; run it with pytest --atomnb",
+            "path": str(folder),
+        }
+        return folder
 
     @classmethod
     def load(

@@ -91,6 +91,11 @@ def _save(w: MapperWidget, _m: Mapping[str, Any]) -> None:
     w.save()
 
 
+def _save_case(w: MapperWidget, m: Mapping[str, Any]) -> None:
+    name = m.get("name")
+    w.save_case(str(name) if name else None)
+
+
 HANDLERS: dict[str, Handler] = {
     "link": _link,
     "unlink": _unlink,
@@ -100,4 +105,5 @@ HANDLERS: dict[str, Handler] = {
     "move_step": _move_step,
     "fan_out": _fan_out,
     "save": _save,
+    "save_case": _save_case,
 }

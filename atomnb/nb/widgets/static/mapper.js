@@ -95,6 +95,13 @@ function render({ model, el }) {
     title: "Write the map component (components/maps/<name>.yaml)",
     onclick: () => send({ action: "save" }),
   });
+  const caseButton = h("button", {
+    class: "am-save-case",
+    type: "button",
+    text: "Save as test case",
+    title: "Save the map, and the sample with its mapped output as a test case (tests/atomnb/)",
+    onclick: () => send({ action: "save_case" }),
+  });
   const linkButton = h("button", {
     class: "am-link-button",
     type: "button",
@@ -102,7 +109,15 @@ function render({ model, el }) {
     title: "Link the selected source element to the selected target element",
     onclick: () => linkSelected(),
   });
-  const toolbar = h("div", { class: "am-toolbar" }, title, linkButton, saveButton, status);
+  const toolbar = h(
+    "div",
+    { class: "am-toolbar" },
+    title,
+    linkButton,
+    saveButton,
+    caseButton,
+    status,
+  );
   const help = h("div", {
     class: "am-help",
     text:
