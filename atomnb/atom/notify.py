@@ -24,7 +24,7 @@ from atomnb.components import resolve_secret
 from atomnb.errors import AtomnbError, ConfigError
 from atomnb.store import ExecutionRecord, ExecutionStatus
 
-__all__ = ["Notifier", "check_notify", "summary"]
+__all__ = ["Notifier", "check_notify", "drift_summary", "summary"]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,17 @@ def summary(record: ExecutionRecord, link: str | None) -> dict[str, Any]:
     }
 
 
+def drift_summary(
+    record: ExecutionRecord, reports: list[dict[str, Any]], link: str | None
+) -> dict[str, Any]:
+    """A ``drift`` notification: the execution's summary and its drift, paths and counts only
+    (the process's policy ``atomnb.drift: notify``, see ``atomnb.process.drift``)."""
+    message = summary(record, link)
+    message["event"] = "drift"
+    message["drift"] = reports
+    return message
+
+
 class Notifier:
     """Sends notifications for finished executions on one background thread."""
 
@@ -85,6 +96,16 @@ class Notifier:
             return None
         link = f"{self.base_url}/executions/{record.id}" if self.base_url else None
         return self._pool.submit(self._send, summary(record, link), dict(config))
+
+    def drifted(
+        self, record: ExecutionRecord, config: Mapping[str, Any], reports: list[dict[str, Any]]
+    ) -> Future[None] | None:
+        """Queue a ``drift`` notification to ``config``'s webhook / email, whatever its ``on``
+        says: the process asked for it (its drift policy), the deployment says where to."""
+        if not reports or not (config.get("webhook") or config.get("email")):
+            return None
+        link = f"{self.base_url}/executions/{record.id}" if self.base_url else None
+        return self._pool.submit(self._send, drift_summary(record, reports, link), dict(config))
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -111,12 +132,13 @@ class Notifier:
             return
         execution = message["execution"]
         mail = EmailMessage()
-        mail["Subject"] = (
-            f"[atomnb] {execution['process']} {execution['status']} ({execution['id']})"
-        )
+        what = "profile drift" if message.get("event") == "drift" else execution["status"]
+        mail["Subject"] = f"[atomnb] {execution['process']} {what} ({execution['id']})"
         mail["From"] = str(self.smtp.get("sender", "atomnb@localhost"))
         mail["To"] = ", ".join(recipients)
         lines = [f"{k}: {v}" for k, v in execution.items() if v is not None]
+        for report in message.get("drift", []):  # paths and counts only
+            lines += _drift_lines(report)
         if message.get("link"):
             lines.append(f"link: {message['link']}")
         mail.set_content("\n".join(lines) + "\n")
@@ -132,3 +154,13 @@ class Notifier:
                 client.send_message(mail)
         except (OSError, smtplib.SMTPException, AtomnbError) as exc:
             log.warning("email notification failed: %s", type(exc).__name__)
+
+
+def _drift_lines(report: Mapping[str, Any]) -> list[str]:
+    lines = [f"profile drift: {report.get('profile')} ({report.get('documents')} document(s))"]
+    for key in ("new_fields", "off_type", "missing_mandatory"):
+        for path, count in dict(report.get(key) or {}).items():
+            lines.append(f"  {key.replace('_', ' ')}: {path} in {count}")
+    for path, codes in dict(report.get("new_codes") or {}).items():
+        lines.append(f"  new codes: {path} in {codes.get('documents')}")
+    return lines

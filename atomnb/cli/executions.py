@@ -139,10 +139,12 @@ def executions_show(
 ) -> None:
     """Show one execution (an id or a unique prefix of one), with what it called.
 
-    ``--json`` prints ``{"execution": ..., "shapes": [...], "calls": [...], "log": [...]}``.
+    ``--json`` prints ``{"execution": ..., "shapes": [...], "calls": [...], "log": [...],
+    "drift": [...]}`` (profile drift per profile: paths and document counts, never values).
     """
     from atomnb.atom.serialize import children_of, record_from_dict
     from atomnb.process.trace import LogEntry, ShapeRecord
+    from atomnb.store.drift import drift_of
 
     address = _atom(ctx, atom_url, local)
     if address is not None:
@@ -158,6 +160,7 @@ def executions_show(
         children = [record_from_dict(c) for c in called]
         shapes = [ShapeRecord(**s) for s in found.get("shapes", [])]
         logs = [LogEntry(**e) for e in found.get("logs", [])]
+        drift = list(found.get("drift", []))
     else:
         _, store = ctx.obj.open()
         try:
@@ -166,6 +169,7 @@ def executions_show(
             raise _elsewhere_than_store(ctx, atom_url, execution_id, exc) from None
         shapes, logs = store.shapes(record.id), store.logs(record.id)
         children = children_of(store, record.id)
+        drift = drift_of(store, record.id)
     if as_json or _group_json(ctx):
         echo_json(
             {
@@ -173,10 +177,12 @@ def executions_show(
                 "shapes": [shape_json(s) for s in shapes],
                 "calls": [execution_json(c) for c in children],
                 "log": [log_json(e) for e in logs],
+                "drift": drift,
             }
         )
         return
     _show(record, shapes, children, logs)
+    _show_drift(drift)
 
 
 def _elsewhere_than_atom(
@@ -286,6 +292,22 @@ def _show(record: ExecutionRecord, shapes: list[Any], children: list[Any], logs:
         click.echo("\nlog")
         for entry in logs:
             click.echo(f"  {entry.level:<7} {entry.shape or '-'}: {entry.message}")
+
+
+def _show_drift(reports: list[dict[str, Any]]) -> None:
+    """Profile drift, one grid per drifted profile: kind, path, documents (never values)."""
+    from atomnb.store.drift import drift_paths
+
+    for report in reports:
+        lines = [
+            (kind, path, str(n), detail or "-") for kind, path, n, detail in drift_paths(report)
+        ]
+        click.echo()
+        show_grid(
+            ("DRIFT", "PATH", "DOCUMENTS", "DETAIL"),
+            lines,
+            title=f"profile drift: {report.get('profile')} ({report.get('documents')} document(s))",
+        )
 
 
 def _fields(console: Console, rows: list[tuple[str, str]]) -> None:

@@ -33,6 +33,7 @@ def finalize() -> int:
     Actions that fail are warnings in the trace (the run succeeded with warnings):
     the file stays and the next poll reads it again, at least once and never lost.
     """
+    _flush_drift()
     # Nothing was recorded unless a file connector ran in this kernel: import nothing then.
     pending = sys.modules.get("atomnb.connectors.files.pending")
     if pending is None:
@@ -50,3 +51,14 @@ def finalize() -> int:
         if entry.status != "done":
             run.log("warning", f"{entry.action} of {entry.path} failed: {entry.detail}", "finalize")
     return len(done)
+
+
+def _flush_drift() -> None:
+    """Write the run's profile drift to the trace: a profile applied outside any shape
+    (``ab.read(..., profile=...)`` in a cell) is measured but written by no shape."""
+    drift = sys.modules.get("atomnb.profiles.drift")
+    if drift is None or not drift.run_collector():
+        return
+    from atomnb.process.run import current_run
+
+    current_run().flush()

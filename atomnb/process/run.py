@@ -32,6 +32,7 @@ from atomnb.process.case_outputs import recording_listeners
 from atomnb.process.context import CAPTURE_ENV, ExecutionContext, context
 from atomnb.process.secrets import scrub_text, scrub_value
 from atomnb.process.trace import ShapeRecord, Trace
+from atomnb.profiles.drift import run_collector
 
 __all__ = [
     "PERSISTED_IN",
@@ -178,8 +179,11 @@ class ProcessRun:
             return
         # Shapes log to the trace directly, so shapes and logs are scrubbed here (tracked
         # values are scrubbed as they are tracked: there may be many).
+        drifts = run_collector()  # every profile applied in this kernel, counts only
+        if drifts:
+            self.trace.drift = [report.to_dict() for report in drifts.reports()]
         data = self.trace.to_dict()
-        for key in ("shapes", "logs", "calls"):
+        for key in ("shapes", "logs", "calls", "drift"):
             data[key] = scrub_value(data[key], numbers=False)
         data[RUNNING_KEY] = scrub_value(list(self._running))
         _write_json(self._file(TRACE_FILE), data)

@@ -68,6 +68,9 @@ class Trace:
     #: naming the shape it ran in: the child spans of that shape in the execution's trace.
     calls: list[ConnectorCall] = field(default_factory=list)
     calls_dropped: int = 0
+    #: Profile drift of the whole execution: one ``DriftReport.to_dict()`` per profile
+    #: applied (paths and counts, never values).
+    drift: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def has_warnings(self) -> bool:
@@ -99,6 +102,7 @@ class Trace:
             "tracked": self.tracked,
             "calls": [asdict(c) for c in self.calls],
             "calls_dropped": self.calls_dropped,
+            "drift": self.drift,
         }
 
     @classmethod
@@ -110,6 +114,7 @@ class Trace:
             tracked=list(data.get("tracked", [])),
             calls=[ConnectorCall(**c) for c in data.get("calls", [])],
             calls_dropped=int(data.get("calls_dropped", 0)),
+            drift=[d for d in data.get("drift", []) if isinstance(d, dict)],
         )
 
     def write(self, path: Path) -> None:

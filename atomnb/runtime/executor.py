@@ -47,6 +47,7 @@ from atomnb.process.context import (
     ExecutionContext,
     secret_env_name,
 )
+from atomnb.process.drift import DRIFT_ENV, drift_policy
 from atomnb.process.finalize import FINALIZE_SOURCE, FINALIZE_TAG
 from atomnb.process.run import PERSISTED_IN
 from atomnb.process.scrubber import Scrubber
@@ -253,6 +254,8 @@ class PapermillExecutor:
                 "request's message is gone and it cannot run again",
                 hint="send the message to the listener again",
             )
+        # what profile drift does to this run (atomnb.process.drift): a bad value fails it now
+        policy = drift_policy(prepared.process.node.metadata, str(prepared.process.path))
         out_dir = self.executions_dir / record.id
         out_dir.mkdir(parents=True, exist_ok=True)
         output_path = out_dir / f"{prepared.process.name}.ipynb"
@@ -273,7 +276,7 @@ class PapermillExecutor:
         kernel_env = (
             context.as_env()
             | prepared.kernel_env
-            | {CAPTURE_ENV: "1" if request.capture and keep else "0"}
+            | {CAPTURE_ENV: "1" if request.capture and keep else "0", DRIFT_ENV: policy}
             | {secret_env_name(n): v for n, v in prepared.secrets.items()}
             # a called process (ab.process_call) is recorded in this store, as its child
             | {CALL_STORE_ENV: self.store.engine.url.render_as_string(hide_password=False)}
@@ -367,6 +370,7 @@ class PapermillExecutor:
             prepared.environment.name,
             prepared.scrubber,
             status,
+            policy,
         )
         if not keep:  # a listener's (or caller's) answer goes once it is read
             forget_documents(

@@ -19,6 +19,7 @@ import nbformat
 
 from atomnb._files import write_text_atomically
 from atomnb.errors import NotebookError
+from atomnb.process.drift import DEFAULT_POLICY, turns_status
 from atomnb.process.finalize import FINALIZE_TAG
 from atomnb.process.run import PERSISTED_OUT, RUNNING_KEY, TRACE_FILE
 from atomnb.process.scrubber import Scrubber
@@ -26,6 +27,7 @@ from atomnb.process.secrets import scrub_value
 from atomnb.process.trace import Trace
 from atomnb.runtime.scrub import scrub_notebook
 from atomnb.store import ExecutionRecord, ExecutionStatus, ExecutionStore
+from atomnb.store.drift import drifted_profiles, record_drift
 
 __all__ = [
     "collect_trace",
@@ -134,13 +136,17 @@ def collect_trace(
     environment: str,
     scrubber: Scrubber,
     status: ExecutionStatus,
+    drift_policy: str = DEFAULT_POLICY,
 ) -> ExecutionStatus:
-    """Load the kernel's trace and kept values into the store (scrubbed); caught failures
-    turn a success into one with warnings. Kept values are stored only for a success."""
+    """Load the kernel's trace, profile drift and kept values into the store (scrubbed);
+    caught failures (and drift, under the policy ``warn`` or ``notify``) turn a success
+    into one with warnings. Kept values are stored only for a success."""
     trace = read_trace(out_dir, scrubber)
     if trace is not None:
         store.save_trace(execution_id, trace)
-        if status is ExecutionStatus.SUCCEEDED and trace.has_warnings:
+        record_drift(store, execution_id, trace.drift)
+        drifted = turns_status(drift_policy) and bool(drifted_profiles(trace.drift))
+        if status is ExecutionStatus.SUCCEEDED and (trace.has_warnings or drifted):
             status = ExecutionStatus.SUCCEEDED_WITH_WARNINGS
     values = read_persisted(out_dir / PERSISTED_OUT, scrubber)  # the file is scrubbed always
     if status.ok and values is not None:

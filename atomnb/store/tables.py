@@ -35,6 +35,7 @@ __all__ = [
     "audit_log",
     "console_sessions",
     "deployments",
+    "execution_drift",
     "execution_logs",
     "execution_shapes",
     "executions",
@@ -153,6 +154,24 @@ tracked_values = _per_execution(
     Column("value", String(500), nullable=False),
     Column("document", Integer),
     Index("ix_tracked_field_value", "field", "value"),
+)
+
+#: Profile drift (schema 10): per profile applied in the execution, one row per drifted path
+#: and kind (new_field, off_type, missing_mandatory, new_code), counts only, never a value.
+execution_drift = _per_execution(
+    "execution_drift",
+    Column("profile", String(200), nullable=False),
+    Column("profile_documents", Integer, nullable=False),  # documents read with the profile
+    Column("kind", String(20), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("documents", Integer, nullable=False),
+    Column("distinct_codes", Integer),  # new_code only: distinct new values (a floor if capped)
+    Column("capped", Boolean, nullable=False, server_default=sa_false()),
+    CheckConstraint(
+        "kind IN ('new_field', 'off_type', 'missing_mandatory', 'new_code')",
+        name="ck_execution_drift_kind",
+    ),
+    Index("ix_execution_drift_profile", "profile", "path"),
 )
 
 # -- the atom (schema 4) ------------------------------------------------------------------

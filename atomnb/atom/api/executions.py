@@ -25,6 +25,7 @@ from atomnb.atom.service.requests import IdempotencyKeyReusedError
 from atomnb.errors import AtomError, AtomnbError, UnknownEntityError
 from atomnb.store import ExecutionRecord, ExecutionStatus, Trigger
 from atomnb.store.browse import browse
+from atomnb.store.drift import drift_of
 
 __all__ = ["IDEMPOTENCY_KEY_HEADER", "REPLAYED_HEADER", "TriggerRequest", "add_execution_routes"]
 
@@ -150,6 +151,8 @@ def add_execution_routes(app: FastAPI, atom: Atom) -> None:
         return record_dict(record) | {
             "shapes": [plain(vars(s)) for s in atom.store.shapes(record.id)],
             "logs": [plain(vars(e)) for e in atom.store.logs(record.id)],
+            # profile drift per profile: paths and document counts, never values
+            "drift": drift_of(atom.store, record.id),
             "calls": [record_dict(c) for c in children_of(atom.store, record.id)],
         }
 

@@ -29,6 +29,7 @@ from atomnb.store.browse import (
     browse,
     known_names,
 )
+from atomnb.store.drift import drift_of
 from atomnb.web.console.layout import console_page, esc
 from atomnb.web.records.deployments import (
     deployment_page,
@@ -197,6 +198,7 @@ def add_records_routes(app: FastAPI, atom: Atom) -> None:
             record=record,
             shapes=store.shapes(record.id),
             logs=store.logs(record.id),
+            drift=drift_of(store, record.id),
             calls=children_of(store, record.id),
             parent=parent,
             has_notebook=notebook.is_file(),

@@ -14,6 +14,7 @@ unzip, in ``archive.py``, too).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from typing import Any
 
@@ -24,9 +25,10 @@ import pyarrow.compute as pc
 from atomnb.documents import Documents, Rejection
 from atomnb.errors import FormatError, ProcessError
 from atomnb.formats import FILE_PROPERTY, read, write
+from atomnb.process.drift import kernel_policy, turns_status
 from atomnb.process.run import current_run
 from atomnb.process.shapes.control import _fill
-from atomnb.profiles import collecting_drift
+from atomnb.profiles import DriftCollector, collecting_drift
 
 __all__ = [
     "CONTENT",
@@ -64,14 +66,19 @@ def parse_documents(
     the reader's ``file_name``). A document that does not read is rejected, named by
     its ``file_name``, and so are records a ``profile=`` refuses; the others come through.
     Drift from that profile (fields it does not know, values off type or mask, missing
-    mandatory values, new codes) is written to the run's log as one warning, in paths
-    and counts only.
+    mandatory values, new codes) is written to the run's log as one line, in paths and
+    counts only: a warning under the process's drift policy ``warn`` or ``notify``, else
+    information (``atomnb.process.drift``; ``ignore`` measures nothing).
 
     >>> parse_documents(raw_documents([b'[{"id": 1}, {"id": 2}]']), format="json").to_pylist()
     [{'id': 1}, {'id': 2}]
     """
     run = current_run()
-    with run.shape("parse", name, raw) as call, collecting_drift() as drifts:
+    policy = kernel_policy()
+    measuring: AbstractContextManager[DriftCollector | None] = (
+        nullcontext() if policy == "ignore" else collecting_drift()
+    )
+    with run.shape("parse", name, raw) as call, measuring as drifts:
         parts: list[Documents] = []
         rejections: list[Rejection] = []
         for index, content in enumerate(_contents(raw, name or "parse")):
@@ -89,9 +96,10 @@ def parse_documents(
         out = Documents.concat(parts) if parts else Documents(pa.table({}))
         out = out.with_rejections([*raw.rejections, *rejections])
         call.errors = len(rejections)
-        for report in drifts.reports():
+        level = "warning" if turns_status(policy) else "info"
+        for report in drifts.reports() if drifts is not None else ():
             if report.drifted:  # paths and counts only: the summary never holds a value
-                run.trace.log("warning", f"profile drift: {report.summary()}", name or "parse")
+                run.trace.log(level, f"profile drift: {report.summary()}", name or "parse")
         _log_rejections(rejections, name or "parse", detail=False)
         return call.out("out", out)
 

@@ -6,11 +6,13 @@ shown from its own, sanitized route in a sandboxed iframe, never inline.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from atomnb.process.trace import LogEntry, ShapeRecord
 from atomnb.store import ExecutionRecord, ExecutionStatus
+from atomnb.store.drift import drift_paths
 from atomnb.web.console.layout import (
     console_page,
     esc,
@@ -56,6 +58,8 @@ class ExecutionView:
     retry_note: str | None = None  # why Retry is not offered, if it is not
     csrf_field: str = ""
     notice: str | None = None  # a message after an action (cancel asked, ...)
+    #: Profile drift per profile (``atomnb.store.drift.drift_of``): paths and counts only.
+    drift: Sequence[Mapping[str, Any]] = ()
 
 
 def log_time(at: str) -> str:
@@ -200,6 +204,27 @@ def _rejections(logs: Sequence[LogEntry], shapes: Sequence[ShapeRecord]) -> str:
     )
 
 
+def _drift(reports: Sequence[Mapping[str, Any]]) -> str:
+    """Where the documents moved away from their profiles: paths and document counts."""
+    if not reports:
+        return "<p class='muted'>No drift from any profile applied.</p>"
+    tables = []
+    for report in reports:
+        rows = "".join(
+            f"<tr><td>{esc(kind.replace('_', ' '))}</td><td><code>{esc(path)}</code></td>"
+            f"<td class='num'>{fmt_count(n)}</td><td>{esc(detail)}</td></tr>"
+            for kind, path, n, detail in drift_paths(report)
+        )
+        tables.append(
+            f"<h3>profile <code>{esc(str(report.get('profile', '')))}</code> · "
+            f"{fmt_count(int(report.get('documents', 0)))} document(s) read</h3>"
+            "<table class='drift'><thead><tr><th>drift</th><th>path</th>"
+            f"<th class='num'>documents</th><th></th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    note = "<p class='muted'>Counts and paths only: drifted values are never kept.</p>"
+    return "".join(tables) + note
+
+
 def _calls(calls: Sequence[ExecutionRecord]) -> str:
     if not calls:
         return "<p class='muted'>It called no other process.</p>"
@@ -233,6 +258,7 @@ def execution_detail_page(
         f"{_reason(r)}{_actions(view)}{_facts(view)}"
         f"<h2>Shapes</h2>{_flow(view.shapes)}"
         f"<h2>Rejected documents</h2>{_rejections(view.logs, view.shapes)}"
+        f"<h2>Profile drift</h2>{_drift(view.drift)}"
         f"<h2>Log</h2>{_logs(view.logs)}"
         f"<h2>Process calls</h2>{_calls(view.calls)}"
         f"<h2>Output notebook</h2>{notebook}"
