@@ -136,3 +136,29 @@ def test_without_the_option_case_folders_are_not_collected(
     folder = save_map_case("order_to_invoice", sample, "one", workspace=workspace)
     result = pytester.runpytest(str(folder), "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_postgresql_query_and_upsert_replay_without_the_server_reached(
+    case: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as db:
+        db.execute(sa.text("DROP TABLE IF EXISTS replay_stock"))
+        db.execute(sa.text("CREATE TABLE replay_stock (sku TEXT PRIMARY KEY, qty INTEGER)"))
+        db.execute(sa.text("INSERT INTO replay_stock VALUES ('A-1', 4), ('B-2', 0)"))
+    conn = SqlConnection(postgres_url)
+    rows = conn.query("SELECT sku, qty FROM replay_stock WHERE qty > :n", {"n": 0}).collect()
+    docs = ab.Documents.from_records([{"sku": "A-1", "qty": 3}, {"sku": "C-3", "qty": None}])
+    written = conn.upsert("replay_stock", docs, ["sku"])
+    _replay(monkeypatch, case)
+    with engine.begin() as db:  # what the replay does must not reach the database
+        db.execute(sa.text("DROP TABLE replay_stock"))
+    engine.dispose()
+    assert conn.query("SELECT sku, qty FROM replay_stock WHERE qty > :n", {"n": 0}).collect() == (
+        rows
+    )
+    assert conn.upsert("replay_stock", docs, ["sku"]) == written
+    with pytest.raises(recording.NotRecordedError, match="database query was not recorded"):
+        conn.query("SELECT sku, qty FROM replay_stock WHERE qty > :n", {"n": 1})

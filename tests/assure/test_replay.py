@@ -87,6 +87,21 @@ def test_record_replay_offline_diff_and_update(
     assert '"invoice_id": "IN-1"' in (case / "shapes" / "003-out.jsonl").read_text()
     pytester.runpytest("--atomnb", str(case), "-p", "no:cacheprovider").assert_outcomes(passed=1)
 
+    # The process now asks the shop something it did not ask when recorded: a clear failure.
+    notebook = root / "notebooks" / "shop_sync.ipynb"
+    text = notebook.read_text().replace(
+        'ab.database_write(db, \\"insert\\", \\"invoices\\", invoices)',
+        'ab.database_write(db, \\"insert\\", \\"invoices\\", invoices)\\n'
+        'ab.http_call(shop, HttpOperation(\\"GET\\", \\"/pets\\"))',
+    )
+    assert "/pets" in text
+    notebook.write_text(text)
+    asked = pytester.runpytest("--atomnb", str(case), "-p", "no:cacheprovider")
+    asked.assert_outcomes(failed=1)
+    report = asked.stdout.str()
+    assert "status: recorded succeeded, now failed (" in report
+    assert "http GET was not recorded" in report and "/pets" in report
+
 
 def test_keep_limits_documents_per_shape(tmp_path: Path) -> None:
     root = tmp_path / "shop"
