@@ -13,6 +13,7 @@ import logging
 import random
 from typing import TYPE_CHECKING
 
+from atomnb.atom.notify_drift import notify_drift
 from atomnb.atom.observe import observability
 from atomnb.atom.service.calls import Calls
 from atomnb.atom.service.state import MAX_RETRY_DELAY_S, Job
@@ -116,6 +117,8 @@ class Workers(Calls):
         try:
             if not self._retry_if_asked(final, secrets):  # tell people once, at the end
                 self.notifier.finished(final, deployment.notify)
+                notebook = self.deployer.notebook_of(deployment)  # its drift policy says
+                notify_drift(self.notifier, self.store, final, deployment.notify, notebook)
         finally:
             self._release(record.id)
 
