@@ -151,3 +151,50 @@ def test_secret_values_reach_the_run_but_no_worker_log(
     for path in [*dask_cluster.folder.rglob("*"), *outputs.rglob("*")]:
         if path.is_file():
             assert value.encode() not in path.read_bytes(), path
+
+
+def test_a_process_needing_a_named_resource_runs_only_where_a_worker_has_it(
+    start_atom: Callable[..., AtomProcess],
+    atom_workspace: Workspace,
+    dask_cluster: DaskCluster,
+    tmp_path: Path,
+) -> None:
+    big = dask_cluster.add_worker("big", "--resources", "BIGMEM=1")
+    home = tmp_path / "resourceful"
+    home.mkdir()
+    (home / "atom.toml").write_text(
+        '[atom]\nid = "resourceful"\n\n[settings.dask_resources]\necho = { BIGMEM = 1 }\n'
+    )
+    atom = start_atom(
+        "--executor", "dask", "--dask-scheduler", dask_cluster.address,
+        "--outputs", (tmp_path / "outputs").as_uri(), "--workers", "3",
+        home=home,
+    )  # fmt: skip
+    atom.deploy(atom_workspace.notebooks_dir / "echo.ipynb", max_concurrent=3)
+    atom.deploy(atom_workspace.notebooks_dir / "sleeper.ipynb", max_concurrent=3)
+    echoes = [atom.client.trigger("echo", {"times": n})["id"] for n in range(3)]
+    sleeper = atom.client.trigger("sleeper", {"seconds": 0.1})["id"]
+    hosts = {atom.finished(e, timeout_s=240)["host"] for e in echoes}
+    assert hosts == {big}  # every echo waited for the one worker with the resource
+    assert atom.finished(sleeper, timeout_s=240)["status"] == "succeeded"  # no need: anywhere
+
+
+def test_settings_refuse_a_dask_executor_without_a_scheduler(tmp_path: Path) -> None:
+    from atomnb.atom.home import AtomHome
+    from atomnb.errors import ConfigError
+
+    home = tmp_path / "h"
+    home.mkdir()
+    (home / "atom.toml").write_text('[atom]\nid = "x"\nexecutor = "dask"\n')
+    with pytest.raises(ConfigError, match="needs the scheduler's address"):
+        AtomHome(home).settings()
+    (home / "atom.toml").write_text('[atom]\nid = "x"\n[settings]\noutputs = "memory://o"\n')
+    with pytest.raises(ConfigError, match="only file://"):
+        AtomHome(home).settings()
+    (home / "atom.toml").write_text(
+        '[atom]\nid = "x"\n[settings]\nexecutor = "dask"\ndask_scheduler = "tcp://h:1"\n'
+        f'outputs = "{(tmp_path / "shared").as_uri()}"\n'
+    )
+    settings = AtomHome(home).settings()
+    assert settings.executor == "dask"
+    assert AtomHome(home).executions_dir == tmp_path / "shared"
