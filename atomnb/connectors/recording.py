@@ -51,6 +51,7 @@ __all__ = [
     "Replayer",
     "active",
     "digest",
+    "documents_jsonl",
     "exchange",
     "install_scrubber",
     "read_documents",
