@@ -174,9 +174,7 @@ class Recorder:
         payload: dict[str, Any],
         documents: Documents | None,
     ) -> None:
-        with self.lock:
-            self.count += 1
-            stem = f"{self.count:04d}"
+        stem = self._claim()
         entry: dict[str, Any] = {
             "connector": connector,
             "operation": operation,
@@ -188,6 +186,19 @@ class Recorder:
             entry["documents"] = write_documents(documents, self.dir / stem)
         text = scrub(json.dumps(entry, indent=1, sort_keys=True, default=str, ensure_ascii=False))
         write_text_atomically(self.dir / f"{stem}.json", text + "\n")
+
+    def _claim(self) -> str:
+        """The next free number: created exclusively, so a process this one calls (which
+        records into the same case) never takes the same one."""
+        with self.lock:
+            while True:
+                self.count += 1
+                stem = f"{self.count:04d}"
+                try:
+                    os.close(os.open(self.dir / f"{stem}.json", os.O_CREAT | os.O_EXCL))
+                except FileExistsError:
+                    continue
+                return stem
 
 
 @dataclass
@@ -201,7 +212,10 @@ class Replayer:
         self.served: dict[tuple[str, str, str], int] = {}
         self.lock = threading.Lock()
         for file in sorted((self.folder / EXCHANGES).glob("*.json")):
-            entry = json.loads(file.read_text(encoding="utf-8"))
+            text = file.read_text(encoding="utf-8")
+            if not text:
+                continue  # a number claimed by a recording cut short before it wrote
+            entry = json.loads(text)
             index = (entry["connector"], entry["operation"], entry["key_digest"])
             self.entries.setdefault(index, []).append(file)
 
