@@ -11,16 +11,26 @@ what ``executions show``, the API and the console show.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from atomnb.errors import StoreError
-from atomnb.store.repository import ExecutionStore
-from atomnb.store.tables import execution_drift
+from atomnb.store.repository import ExecutionStore, as_utc
+from atomnb.store.tables import execution_drift, executions
 
-__all__ = ["KINDS", "drift_of", "drift_paths", "drifted_profiles", "record_drift"]
+__all__ = [
+    "KINDS",
+    "DriftSeen",
+    "drift_of",
+    "drift_paths",
+    "drift_since",
+    "drifted_profiles",
+    "record_drift",
+]
 
 #: Report key -> row kind.
 KINDS = {
@@ -117,3 +127,56 @@ def drift_paths(report: Mapping[str, Any]) -> list[tuple[str, str, int, str]]:
             else:
                 shown.append((kind, path, int(count), ""))
     return shown
+
+
+@dataclass(frozen=True)
+class DriftSeen:
+    """One drifted path of a process over a window: in how many executions and documents."""
+
+    process: str
+    profile: str
+    kind: str
+    path: str
+    executions: int
+    documents: int
+    last_at: datetime | None
+
+
+def drift_since(
+    store: ExecutionStore, since: datetime, *, process: str | None = None, limit: int = 200
+) -> list[DriftSeen]:
+    """Drifted paths of executions created since ``since`` (the Processes pages), most
+    executions first; one query over the drift rows joined with their executions."""
+    d, e = execution_drift.c, executions.c
+    query = (
+        sa.select(
+            e.process,
+            d.profile,
+            d.kind,
+            d.path,
+            sa.func.count(sa.distinct(d.execution_id)).label("executions"),
+            sa.func.sum(d.documents).label("documents"),
+            sa.func.max(e.created_at).label("last_at"),
+        )
+        .join(executions, e.id == d.execution_id)
+        .where(e.created_at >= since)
+        .group_by(e.process, d.profile, d.kind, d.path)
+        .order_by(sa.desc("executions"), e.process, d.profile, d.path)
+        .limit(limit)
+    )
+    if process is not None:
+        query = query.where(e.process == process)
+    with store.engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return [
+        DriftSeen(
+            r.process,
+            r.profile,
+            r.kind,
+            r.path,
+            int(r.executions),
+            int(r.documents or 0),
+            as_utc(r.last_at),
+        )
+        for r in rows
+    ]

@@ -84,3 +84,17 @@ def test_drift_on_an_atom_is_shown_and_notified_under_notify(
     assert shown.returncode == 0, shown.stderr
     assert ["new_field", "coupon", "2", "-"] in [line.split() for line in shown.stdout.splitlines()]
     _values_absent(shown.stdout)
+
+    # the Processes pages: drifted paths per process over the window
+    listing = httpx.get(f"{atom.url}/console/processes", timeout=60).text
+    section = listing[listing.index("<h2>Profile drift, last") :]
+    for process in ("drift_warn", "drift_notify"):
+        assert (
+            f"<td><a href='/console/processes/{process}'>{process}</a></td>"
+            "<td><code>orders</code></td><td>new field</td><td><code>coupon</code></td>"
+            "<td class=num>1</td><td class=num>2</td>"
+        ) in section
+    one = httpx.get(f"{atom.url}/console/processes/drift_notify", timeout=60).text
+    assert "<td><code>colour</code></td><td class=num>1</td><td class=num>1</td>" in one
+    assert "drift_warn" not in one[one.index("<h2>Profile drift") :]
+    _values_absent(listing + one)

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from atomnb.atom.api.session import csrf_input, session_id
 from atomnb.atom.service import Atom
 from atomnb.store import ExecutionStatus
+from atomnb.store.drift import drift_since
 from atomnb.store.http_stats import HttpStats
 from atomnb.store.reports import (
     active_versions,
@@ -115,6 +116,7 @@ def add_console_routes(app: FastAPI, atom: Atom) -> None:
             active=active_versions(atom.store),
             window_name=win.name,
             line=timeline(atom.store, win),
+            drift=drift_since(atom.store, since),
             **_who(request),
         )
 
@@ -131,6 +133,7 @@ def add_console_routes(app: FastAPI, atom: Atom) -> None:
             active=active_versions(atom.store).get(process),
             line=timeline(atom.store, win, process=process),
             trend=documents_trend(atom.store, process, win),
+            drift=drift_since(atom.store, since, process=process),
             **_who(request),
         )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from atomnb.store.drift import DriftSeen
 from atomnb.store.reports import ProcessReport, ScheduleReport, Timeline
 from atomnb.web.charts import Series, line_chart, time_label
 from atomnb.web.console.layout import (
@@ -88,6 +89,26 @@ _NOTE = (
 )
 
 
+def _drift(seen: Sequence[DriftSeen], window_name: str) -> str:
+    """Drifted paths per process and profile over the window (counts only)."""
+    if not seen:
+        return f"<p class='muted'>no profile drift in the last {esc(window_name)}</p>"
+    rows = "".join(
+        f"<tr><td><a href='/console/processes/{esc(d.process)}'>{esc(d.process)}</a></td>"
+        f"<td><code>{esc(d.profile)}</code></td><td>{esc(d.kind.replace('_', ' '))}</td>"
+        f"<td><code>{esc(d.path)}</code></td><td class=num>{fmt_count(d.executions)}</td>"
+        f"<td class=num>{fmt_count(d.documents)}</td><td>{fmt_time(d.last_at)}</td></tr>"
+        for d in seen
+    )
+    return (
+        "<table class='drift'><tr><th>process</th><th>profile</th><th>drift</th><th>path</th>"
+        "<th class=num>executions</th><th class=num>documents</th><th>last</th></tr>"
+        f"{rows}</table><p class='muted'>Paths and document counts of live documents that "
+        "no longer fit their profile (new fields, values off type or mask, missing mandatory "
+        "values, new codes); values are never kept.</p>"
+    )
+
+
 def processes_page(
     *,
     reports: Sequence[ProcessReport],
@@ -96,6 +117,7 @@ def processes_page(
     active: Mapping[str, int],
     window_name: str,
     line: Timeline,
+    drift: Sequence[DriftSeen] = (),
     user: str | None = None,
     logout_field: str = "",
 ) -> str:
@@ -118,6 +140,7 @@ def processes_page(
         "<h2>Deployed and scheduled</h2><table class='schedules'><tr><th>process</th>"
         f"<th>active version</th><th>schedule (time zone)</th></tr>{schedule_rows}</table>"
         f"<h2>Per version, last {esc(window_name)}</h2>{table}{_NOTE}"
+        f"<h2>Profile drift, last {esc(window_name)}</h2>{_drift(drift, window_name)}"
     )
     return console_page("Processes", body, active="processes", user=user, logout_field=logout_field)
 
@@ -130,6 +153,7 @@ def process_page(
     active: int | None,
     line: Timeline,
     trend: tuple[list[datetime], list[int], list[int]],
+    drift: Sequence[DriftSeen] = (),
     user: str | None = None,
     logout_field: str = "",
 ) -> str:
@@ -156,6 +180,7 @@ def process_page(
         f"{_schedule(schedule)} · <a href='/console/executions?process={esc(process)}'>"
         "executions</a></p>"
         f"<h2>Per version, last {esc(line.window.name)}</h2>{table}{_NOTE}"
+        f"<h2>Profile drift, last {esc(line.window.name)}</h2>{_drift(drift, line.window.name)}"
         f"<h2>Executions</h2><div class='panel'>{executions_chart(line)}</div>"
         f"<h2>Documents</h2><div class='panel'>{documents}</div>"
     )
