@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from atomnb.errors import ConfigError
+from atomnb.profiles.drift_collect import DRIFT_ENV
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -32,7 +33,6 @@ __all__ = [
     "turns_status",
 ]
 
-DRIFT_ENV = "ATOMNB_DRIFT"
 POLICIES = ("ignore", "record", "warn", "notify")
 DEFAULT_POLICY = "record"
 

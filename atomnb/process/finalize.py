@@ -56,7 +56,7 @@ def finalize() -> int:
 def _flush_drift() -> None:
     """Write the run's profile drift to the trace: a profile applied outside any shape
     (``ab.read(..., profile=...)`` in a cell) is measured but written by no shape."""
-    drift = sys.modules.get("atomnb.profiles.drift")
+    drift = sys.modules.get("atomnb.profiles.drift_collect")
     if drift is None or not drift.run_collector():
         return
     from atomnb.process.run import current_run

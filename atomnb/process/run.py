@@ -32,7 +32,7 @@ from atomnb.process.case_outputs import recording_listeners
 from atomnb.process.context import CAPTURE_ENV, ExecutionContext, context
 from atomnb.process.secrets import scrub_text, scrub_value
 from atomnb.process.trace import ShapeRecord, Trace
-from atomnb.profiles.drift import run_collector
+from atomnb.profiles.drift_collect import run_collector
 
 __all__ = [
     "PERSISTED_IN",

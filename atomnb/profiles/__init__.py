@@ -10,7 +10,8 @@ component files. Sits below formats: formats read and write *with* a profile.
 from atomnb.profiles.apply import apply_profile
 from atomnb.profiles.component import load_profile, save_profile
 from atomnb.profiles.convert import arrow_type, to_arrow_schema, to_json_schema
-from atomnb.profiles.drift import DriftCollector, DriftReport, collecting_drift, drift
+from atomnb.profiles.drift import DriftReport, drift
+from atomnb.profiles.drift_collect import DriftCollector, collecting_drift
 from atomnb.profiles.infer import infer_profile
 from atomnb.profiles.model import UNBOUNDED, Element, ElementType, Profile
 from atomnb.profiles.validate import ERRORS_PROPERTY, ValidationReport, validate

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from atomnb.documents import Documents, Rejection
 from atomnb.profiles.convert import arrow_type
 from atomnb.profiles.detect import DEFAULT_PARSE_MASKS
-from atomnb.profiles.drift import record_drift
+from atomnb.profiles.drift_collect import record_drift
 from atomnb.profiles.model import Element, ElementType, Profile
 from atomnb.profiles.validate import ERRORS_PROPERTY, validate
 

@@ -17,10 +17,7 @@ extra memory; the type and mask checks are the validator's own.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -32,19 +29,8 @@ from atomnb.documents import Documents
 from atomnb.profiles.model import Element, ElementType, Profile
 from atomnb.profiles.validate import _filled, _parses
 
-__all__ = [
-    "DriftCollector",
-    "DriftReport",
-    "collecting_drift",
-    "drift",
-    "record_drift",
-    "run_collector",
-]
+__all__ = ["DriftReport", "drift"]
 
-#: Set by the executor for the kernel of an execution: the process's drift policy. Under
-#: any policy but ``ignore``, every profile applied in the kernel is measured for the run.
-DRIFT_ENV = "ATOMNB_DRIFT"
-_MEASURING = ("record", "warn", "notify")
 
 #: Distinct new code values remembered per path (as hashes); beyond it the count is a floor.
 MAX_DISTINCT_CODES = 10_000
@@ -382,73 +368,3 @@ def _fits(kind: ElementType, arrow: pa.DataType) -> bool:
 
 def _valid(array: pa.Array) -> np.ndarray:
     return pc.is_valid(array).to_numpy(zero_copy_only=False)
-
-
-class DriftCollector:
-    """Drift measured by every ``apply_profile`` inside ``collecting_drift()``, per profile."""
-
-    def __init__(self) -> None:
-        self._tallies: dict[str, _Tally] = {}
-
-    def measure(self, documents: Documents, profile: Profile) -> None:
-        tally = self._tallies.setdefault(profile.name, _Tally())
-        for batch in _batches(documents, _BATCH):
-            tally.documents += batch.num_rows
-            _measure_batch(batch, profile, tally)
-
-    def merge(self, other: DriftCollector) -> None:
-        """Add what ``other`` measured (a shape's own collector, into the run's)."""
-        for name, tally in other._tallies.items():
-            self._tallies.setdefault(name, _Tally()).merge(tally)
-
-    def reports(self) -> list[DriftReport]:
-        """One report per profile applied, drifted or not, in the order first applied."""
-        return [tally.report(name) for name, tally in self._tallies.items()]
-
-    def __bool__(self) -> bool:
-        return bool(self._tallies)
-
-
-_COLLECTOR: ContextVar[DriftCollector | None] = ContextVar("atomnb_drift", default=None)
-#: The whole execution's collector: a plain global, since a notebook's cells need not share
-#: one context, and it outlives every ``collecting_drift`` block.
-_RUN_COLLECTOR: DriftCollector | None = None
-
-
-def run_collector() -> DriftCollector | None:
-    """The execution's collector in a kernel run by the executor (``$ATOMNB_DRIFT`` says
-    measure); None elsewhere (an interactive session measures only inside blocks)."""
-    global _RUN_COLLECTOR
-    if _RUN_COLLECTOR is None and os.environ.get(DRIFT_ENV) in _MEASURING:
-        _RUN_COLLECTOR = DriftCollector()
-    return _RUN_COLLECTOR
-
-
-@contextmanager
-def collecting_drift() -> Iterator[DriftCollector]:
-    """Collect the drift of every profile applied (e.g. by ``ab.read(profile=…)``) inside.
-
-    A shape that reads with a profile uses it to log what the reader's typing drops:
-    the typed documents keep only the profile's fields, the collector keeps the counts.
-    When the block ends, its counts also go to the enclosing collector (or the run's), so
-    nothing is measured twice.
-    """
-    collector = DriftCollector()
-    outer = _COLLECTOR.get()
-    token = _COLLECTOR.set(collector)
-    try:
-        yield collector
-    finally:
-        _COLLECTOR.reset(token)
-        parent = outer if outer is not None else run_collector()
-        if parent is not None and collector:
-            parent.merge(collector)
-
-
-def record_drift(documents: Documents, profile: Profile) -> None:
-    """Measure ``documents`` into the active collector, else the run's (a no-op outside both)."""
-    collector = _COLLECTOR.get()
-    if collector is None:
-        collector = run_collector()
-    if collector is not None:
-        collector.measure(documents, profile)

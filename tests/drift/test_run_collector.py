@@ -10,7 +10,8 @@ import pytest
 from atomnb.documents import Documents
 from atomnb.profiles import Element, ElementType, Profile, apply_profile, collecting_drift
 
-drift_module = importlib.import_module("atomnb.profiles.drift")
+drift_module = importlib.import_module("atomnb.profiles.drift_collect")
+drift_measure = importlib.import_module("atomnb.profiles.drift")
 PROFILE = Profile(
     "orders",
     (Element("id", ElementType.INTEGER, mandatory=True), Element("status", enum=("a", "b"))),
@@ -61,7 +62,7 @@ def test_nothing_is_measured_outside_a_measuring_execution(
 
 def test_distinct_new_codes_merge_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(drift_module.DRIFT_ENV, "record")
-    monkeypatch.setattr(drift_module, "MAX_DISTINCT_CODES", 3)
+    monkeypatch.setattr(drift_measure, "MAX_DISTINCT_CODES", 3)
     for batch in (["c", "d"], ["d", "e", "f"]):
         with collecting_drift():
             apply_profile(_docs(*({"id": "1", "status": s} for s in batch)), PROFILE)

@@ -14,7 +14,7 @@ from atomnb.process.run import ProcessRun, current_run, new_run
 from atomnb.process.shapes import parse_documents, raw_documents
 from atomnb.profiles import Element, ElementType, Profile
 
-drift_module = importlib.import_module("atomnb.profiles.drift")
+drift_module = importlib.import_module("atomnb.profiles.drift_collect")
 SECRET = "s3cr3t-Tok3n-9z"
 PROFILE = Profile(
     "orders",

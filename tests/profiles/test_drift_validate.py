@@ -9,9 +9,8 @@ import pytest
 
 import atomnb as ab
 from atomnb.documents import Documents
-from atomnb.profiles import Element, Profile, apply_profile, validate
+from atomnb.profiles import Element, Profile, apply_profile, collecting_drift, validate
 from atomnb.profiles import ElementType as T
-from atomnb.profiles.drift import collecting_drift
 from atomnb.profiles.validate import MAX_WARNINGS
 
 PROFILE = Profile(
