@@ -55,6 +55,9 @@ def test_triggered_and_scheduled_runs_on_the_cluster_and_name_their_worker(
     # the worker wrote the outputs into the shared location; the atom's console read them there
     assert (outputs / record["id"] / "echo.ipynb").is_file()
     assert (outputs / record["id"] / "kernel.log").is_file()
+    # the workers ran the package copied into the shared location, not the atom's home
+    copies = [p.name for p in (outputs / ".packages" / "echo").iterdir()]
+    assert len(copies) == 1 and copies[0].startswith("v1-"), copies
 
     atom.deploy(echo, schedule="* * * * * */2")
 

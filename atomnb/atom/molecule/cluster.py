@@ -21,8 +21,10 @@ the atom's executions folder too, so the console reads them where they are.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,7 @@ from atomnb.runtime import RunRequest
 from atomnb.runtime.control import RunControl
 from atomnb.runtime.output import keep_output, output_stamp
 from atomnb.store import ExecutionRecord, ExecutionStatus, ExecutionStore, utcnow
+from atomnb.store.deployments import Deployment
 from atomnb.store.tables import executions
 
 __all__ = ["DaskExecutor"]
@@ -63,6 +66,7 @@ class DaskExecutor:
         executions_dir: Path,
         *,
         resources: dict[str, dict[str, float]] | None = None,
+        share_packages: bool = False,
         connect_timeout_s: float = 60.0,
     ) -> None:
         from distributed import Client
@@ -72,6 +76,7 @@ class DaskExecutor:
         self.store = store
         self.executions_dir = executions_dir
         self.resources = resources or {}
+        self.share_packages = share_packages
         try:
             self.client = Client(  # type: ignore[no-untyped-call]
                 scheduler, timeout=connect_timeout_s, set_as_default=False, name=atom_id
@@ -101,13 +106,20 @@ class DaskExecutor:
 
     # -- running ----------------------------------------------------------------------
 
-    def run(self, record: ExecutionRecord, request: RunRequest, workspace: Path) -> ExecutionRecord:
+    def run(
+        self,
+        record: ExecutionRecord,
+        request: RunRequest,
+        deployment: Deployment,
+        workspace: Path,
+    ) -> ExecutionRecord:
         """Run ``request`` (built as for a local run) on the cluster; the finished record."""
+        package = self._package(deployment, workspace)
         spec = RemoteRun(
             execution_id=record.id,
             plugin=self.plugin,
-            workspace=str(workspace),
-            notebook=str(request.notebook),
+            workspace=str(package),
+            notebook=str(package / request.notebook.relative_to(workspace)),
             executions_dir=str(self.executions_dir),
             trigger=request.trigger.value,
             parameters=dict(request.parameters),
@@ -135,6 +147,27 @@ class DaskExecutor:
             return self._wait(record, future)
         finally:
             control.detach()
+
+    def _package(self, deployment: Deployment, workspace: Path) -> Path:
+        """The deployed package where every worker finds it: with shared outputs, a copy there.
+
+        Copied once per version (and content), beside the outputs, so workers on other
+        machines run the very files this atom deployed; without shared outputs the
+        workers must see the atom's home (one machine, or the home on shared storage).
+        """
+        if not self.share_packages:
+            return workspace
+        name = f"v{deployment.version}-{deployment.content_hash[:16]}"
+        target = self.executions_dir / ".packages" / deployment.process / name
+        if not target.is_dir():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = target.parent / f".{name}.{uuid.uuid4().hex[:8]}"
+            shutil.copytree(workspace, staging, symlinks=True)
+            try:
+                staging.rename(target)
+            except OSError:  # another atom (or thread) put the same copy there first
+                shutil.rmtree(staging, ignore_errors=True)
+        return target
 
     def _wait(self, record: ExecutionRecord, future: Any) -> ExecutionRecord:
         from distributed import KilledWorker

@@ -166,6 +166,7 @@ class Atom(Management):
             self.store,
             self.home.executions_dir,
             resources=self.settings.dask_resources,
+            share_packages=self.home.outputs is not None,  # workers may be other machines
         )
 
     def _disconnect_cluster(self) -> None:

@@ -103,7 +103,7 @@ class Workers(Calls):
                 kernel_secret_env=kernel_secret_env,
             )
             if self.cluster is not None:  # claimed here, run on a Dask worker
-                final = self.cluster.run(record, request, executor.workspace.root)
+                final = self.cluster.run(record, request, deployment, executor.workspace.root)
             else:
                 final = executor.run(request, kernel=kernel)
         except Exception as exc:
