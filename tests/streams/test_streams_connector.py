@@ -304,3 +304,19 @@ def test_streams_connector_conforms(redis_url: str, nats_url: str) -> None:
             registry=registry,
             unreachable={"url": unreachable, "timeout_s": 2},
         )
+
+
+def test_a_deleted_redis_stream_is_read_again_once_it_is_back(
+    redis_conn: StreamConnection, unique: str
+) -> None:
+    redis_conn.produce(unique, Documents.from_records([{"n": 1}]))
+    consumer = redis_conn.consumer(unique, options())
+    consumer.settle(read_until(consumer, 1))
+    client = redis.Redis.from_url(redis_conn.settings.url)
+    try:
+        client.delete(unique)  # the group goes with it
+    finally:
+        client.close()
+    assert len(consumer.read()) == 0  # the group is made again
+    redis_conn.produce(unique, Documents.from_records([{"n": 2}]))
+    assert read_until(consumer, 1).documents.to_pylist() == [{"n": 2}]

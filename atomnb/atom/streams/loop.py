@@ -168,7 +168,7 @@ class StreamListener:
             except AtomnbError as exc:  # the server went away: wait, then go on
                 self.stats.errors += 1
                 self.stats.last_error = exc.message
-                log.warning("%s: %s (trying again in %.1f s)", self.name, exc.message, pause)
+                log.warning("%s: %s (trying again in %.2f s)", self.name, exc.message, pause)
                 started = 0
                 self._stopping.wait(pause)
                 pause = min(pause * 2, 5.0)

@@ -78,32 +78,45 @@ class RedisStreams:
                     raise
 
     def fetch(self, stream: str, options: ConsumeOptions) -> list[StreamMessage]:
-        """Entries left pending too long (claimed), then new ones, ``batch_size`` at most."""
+        """Entries left pending too long (claimed), then new ones, ``batch_size`` at most.
+
+        A stream deleted while it is read loses its group with it: both are made
+        again and the read comes back empty (the next one goes on).
+        """
         with _errors(self.settings):
-            claimed: Any = self.client.xautoclaim(
-                stream,
-                options.group,
-                options.consumer,
-                min_idle_time=options.redeliver_after_ms,
-                start_id="0-0",
-                count=options.batch_size,
+            try:
+                return self._fetch(stream, options)
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc) and "UNBLOCKED" not in str(exc):
+                    raise
+        self.ensure_group(stream, options)
+        return []
+
+    def _fetch(self, stream: str, options: ConsumeOptions) -> list[StreamMessage]:
+        claimed: Any = self.client.xautoclaim(
+            stream,
+            options.group,
+            options.consumer,
+            min_idle_time=options.redeliver_after_ms,
+            start_id="0-0",
+            count=options.batch_size,
+        )
+        entries: list[tuple[Any, Any]] = list(claimed[1]) if claimed else []
+        counts = self._deliveries(stream, options, [_text(i) for i, _ in entries])
+        messages = [
+            StreamMessage(stream, _text(i), _body(f), counts.get(_text(i), 2))
+            for i, f in entries
+            if f is not None
+        ]
+        room = options.batch_size - len(messages)
+        if room > 0:
+            block = options.wait_ms if not messages and options.wait_ms > 0 else None
+            read: Any = self.client.xreadgroup(
+                options.group, options.consumer, {stream: ">"}, count=room, block=block
             )
-            entries: list[tuple[Any, Any]] = list(claimed[1]) if claimed else []
-            counts = self._deliveries(stream, options, [_text(i) for i, _ in entries])
-            messages = [
-                StreamMessage(stream, _text(i), _body(f), counts.get(_text(i), 2))
-                for i, f in entries
-                if f is not None
-            ]
-            room = options.batch_size - len(messages)
-            if room > 0:
-                block = options.wait_ms if not messages and options.wait_ms > 0 else None
-                read: Any = self.client.xreadgroup(
-                    options.group, options.consumer, {stream: ">"}, count=room, block=block
-                )
-                for _, found in read or ():
-                    messages += [StreamMessage(stream, _text(i), _body(f), 1) for i, f in found]
-            return messages
+            for _, found in read or ():
+                messages += [StreamMessage(stream, _text(i), _body(f), 1) for i, f in found]
+        return messages
 
     def _deliveries(
         self, stream: str, options: ConsumeOptions, ids: Sequence[str]
