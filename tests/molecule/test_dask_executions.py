@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from atomnb.components import Workspace
+from atomnb.store import ExecutionStore
 from tests.atom.conftest import AtomProcess
 from tests.molecule.conftest import DaskCluster
 
@@ -132,6 +133,25 @@ def test_a_cancel_reaches_the_run_on_its_worker(
     record = atom.finished(queued["id"], timeout_s=120)
     assert record["status"] == "cancelled", record
     assert record["duration_s"] < 300  # stopped, not slept out
+
+    # the deployment's timeout is kept on the worker
+    atom.deploy(atom_workspace.notebooks_dir / "sleeper.ipynb", timeout_s=3)
+    timed = atom.finished(atom.client.trigger("sleeper", {"seconds": 300.0})["id"], 240)
+    assert timed["status"] == "failed", timed
+    assert "timed out" in timed["error_summary"]
+
+    # an atom that stops interrupts what it has on the cluster, as it does its own runs
+    atom.deploy(atom_workspace.notebooks_dir / "sleeper.ipynb")
+    left = atom.client.trigger("sleeper", {"seconds": 300.0})["id"]
+    atom.wait_for(lambda: atom.client.execution(left)["host"], 240, "the run on a worker")
+    store = ExecutionStore.open(f"sqlite:///{atom.home / 'store.db'}")
+    try:
+        atom.stop()
+        stopped = store.get(left)
+    finally:
+        store.close()
+    assert stopped.status.value == "interrupted", stopped
+    assert "the atom was stopped" in (stopped.error_summary or "")
 
 
 def test_secret_values_reach_the_run_but_no_worker_log(
