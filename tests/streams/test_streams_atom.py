@@ -202,3 +202,52 @@ def test_atom_killed_mid_batch_loses_nothing_and_runs_nothing_twice(
         assert client.xpending(unique, "copier")["pending"] == 0
     finally:
         client.close()
+
+
+def test_a_low_latency_process_takes_each_batch_as_a_request(
+    workspace: Workspace, tmp_path: Path, redis_url: str, unique: str
+) -> None:
+    server = redis_url.rsplit("/", 1)[0]
+    listen = f"{server}/{unique}?group=fast&batch=4&wait_ms=100&redeliver_after_ms=500"
+    out = f"{unique}.out"
+    path = workspace.notebooks_dir / "fast.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nb.metadata["kernelspec"]["language"] = "python"
+    nb.metadata["atomnb"] = {"mode": "low_latency", "workers": 1, "listen": listen}
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            f"import redis\nimport atomnb as ab\nR = redis.Redis.from_url({redis_url!r})\n"
+            f"FLAG = {unique + '-failed'!r}"
+        ),
+        nbformat.v4.new_code_cell(
+            "docs = ab.start(ab.Documents.from_records([{'n': 0}]))\n"
+            "first = not R.set(FLAG, 1, get=True)\n"
+            "if any(d['n'] == 3 for d in docs) and first:\n"
+            "    raise RuntimeError('first try of the batch with 3 fails')\n"
+            "pipe = R.pipeline(transaction=True)\n"
+            "for d in docs:\n"
+            f"    pipe.xadd({out!r}, {{'n': d['n']}})\n"
+            "pipe.execute()",
+            metadata={"tags": ["per-message"]},
+        ),
+    ]
+    nbformat.write(nb, path)
+    conn = StreamConnection.from_url(redis_url)
+    atom = Atom(AtomHome(tmp_path / "home"), workers=1, prewarm=False)
+    atom.start()
+    streams = AtomStreams(atom, refresh_s=0.3)
+    streams.start()
+    try:
+        package = build_package(path)
+        atom.deployer.deploy(package.data, DeployOptions(notebook=package.notebook))
+        conn.produce(unique, Documents.from_records([{"n": n} for n in range(8)]))
+        wait_for(lambda: sum(outputs(redis_url, out).values()) == 8, "8 copied")
+        ((_, stats),) = streams.stats().items()
+        assert stats["failed"] == 4 and stats["acknowledged"] == 8  # the batch with 3 ran twice
+        assert not atom.store.recent(process="fast")  # requests, not executions
+    finally:
+        streams.stop(grace_s=5)
+        atom.stop(grace_s=5)
+        conn.close()
+    assert outputs(redis_url, out) == Counter(range(8))
