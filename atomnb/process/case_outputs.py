@@ -40,6 +40,8 @@ SHAPES_ENV = "ATOMNB_SHAPES_DIR"
 KEEP_ENV = "ATOMNB_RECORD_KEEP"
 MAX_BYTES_ENV = "ATOMNB_RECORD_MAX_BYTES"
 INDEX = "index.jsonl"
+#: Set in a process another one called (``atomnb.process.shapes.call.CALLER_ENV``).
+_CALLER_ENV = "ATOMNB_CALLER_ID"
 DEFAULT_MAX_BYTES = 50_000_000
 REJECTIONS_KEPT = 100
 
@@ -51,8 +53,8 @@ def recording_listeners() -> list[Listener]:
     replayed (nothing otherwise); it also makes recorded exchanges use the kernel's scrubber."""
     install_scrubber(scrub_text)
     folder = os.environ.get(SHAPES_ENV)
-    if not folder:
-        return []
+    if not folder or os.environ.get(_CALLER_ENV):
+        return []  # a process the recorded one calls: its outputs are the call shape's
     keep = os.environ.get(KEEP_ENV)
     budget = os.environ.get(MAX_BYTES_ENV)
     outputs = ShapeOutputs(

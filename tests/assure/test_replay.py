@@ -15,6 +15,7 @@ from atomnb.maps import save_map
 from tests.assure.shop import TOKEN, make_workspace, order_map, shop_server
 
 pytest_plugins = ["pytester"]
+RECORD = [sys.executable, "-m", "atomnb", "record"]
 
 
 def _record(workspace: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -122,3 +123,52 @@ def test_keep_limits_documents_per_shape(tmp_path: Path) -> None:
         "rejections": [],
     }
     assert len((shapes / "003-out.jsonl").read_text().splitlines()) == 1
+
+
+def _notebook(path: Path, parameters: str, code: str) -> None:
+    import nbformat
+
+    cells = [
+        nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(code),
+    ]
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, path)
+
+
+def test_a_called_process_records_and_replays_its_exchanges_too(
+    tmp_path: Path, pytester: pytest.Pytester
+) -> None:
+    root = tmp_path / "shop"
+    make_workspace(root)
+    _notebook(
+        root / "notebooks" / "child.ipynb",
+        'api_url = "http://127.0.0.1:9"',
+        "import atomnb as ab\n"
+        "from atomnb.connectors.http import HttpConnection, HttpOperation\n"
+        "orders = ab.http_call(HttpConnection(api_url), HttpOperation('GET', '/orders'))\n"
+        "ab.return_documents(orders)",
+    )
+    _notebook(
+        root / "notebooks" / "parent.ipynb",
+        'api_url = "http://127.0.0.1:9"',
+        "import atomnb as ab\n"
+        "out = ab.process_call('child.ipynb', parameters={'api_url': api_url})\n"
+        "ab.map(out['default'], 'order_to_invoice')",
+    )
+    with shop_server() as (url, requests):
+        done = subprocess.run(
+            [*RECORD, "notebooks/parent.ipynb", "--case", "calls", "-p", "api_url", url],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert requests == ["/orders"]
+    case = root / "tests" / "atomnb" / "calls"
+    assert "2 shape(s), 1 connector exchange(s)" in done.stdout  # the child's call, its shapes not
+    replayed = pytester.runpytest("--atomnb", str(case), "-p", "no:cacheprovider")
+    replayed.assert_outcomes(passed=1)  # the child answered from the recording: the shop is gone
