@@ -137,11 +137,11 @@ def partners_overdue(
         click.echo("no overdue acknowledgements")
     else:
         rows = [
-            (s["partner"], s["interchange_control_number"], s["expect"], s["sent_at"],
-             s["due_at"], _missing(s))
+            (s["partner"], s.get("interchange_control_number") or s.get("message_id") or "",
+             s["expect"], s["sent_at"], s["due_at"], _missing(s))
             for s in found
         ]  # fmt: skip
-        show_grid(("PARTNER", "INTERCHANGE", "EXPECTS", "SENT", "DUE", "MISSING"), rows)
+        show_grid(("PARTNER", "INTERCHANGE / MESSAGE", "EXPECTS", "SENT", "DUE", "MISSING"), rows)
     if found:
         raise SystemExit(1)
 
@@ -154,14 +154,18 @@ def _missing(sent: dict[str, Any]) -> str:
     ]
     if groups:
         return "groups " + ", ".join(groups)
+    if any("mdn" in m for m in missing):
+        return "AS2 MDN"
     return "interchange" if missing else ""
 
 
 def _overdue_from_store(
     options: Options, home: Path | None, store_url: str | None, notify: bool
 ) -> list[dict[str, Any]]:
+    from atomnb.b2b.as2.records import As2Records, mdn_windows, overdue_messages
     from atomnb.b2b.reconcile import notify_overdue
     from atomnb.components.partners import list_partners, load_partner
+    from atomnb.errors import WorkspaceNotFoundError
     from atomnb.store import ExecutionStore
     from atomnb.store.b2b import B2BStore
 
@@ -177,10 +181,16 @@ def _overdue_from_store(
     store = ExecutionStore.open(url)
     try:
         b2b = B2BStore(store)
-        if notify:
+        try:
             workspace = options.find_workspace()
             known = [load_partner(n, workspace) for n in list_partners(workspace)]
+        except WorkspaceNotFoundError:
+            if notify:
+                raise
+            known = []
+        if notify:
             notify_overdue(b2b, known)
-        return [s.to_dict() for s in b2b.overdue()]
+        late = overdue_messages(As2Records(store), mdn_windows(known))
+        return [s.to_dict() for s in b2b.overdue()] + late
     finally:
         store.close()

@@ -70,6 +70,7 @@ class SentInterchange:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "kind": "interchange",
             "id": self.id,
             "partner": self.partner,
             "standard": self.standard,

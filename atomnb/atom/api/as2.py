@@ -15,7 +15,10 @@ acknowledges receipt, so it does not wait for the run. A bad one (does not
 decrypt, signature does not verify, unsigned when signing is required, sent
 before) gets a negative MDN with the reason and runs nothing. A synchronous MDN
 is the answer; an asynchronous one is posted to the partner's
-``Receipt-Delivery-Option`` URL after the answer. Every message is a row of
+``Receipt-Delivery-Option`` URL after the answer, tried again with growing waits
+when the partner's URL fails (``as2.mdn_attempts``, default 5; ``as2.mdn_backoff_s``,
+default 2 s, doubled each time), the outcome kept in the message's ``detail``.
+Every message is a row of
 ``as2_messages`` (``atomnb.b2b.as2.records``) naming its execution.
 """
 
@@ -26,13 +29,13 @@ import threading
 import warnings
 from pathlib import Path
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from atomnb.atom.api.bodies import read_limited
 from atomnb.atom.service import Atom
+from atomnb.b2b.as2.deliver import deliver_mdn, retry_settings
 from atomnb.b2b.as2.exchange import Received, parse_mdn, receive_message
 from atomnb.b2b.as2.link import As2Link, load_link
 from atomnb.b2b.as2.records import As2Message, As2Records
@@ -77,7 +80,7 @@ def add_as2_routes(app: FastAPI, atom: Atom) -> None:
             execution_id = await run_in_threadpool(_run, atom, deployment, received, link)
         await run_in_threadpool(_record, records, link, received, execution_id)
         if received.mdn_mode == "async" and received.mdn_url:
-            _post_later(received, link)
+            _post_later(received, link, records)
         answer = {"X-Atomnb-As2-Status": received.status}
         if execution_id:
             answer["X-Atomnb-Execution"] = execution_id
@@ -225,24 +228,32 @@ def _record(
     )
 
 
-def _post_later(received: Received, link: As2Link) -> None:
-    """Post an asynchronous MDN after the answer has gone (a thread: the caller does not wait)."""
+def _post_later(received: Received, link: As2Link, records: As2Records) -> None:
+    """Post an asynchronous MDN after the answer has gone (a thread: the caller does not wait),
+    again with growing waits when it fails; the outcome goes to the message's row."""
     url = received.mdn_url
     assert url is not None
+    attempts, backoff_s = retry_settings(link.settings.extra)
 
     def post() -> None:
+        delivery = deliver_mdn(
+            url,
+            received.mdn_body,
+            received.mdn_headers,
+            timeout_s=link.timeout_s,
+            attempts=attempts,
+            backoff_s=backoff_s,
+        )
+        level = logging.INFO if delivery.delivered else logging.WARNING
+        log.log(level, "AS2 MDN for %s to %s: %s", received.message_id, url, delivery.describe())
+        if received.message_id is None:
+            return
+        status = "processed" if received.ok else received.status
+        detail = "; ".join(d for d in (received.detail, delivery.describe()) if d)
         try:
-            response = httpx.post(
-                url,
-                content=received.mdn_body,
-                headers=received.mdn_headers,
-                timeout=link.timeout_s,
-            )
-            log.info(
-                "AS2 MDN for %s posted to %s: %s", received.message_id, url, response.status_code
-            )
-        except httpx.HTTPError as exc:
-            log.warning("AS2 MDN for %s not delivered to %s: %s", received.message_id, url, exc)
+            records.set_outcome(received.message_id, "in", status, detail)
+        except AtomnbError as exc:
+            log.warning("AS2 MDN outcome for %s not recorded: %s", received.message_id, exc)
 
     threading.Thread(target=post, name="atomnb-as2-mdn", daemon=True).start()
 

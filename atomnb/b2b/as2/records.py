@@ -6,24 +6,41 @@ an outgoing message is written *before* it is posted, so an asynchronous MDN
 that arrives at once (even before the sending execution's trace reaches the
 store) finds what to check itself against; the MDN's outcome then updates the
 row. ``atomnb executions`` and the console find the execution by its id.
+
+A message sent with an asynchronous MDN that has not had it after the partner's
+``as2.mdn_within`` (default one hour) is overdue: ``overdue_messages`` lists them
+for ``atomnb partners overdue`` and ``GET /api/partners/overdue``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from atomnb.components.partners import Partner, parse_duration
 from atomnb.errors import StoreError
 from atomnb.store import ExecutionStore
 from atomnb.store.repository import as_utc, utcnow
 from atomnb.store.tables import as2_messages
 
-__all__ = ["As2Message", "As2Records", "kernel_records"]
+__all__ = [
+    "DEFAULT_MDN_WITHIN",
+    "As2Message",
+    "As2Records",
+    "kernel_records",
+    "mdn_windows",
+    "overdue_messages",
+]
+
+#: How long a message sent may wait for its asynchronous MDN unless ``as2.mdn_within`` says.
+DEFAULT_MDN_WITHIN = timedelta(hours=1)
+AWAITING = "awaiting-mdn"
 
 #: Set by the executor in a process's kernel: the store its execution is recorded in.
 _KERNEL_STORE_ENV = "ATOMNB_CALL_STORE_URL"
@@ -134,6 +151,17 @@ class As2Records:
             row = connection.execute(query).mappings().first()
         return _message(row) if row is not None else None
 
+    def awaiting(self) -> list[As2Message]:
+        """Messages we sent whose MDN has not come yet, oldest first."""
+        query = (
+            sa.select(as2_messages)
+            .where(as2_messages.c.direction == "out", as2_messages.c.status == AWAITING)
+            .order_by(as2_messages.c.created_at)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [_message(row) for row in rows]
+
     def for_execution(self, execution_id: str) -> list[As2Message]:
         """The messages an execution sent or was run for, oldest first."""
         query = (
@@ -161,6 +189,45 @@ def _message(row: Any) -> As2Message:
         created_at=as_utc(row["created_at"]),
         mdn_at=as_utc(row["mdn_at"]),
     )
+
+
+def mdn_windows(partners: Iterable[Partner]) -> dict[str, timedelta]:
+    """Each AS2 partner's ``as2.mdn_within`` (a duration: 90, 15m, 2h), where it is set."""
+    windows: dict[str, timedelta] = {}
+    for partner in partners:
+        value = partner.as2.extra.get("mdn_within") if partner.as2 is not None else None
+        if value is not None:
+            windows[partner.name] = parse_duration(value, "as2.mdn_within", partner.name)
+    return windows
+
+
+def overdue_messages(
+    records: As2Records,
+    windows: Mapping[str, timedelta] | None = None,
+    *,
+    now: datetime | None = None,
+    default: timedelta = DEFAULT_MDN_WITHIN,
+) -> list[dict[str, Any]]:
+    """Messages awaiting their MDN for longer than their partner allows, as overdue rows."""
+    now = now or utcnow()
+    found = []
+    for message in records.awaiting():
+        sent = message.created_at or now
+        due = sent + (windows or {}).get(message.partner, default)
+        if due < now:
+            found.append(
+                {
+                    "kind": "as2-mdn",
+                    "partner": message.partner,
+                    "message_id": message.message_id,
+                    "execution_id": message.execution_id,
+                    "expect": "MDN",
+                    "sent_at": sent.isoformat(),
+                    "due_at": due.isoformat(),
+                    "missing": [{"mdn": message.message_id}],
+                }
+            )
+    return found
 
 
 def kernel_records(workspace_store_url: str | None = None) -> As2Records | None:

@@ -60,6 +60,8 @@ class ExecutionView:
     notice: str | None = None  # a message after an action (cancel asked, ...)
     #: Profile drift per profile (``atomnb.store.drift.drift_of``): paths and counts only.
     drift: Sequence[Mapping[str, Any]] = ()
+    #: AS2 messages the execution sent or was run for (``As2Message.as_dict()``), with MDNs.
+    as2: Sequence[Mapping[str, Any]] = ()
 
 
 def log_time(at: str) -> str:
@@ -225,6 +227,26 @@ def _drift(reports: Sequence[Mapping[str, Any]]) -> str:
     return "".join(tables) + note
 
 
+def _as2(messages: Sequence[Mapping[str, Any]]) -> str:
+    """AS2 messages and their MDN outcome (ids, status and reason only, never payloads)."""
+    if not messages:
+        return ""
+    rows = "".join(
+        f"<tr><td>{'sent' if m.get('direction') == 'out' else 'received'}</td>"
+        f"<td>{esc(str(m.get('partner') or ''))}</td>"
+        f"<td><code>{esc(str(m.get('message_id') or ''))}</code></td>"
+        f"<td>{esc(str(m.get('mdn_mode') or ''))}</td><td>{esc(str(m.get('status') or ''))}</td>"
+        f"<td>{esc(str(m.get('detail') or ''))}</td>"
+        f"<td>{esc(str(m.get('mdn_at') or ''))}</td></tr>"
+        for m in messages
+    )
+    return (
+        "<h2>AS2 messages</h2><table class='as2'><thead><tr><th>direction</th><th>partner</th>"
+        "<th>message id</th><th>MDN</th><th>status</th><th>detail</th><th>MDN at</th></tr>"
+        f"</thead><tbody>{rows}</tbody></table>"
+    )
+
+
 def _calls(calls: Sequence[ExecutionRecord]) -> str:
     if not calls:
         return "<p class='muted'>It called no other process.</p>"
@@ -259,6 +281,7 @@ def execution_detail_page(
         f"<h2>Shapes</h2>{_flow(view.shapes)}"
         f"<h2>Rejected documents</h2>{_rejections(view.logs, view.shapes)}"
         f"<h2>Profile drift</h2>{_drift(view.drift)}"
+        f"{_as2(view.as2)}"
         f"<h2>Log</h2>{_logs(view.logs)}"
         f"<h2>Process calls</h2>{_calls(view.calls)}"
         f"<h2>Output notebook</h2>{notebook}"
