@@ -16,6 +16,7 @@ from tests.nb.conftest import example_ws, shell  # noqa: F401  (fixtures)
 
 pytest_plugins = ["pytester"]
 EXAMPLE = "orders_to_invoices.ipynb"
+RECORD = [sys.executable, "-m", "atomnb", "record"]
 
 
 def test_magic_records_a_map_case_and_a_process_case(
@@ -92,3 +93,30 @@ def test_mapper_save_as_test_case_button(
         "path": str(folder),
     }
     pytester.runpytest("--atomnb", str(folder), "-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_start_documents_are_kept_with_the_case_and_handed_over_on_replay(
+    example_ws: Workspace,  # noqa: F811
+    pytester: pytest.Pytester,
+) -> None:
+    from atomnb.documents.exchange import write_ipc
+    from atomnb.formats import read
+
+    shutil.copy(ROOT / "notebooks" / EXAMPLE, example_ws.root / "notebooks" / EXAMPLE)
+    orders = read(example_ws.notebooks_dir / "data" / "orders.jsonl")
+    start = write_ipc(orders[:2], example_ws.root / "two.arrow")
+    done = subprocess.run(
+        [*RECORD, f"notebooks/{EXAMPLE}", "--case", "two", "--start", str(start)],
+        cwd=example_ws.root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    start.unlink()  # the case keeps its own copy
+    case = example_ws.root / "tests" / "atomnb" / "two"
+    first = json.loads((case / "shapes" / "index.jsonl").read_text().splitlines()[0])
+    assert (first["kind"], first["outputs"]["out"]["documents"]) == ("start", 2)
+    assert (case / "start.arrow").exists()
+    pytester.runpytest("--atomnb", str(case), "-p", "no:cacheprovider").assert_outcomes(passed=1)
