@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
+from atomnb.atom.molecule.worker import KEY_ENV
 from atomnb.components import Workspace
 from atomnb.store import ExecutionStore
 from tests.atom.conftest import AtomProcess
@@ -154,7 +156,19 @@ def test_a_cancel_reaches_the_run_on_its_worker(
     assert "the atom was stopped" in (stopped.error_summary or "")
 
 
+@pytest.fixture(params=["key in the plugin", "key in the environment"])
+def molecule_key(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """Either the atom makes the sealing key, or atoms and workers share $ATOMNB_MOLECULE_KEY."""
+    if request.param == "key in the plugin":
+        monkeypatch.delenv(KEY_ENV, raising=False)
+        return None
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv(KEY_ENV, key)  # the cluster's and the atom's processes inherit it
+    return key
+
+
 def test_secret_values_reach_the_run_but_no_worker_log(
+    molecule_key: str | None,
     start_atom: Callable[..., AtomProcess],
     atom_workspace: Workspace,
     dask_cluster: DaskCluster,

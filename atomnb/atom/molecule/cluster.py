@@ -21,6 +21,7 @@ the atom's executions folder too, so the console reads them where they are.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 import time
@@ -31,6 +32,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from atomnb.atom.molecule.worker import (
+    KEY_ENV,
     AtomWorkerPlugin,
     ExecutionLostError,
     RemoteRun,
@@ -86,11 +88,24 @@ class DaskExecutor:
                 f"cannot reach the Dask scheduler {scheduler}: {exc}",
                 hint="start it (dask scheduler) or fix --dask-scheduler",
             ) from None
-        self._key = Fernet.generate_key()  # seals runtime secrets; see the worker module
+        # Seals runtime secrets (see the worker module): the operator's key, which the
+        # workers have too, or one made now and handed to the workers through the plugin.
+        shared = os.environ.get(KEY_ENV, "").encode()
+        self._key = shared or Fernet.generate_key()
+        try:
+            Fernet(self._key)  # a malformed key fails here, at start, not on a worker
+        except ValueError:
+            raise AtomError(
+                f"${KEY_ENV} is not a Fernet key (32 url-safe base64-encoded bytes)",
+                hint="make one: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'",
+            ) from None
         self.plugin = plugin_name(atom_id)
         url = store.engine.url.render_as_string(hide_password=False)
         self.client.register_plugin(
-            AtomWorkerPlugin(atom_id, url, self._key, str(executions_dir / ".kernels")),
+            AtomWorkerPlugin(
+                atom_id, url, None if shared else self._key, str(executions_dir / ".kernels")
+            ),
             name=self.plugin,
         )
         self._live: set[str] = set()

@@ -19,14 +19,18 @@ atom), stops the kernel as a local cancel would.
 
 Secret values never travel in plain task arguments (which a worker logs when a
 task fails, and the scheduler keeps while the task lives): they are sealed
-(Fernet) with a key the atom hands its plugin once, and the task's ``repr``
-names only the execution.
+(Fernet) and the task's ``repr`` names only the execution. The key is
+``$ATOMNB_MOLECULE_KEY`` when the atom and the workers have it in their
+environment (then it never passes the scheduler); otherwise the atom makes one
+at start and hands it to its plugin, which the scheduler holds in memory (never
+in a log or on disk) to give to workers that join later.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import threading
 from concurrent.futures import Future
@@ -35,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 from distributed import WorkerPlugin, get_worker
 
 from atomnb.components import Workspace
@@ -47,6 +51,7 @@ from atomnb.store import ExecutionStatus, ExecutionStore, Trigger
 from atomnb.store.tables import executions
 
 __all__ = [
+    "KEY_ENV",
     "AtomWorkerPlugin",
     "ExecutionLostError",
     "RemoteRun",
@@ -58,6 +63,8 @@ __all__ = [
 log = logging.getLogger("atomnb.atom.molecule")
 
 _WARM_KERNEL = "python3"
+#: A Fernet key (``cryptography.fernet.Fernet.generate_key()``) shared by atoms and workers.
+KEY_ENV = "ATOMNB_MOLECULE_KEY"
 _WATCH_S = 0.5
 
 
@@ -110,7 +117,7 @@ class AtomWorkerPlugin(WorkerPlugin):
 
     idempotent = False
 
-    def __init__(self, atom_id: str, store_url: str, key: bytes, kernels_dir: str) -> None:
+    def __init__(self, atom_id: str, store_url: str, key: bytes | None, kernels_dir: str) -> None:
         self.name = plugin_name(atom_id)
         self.store_url = store_url
         self.key = key
@@ -136,6 +143,8 @@ class AtomWorkerPlugin(WorkerPlugin):
 
     def setup(self, worker: Any) -> None:
         self._address = str(worker.address)
+        if self.key is None:  # the atom's key is in the environment, not in the plugin
+            self.key = os.environ.get(KEY_ENV, "").encode() or None
         self._store = ExecutionStore.open(self.store_url)
         for n in range(max(1, int(worker.state.nthreads))):
             thread = threading.Thread(
@@ -195,7 +204,7 @@ class AtomWorkerPlugin(WorkerPlugin):
                 f"execution {spec.execution_id} was already taken by another Dask worker "
                 "(lost mid-run) or is no longer running: not run twice"
             )
-        opened = json.loads(Fernet(self.key).decrypt(spec.sealed)) if spec.sealed else {}
+        opened = self._open(spec)
         control = RunControl()
         watcher = _Watcher(store, spec.execution_id, control)
         watcher.start()
@@ -225,6 +234,24 @@ class AtomWorkerPlugin(WorkerPlugin):
         finally:
             watcher.stop()
         return spec.execution_id
+
+    def _open(self, spec: RemoteRun) -> dict[str, dict[str, str]]:
+        if not spec.sealed:
+            return {}
+        if self.key is None:
+            raise AtomError(
+                f"this Dask worker cannot open execution {spec.execution_id}'s secrets: "
+                f"the atom seals them with ${KEY_ENV}, which this worker does not have",
+                hint=f"start every worker with the atoms' {KEY_ENV} in its environment",
+            )
+        try:
+            opened: dict[str, dict[str, str]] = json.loads(Fernet(self.key).decrypt(spec.sealed))
+        except InvalidToken:
+            raise AtomError(
+                f"this Dask worker's ${KEY_ENV} is not the atom's: execution "
+                f"{spec.execution_id}'s secrets cannot be opened"
+            ) from None
+        return opened
 
 
 def _take(store: ExecutionStore, execution_id: str, address: str) -> bool:
