@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +29,8 @@ TOKEN = "nats-token-5e2a"
 @pytest.fixture(scope="module")
 def nats_tls(pki: Pki) -> Iterator[str]:  # noqa: F811
     binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    if not Path(binary).exists():
+        pytest.skip("nats-server is not installed")
     port = _free_port()
     store = tempfile.mkdtemp(prefix="atomnb-nats-tls-")
     args = [binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", store]
