@@ -256,3 +256,40 @@ def test_a_low_latency_process_takes_each_batch_as_a_request(
         atom.stop(grace_s=5)
         conn.close()
     assert outputs(redis_url, out) == Counter(range(8))
+
+
+def test_a_batch_whose_execution_succeeded_before_the_crash_is_acknowledged_not_rerun(
+    workspace: Workspace, tmp_path: Path, redis_url: str, unique: str
+) -> None:
+    """The crash between an execution's success and the acknowledgement, made exact:
+    the execution ends, and the consumer that started it is dropped before it settles."""
+    from atomnb.atom.streams import ExecutionRunner
+    from atomnb.connectors.streams import ConsumeOptions
+
+    out = f"{unique}.out"
+    notebook = listening_process(workspace, f"redis://h/{unique}?group=g", redis_url, out)
+    conn = StreamConnection.from_url(redis_url)
+    atom = Atom(AtomHome(tmp_path / "home"), workers=1, prewarm=False)
+    atom.start()
+    try:
+        package = build_package(notebook)
+        atom.deployer.deploy(package.data, DeployOptions(notebook=package.notebook))
+        runner = ExecutionRunner(atom, "copier")
+        options = ConsumeOptions(group="g", batch_size=10, wait_ms=200, redeliver_after_ms=300)
+        conn.produce(unique, Documents.from_records([{"n": n} for n in range(3)]))
+        first = conn.consumer(unique, options, outcome=lambda run: runner.result(run).state)
+        batch = first.read()
+        assert len(batch) == 3
+        first.begin(batch, "20261205000000aaaaaaaaaaaa")
+        runner.start("20261205000000aaaaaaaaaaaa", batch.documents)
+        assert atom.wait("20261205000000aaaaaaaaaaaa", timeout_s=WAIT_S).status.ok
+        # ... and the consumer is gone without settling. The next one after a restart:
+        again = conn.consumer(unique, options, outcome=lambda run: runner.result(run).state)
+        skipped: list[str] = []
+        wait_for(lambda: skipped.extend(again.read().skipped) or len(skipped) == 3, "skipped")
+        assert sorted(skipped) == sorted(batch.ids)
+        assert again.pending() == 0
+    finally:
+        atom.stop(grace_s=5)
+        conn.close()
+    assert outputs(redis_url, out) == Counter(range(3))  # copied once, not twice
