@@ -49,8 +49,16 @@ class DaskCluster:
         self.procs.append(proc)
         return proc
 
+    scheduler: subprocess.Popen[bytes] | None = None
+
+    def kill_scheduler(self) -> None:
+        assert self.scheduler is not None
+        os.kill(self.scheduler.pid, signal.SIGKILL)
+        self.scheduler.wait(timeout=30)
+        self.procs.remove(self.scheduler)
+
     def start_scheduler(self) -> None:
-        self._spawn(
+        self.scheduler = self._spawn(
             "scheduler",
             "scheduler",
             "--host",

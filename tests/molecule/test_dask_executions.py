@@ -235,3 +235,19 @@ def test_settings_refuse_a_dask_executor_without_a_scheduler(tmp_path: Path) -> 
     settings = AtomHome(home).settings()
     assert settings.executor == "dask"
     assert AtomHome(home).executions_dir == tmp_path / "shared"
+
+
+def test_a_run_outlives_its_scheduler_and_the_store_says_how_it_ended(
+    start_atom: Callable[..., AtomProcess],
+    atom_workspace: Workspace,
+    dask_cluster: DaskCluster,
+    tmp_path: Path,
+) -> None:
+    atom = _dask_atom(start_atom, dask_cluster, tmp_path / "outputs")
+    atom.deploy(atom_workspace.notebooks_dir / "sleeper.ipynb")
+    queued = atom.client.trigger("sleeper", {"seconds": 8.0})["id"]
+    atom.wait_for(lambda: atom.client.execution(queued)["host"], 240, "the run on a worker")
+    dask_cluster.kill_scheduler()
+    record = atom.finished(queued, timeout_s=240)
+    assert record["status"] == "succeeded", record  # the worker finished it and wrote it
+    assert atom.proc is not None and atom.proc.poll() is None  # the atom carries on

@@ -20,6 +20,8 @@ the atom's executions folder too, so the console reads them where they are.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
 import os
 import shutil
@@ -55,6 +57,7 @@ log = logging.getLogger("atomnb.atom.molecule")
 
 _POLL_S = 1.0
 _LIVE_CACHE_S = 1.0
+_LAST_WORDS_S = 30.0  # a record ended while its task still runs: the task's end, at most
 
 
 class DaskExecutor:
@@ -185,23 +188,45 @@ class DaskExecutor:
         return target
 
     def _wait(self, record: ExecutionRecord, future: Any) -> ExecutionRecord:
+        """Wait for the task; the store says how the run ends when the scheduler cannot.
+
+        A scheduler that restarts or becomes unreachable cancels the atom's futures,
+        but a worker that has the execution goes on running it and writes its end to
+        the store: that record is the outcome then, unless its worker is seen gone.
+        """
         from distributed import KilledWorker
 
+        ended_at: float | None = None
         while True:
             try:
-                future.result(timeout=_POLL_S)
-                return self.store.get(record.id)
+                if future is not None:
+                    future.result(timeout=_POLL_S)
+                    return self.store.get(record.id)
+                time.sleep(_POLL_S)
             except TimeoutError:
-                now = self.store.get(record.id)
-                if now.status.finished:
-                    continue  # the worker is writing its last words; its task ends next
-                if now.host and not self._alive(now.host):
-                    future.cancel()
-                    return self._lost(record.id, now.host)
+                pass
             except (KilledWorker, ExecutionLostError) as exc:
                 host = self.store.get(record.id).host
                 log.warning("execution %s: its Dask worker was lost: %s", record.id, exc)
                 return self._lost(record.id, host)
+            except (asyncio.CancelledError, concurrent.futures.CancelledError):
+                log.warning(
+                    "execution %s: the scheduler dropped its task; following the store", record.id
+                )
+                future = None
+            now = self.store.get(record.id)
+            if now.status.finished:  # the worker is writing its last words, or was told to stop
+                ended_at = ended_at or time.monotonic()
+                if future is None or time.monotonic() - ended_at > _LAST_WORDS_S:
+                    return now
+                continue
+            alive = self._alive(now.host) if now.host else None
+            if alive is False:
+                if future is not None:
+                    future.cancel()
+                return self._lost(record.id, now.host)
+            if future is None and not now.host:  # no worker ever took it: it never ran
+                return self._lost(record.id, None)
 
     def _lost(self, execution_id: str, host: str | None) -> ExecutionRecord:
         """Mark an execution whose worker died interrupted (unless it ended meanwhile)."""
@@ -264,12 +289,19 @@ class DaskExecutor:
 
     # -- the cluster ------------------------------------------------------------------
 
-    def _alive(self, address: str) -> bool:
-        """Whether the scheduler knows the worker (asked at most once a second, unless new)."""
+    def _alive(self, address: str) -> bool | None:
+        """Whether the scheduler knows the worker (asked at most once a second, unless new).
+
+        None when the scheduler cannot be asked: the worker may well be running on.
+        """
         with self._live_lock:
             if address in self._live and time.monotonic() - self._live_at < _LIVE_CACHE_S:
                 return True
-            self._live = set(self.workers_info())
+            try:
+                self._live = set(self.workers_info())
+            except Exception:
+                log.debug("the scheduler cannot say which workers live", exc_info=True)
+                return None
             self._live_at = time.monotonic()
             return address in self._live
 
