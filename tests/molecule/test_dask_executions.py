@@ -201,6 +201,7 @@ def test_a_process_needing_a_named_resource_runs_only_where_a_worker_has_it(
     home.mkdir()
     (home / "atom.toml").write_text(
         '[atom]\nid = "resourceful"\n\n[settings.dask_resources]\necho = { BIGMEM = 1 }\n'
+        "flaky = { NOSUCH = 1 }\ncrasher = { NOSUCH = 1 }\n"
     )
     atom = start_atom(
         "--executor", "dask", "--dask-scheduler", dask_cluster.address,
@@ -214,6 +215,22 @@ def test_a_process_needing_a_named_resource_runs_only_where_a_worker_has_it(
     hosts = {atom.finished(e, timeout_s=240)["host"] for e in echoes}
     assert hosts == {big}  # every echo waited for the one worker with the resource
     assert atom.finished(sleeper, timeout_s=240)["status"] == "succeeded"  # no need: anywhere
+
+    # no worker offers NOSUCH: the deployment's timeout ends the wait, naming the resource ...
+    atom.deploy(atom_workspace.notebooks_dir / "flaky.ipynb", timeout_s=4)
+    waited = atom.finished(atom.client.trigger("flaky")["id"], timeout_s=120)
+    assert waited["status"] == "failed", waited
+    assert "no Dask worker took it within 4 s" in waited["error_summary"]
+    assert "NOSUCH" in waited["error_summary"]
+    assert waited["host"] is None
+    # ... and a cancel reaches a run still waiting in Dask's queue
+    atom.deploy(atom_workspace.notebooks_dir / "crasher.ipynb")
+    queued = atom.client.trigger("crasher")["id"]
+    atom.wait_for(lambda: atom.client.execution(queued)["status"] == "running", 60, "the claim")
+    atom.client.cancel(queued)
+    cancelled = atom.finished(queued, timeout_s=120)
+    assert cancelled["status"] == "cancelled", cancelled
+    assert "waiting for a Dask worker" in cancelled["error_summary"]
 
 
 def test_settings_refuse_a_dask_executor_without_a_scheduler(tmp_path: Path) -> None:

@@ -162,7 +162,7 @@ class DaskExecutor:
         control = request.control
         control.attach(lambda: self._tell(record.id, control))
         try:
-            return self._wait(record, future)
+            return self._wait(record, future, request.timeout_s, resources)
         finally:
             control.detach()
 
@@ -187,7 +187,13 @@ class DaskExecutor:
                 shutil.rmtree(staging, ignore_errors=True)
         return target
 
-    def _wait(self, record: ExecutionRecord, future: Any) -> ExecutionRecord:
+    def _wait(
+        self,
+        record: ExecutionRecord,
+        future: Any,
+        timeout_s: float | None = None,
+        resources: dict[str, float] | None = None,
+    ) -> ExecutionRecord:
         """Wait for the task; the store says how the run ends when the scheduler cannot.
 
         A scheduler that restarts or becomes unreachable cancels the atom's futures,
@@ -197,6 +203,7 @@ class DaskExecutor:
         from distributed import KilledWorker
 
         ended_at: float | None = None
+        submitted = time.monotonic()
         while True:
             try:
                 if future is not None:
@@ -215,6 +222,12 @@ class DaskExecutor:
                 )
                 future = None
             now = self.store.get(record.id)
+            if not now.host and future is not None:  # still waiting in Dask's queue
+                waited = time.monotonic() - submitted
+                ended = self._unstarted_end(now, waited, timeout_s, resources)
+                if ended is not None:
+                    future.cancel()
+                    return ended
             if now.status.finished:  # the worker is writing its last words, or was told to stop
                 ended_at = ended_at or time.monotonic()
                 if future is None or time.monotonic() - ended_at > _LAST_WORDS_S:
@@ -227,6 +240,42 @@ class DaskExecutor:
                 return self._lost(record.id, now.host)
             if future is None and not now.host:  # no worker ever took it: it never ran
                 return self._lost(record.id, None)
+
+    def _unstarted_end(
+        self,
+        record: ExecutionRecord,
+        waited_s: float,
+        timeout_s: float | None,
+        resources: dict[str, float] | None,
+    ) -> ExecutionRecord | None:
+        """End a run no worker has taken yet when it was stopped or waited past its timeout.
+
+        Only while no worker has it (the row's ``host`` is empty): a worker taking it
+        at the same moment wins, and the run goes on as usual.
+        """
+        if record.status.finished:  # the atom stopping wrote its end: nothing runs it
+            status, reason = record.status, record.error_summary or "stopped"
+        elif record.cancel_requested:
+            status, reason = ExecutionStatus.CANCELLED, "cancelled while waiting for a Dask worker"
+        elif timeout_s and waited_s > timeout_s:
+            needs = f"; it needs the Dask resources {resources}" if resources else ""
+            status = ExecutionStatus.FAILED
+            reason = f"timed out: no Dask worker took it within {timeout_s:g} s{needs}"
+        else:
+            return None
+        now = utcnow()
+        with self.store.engine.begin() as connection:
+            taken = connection.execute(
+                executions.update()
+                .where(executions.c.id == record.id, executions.c.host.is_(None))
+                .values(
+                    status=status.value,
+                    error_summary=reason,
+                    ended_at=now,
+                    duration_s=round((now - (record.started_at or now)).total_seconds(), 3),
+                )
+            )
+        return self.store.get(record.id) if taken.rowcount else None
 
     def _lost(self, execution_id: str, host: str | None) -> ExecutionRecord:
         """Mark an execution whose worker died interrupted (unless it ended meanwhile)."""
