@@ -47,6 +47,8 @@ class AtomSettings:
     otlp_endpoint: str | None = None
     log_format: str = "text"  # or "json": one JSON object per log line
     overdue_check_s: float = 60.0  # how often overdue B2B acknowledgements are looked for
+    #: how often the stream listeners are matched to the deployments (``atomnb.listen``)
+    streams_refresh_s: float = 2.0
     #: Where executions run: "local" (this atom's worker threads) or "dask" (a cluster's
     #: workers, ``dask_scheduler``; see ``atomnb.atom.molecule``).
     executor: str = "local"
@@ -128,9 +130,10 @@ class AtomHome:
             limit = getattr(settings, name)
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
                 raise ConfigError(f"{name} must be a positive whole number", where=where)
-        check = settings.overdue_check_s
-        if isinstance(check, bool) or not isinstance(check, (int, float)) or check <= 0:
-            raise ConfigError("overdue_check_s must be a number of seconds over 0", where=where)
+        for name in ("overdue_check_s", "streams_refresh_s"):
+            check = getattr(settings, name)
+            if isinstance(check, bool) or not isinstance(check, (int, float)) or check <= 0:
+                raise ConfigError(f"{name} must be a number of seconds over 0", where=where)
         if settings.log_format not in ("text", "json"):
             raise ConfigError("log_format must be 'text' or 'json'", where=where)
         _check_executor(settings, where)

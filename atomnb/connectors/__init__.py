@@ -1,4 +1,4 @@
-"""Layer 5a, connectors: reaching systems (HTTP, databases, files). Independent of maps.
+"""Layer 5a, connectors: reaching systems (HTTP, databases, files, event streams).
 
 Owns connections (where a system is, how to authenticate, by secret reference)
 and their operations: databases (``atomnb.connectors.sql``: query, insert,
@@ -8,7 +8,9 @@ reference, TLS with CA bundles and client certificates, proxies, paging,
 retries honouring Retry-After, an egress policy, request and response profiles
 over JSON, XML and CSV bodies) and files (``atomnb.connectors.files``: local,
 SFTP, FTP/FTPS and S3 over fsspec; get by glob, put by name pattern, archive,
-done-files, hostile names refused). Every connector accepts and returns Documents.
+done-files, hostile names refused) and event streams (``atomnb.connectors.streams``:
+Redis Streams and NATS JetStream, produce, consume in groups, acknowledgement after the
+run, dead letters). Every connector accepts and returns Documents. Independent of maps.
 
 Around them: ``base`` (the small contract every connector meets, and
 ``ConnectionTest``), ``backoff`` (the jittered retry policy the connectors

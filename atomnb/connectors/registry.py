@@ -26,6 +26,7 @@ BUILTIN_CONNECTORS: dict[str, str] = {
     "http": "atomnb.connectors.http:HttpConnection",
     "database": "atomnb.connectors.sql:SqlConnection",
     "files": "atomnb.connectors.files:FileConnection",
+    "streams": "atomnb.connectors.streams:StreamConnection",
 }
 
 

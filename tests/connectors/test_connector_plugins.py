@@ -205,6 +205,6 @@ def test_builtin_database_connector_conforms(tmp_path: Path) -> None:
 
 
 def test_builtins_are_listed_in_one_table() -> None:
-    assert sorted(BUILTIN_CONNECTORS) == ["database", "files", "http"]
+    assert sorted(BUILTIN_CONNECTORS) == ["database", "files", "http", "streams"]
     closed = ConnectorRegistry({"files": BUILTIN_CONNECTORS["files"]}, plugins=False)
     assert closed.names() == ["files"]

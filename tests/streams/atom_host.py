@@ -1,8 +1,8 @@
 """An atom with its stream listeners, as a process the tests can SIGKILL and start again.
 
-``python -m tests.streams.atom_host HOME`` starts ``Atom`` (one worker) and
-``AtomStreams`` on it, prints ``ready`` and runs until SIGTERM. It stands in for
-``atomnb atom start`` until the atom starts its stream listeners itself.
+``python -m tests.streams.atom_host HOME`` starts ``Atom`` (one worker, which starts its
+stream listeners), polls the deployments every half second, prints ``ready`` and runs
+until SIGTERM: an atom without the web server, quick to start again in a test.
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ from atomnb.atom.streams.service import AtomStreams
 def main(home: str) -> None:
     atom = Atom(AtomHome(Path(home)), workers=1, prewarm=False)
     atom.start()
-    streams = AtomStreams(atom, refresh_s=0.5)
-    streams.start()
+    assert isinstance(atom.streams, AtomStreams)
+    atom.streams.refresh_s = 0.5
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     print("ready", flush=True)
     done.wait()
-    streams.stop(grace_s=5)
     atom.stop(grace_s=5)
 
 

@@ -120,8 +120,9 @@ def test_each_batch_is_an_execution_undeploy_stops_and_redeploy_resumes(
     conn = StreamConnection.from_url(redis_url)
     atom = Atom(AtomHome(tmp_path / "home"), workers=1, prewarm=False)
     atom.start()
-    streams = AtomStreams(atom, refresh_s=0.3)
-    streams.start()
+    streams = atom.streams  # started by the atom itself
+    assert isinstance(streams, AtomStreams)
+    streams.refresh_s = 0.3
     try:
         package = build_package(notebook)
         atom.deployer.deploy(package.data, DeployOptions(notebook=package.notebook))
@@ -135,7 +136,6 @@ def test_each_batch_is_an_execution_undeploy_stops_and_redeploy_resumes(
         atom.deployer.deploy(package.data, DeployOptions(notebook=package.notebook))
         wait_for(lambda: sum(outputs(redis_url, f"{unique}.out").values()) == 9, "9 copied")
     finally:
-        streams.stop(grace_s=5)
         atom.stop(grace_s=5)
         conn.close()
     assert outputs(redis_url, f"{unique}.out") == Counter(range(9))
@@ -236,8 +236,9 @@ def test_a_low_latency_process_takes_each_batch_as_a_request(
     conn = StreamConnection.from_url(redis_url)
     atom = Atom(AtomHome(tmp_path / "home"), workers=1, prewarm=False)
     atom.start()
-    streams = AtomStreams(atom, refresh_s=0.3)
-    streams.start()
+    streams = atom.streams  # started by the atom itself
+    assert isinstance(streams, AtomStreams)
+    streams.refresh_s = 0.3
     try:
         package = build_package(path)
         atom.deployer.deploy(package.data, DeployOptions(notebook=package.notebook))
@@ -252,7 +253,6 @@ def test_a_low_latency_process_takes_each_batch_as_a_request(
         assert stats()["failed"] == 4  # the batch with 3 ran twice
         assert not atom.store.recent(process="fast")  # requests, not executions
     finally:
-        streams.stop(grace_s=5)
         atom.stop(grace_s=5)
         conn.close()
     assert outputs(redis_url, out) == Counter(range(8))

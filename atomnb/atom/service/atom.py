@@ -93,6 +93,7 @@ class Atom(Management):
         self.restart_requested = False
         self._paused = False
         self._restarting = threading.Event()
+        self.streams: Any = None  # the stream listeners (AtomStreams), once started
         if self.settings.executor == "dask":  # the cluster's workers keep the warm kernels
             self.prewarm = False
 
@@ -115,11 +116,18 @@ class Atom(Management):
         for n in range(self.settings.workers):
             self._spawn(self._work, f"atomnb-worker-{n}")
         self._control_thread = self._spawn(self._control, "atomnb-control")
+        # deployments listening to a stream (atomnb.listen in their notebook) consume it
+        from atomnb.atom.streams.service import AtomStreams
+
+        self.streams = AtomStreams(self, refresh_s=self.settings.streams_refresh_s)
+        self.streams.start()
 
     def stop(self, grace_s: float = 30.0) -> None:
         """Stop taking work; let running executions finish for ``grace_s``, then interrupt them."""
         self._stopping.set()
         self._wake.set()
+        if self.streams is not None:  # no batch starts while the atom stops; the rest redelivers
+            self.streams.stop(grace_s=min(grace_s, 30.0))
         if self._control_thread is not None:  # no dispatch may race what follows
             self._control_thread.join(timeout=30)
         deadline = time.monotonic() + grace_s

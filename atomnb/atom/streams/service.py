@@ -83,6 +83,7 @@ class AtomStreams:
         self.queue_limit = queue_limit
         self.connect = connect
         self.running: dict[tuple[str, str], _Running] = {}
+        self._urls: dict[tuple[str, int], list[str]] = {}
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -105,11 +106,7 @@ class AtomStreams:
         """Start and stop listeners so they match the active deployments now."""
         wanted: dict[tuple[str, str], Deployment] = {}
         for deployment in self.atom.deployer.deployments.all_active():
-            try:
-                urls = listen_urls(self.atom.deployer.notebook_of(deployment))
-            except AtomnbError as exc:
-                log.warning("%s: not listening: %s", deployment.process, exc.message)
-                continue
+            urls = self._listened(deployment)
             for url in urls:
                 wanted[(deployment.process, url)] = deployment
         with self._lock:
@@ -120,6 +117,20 @@ class AtomStreams:
             for key, deployment in wanted.items():
                 if key not in self.running and not self._stopping.is_set():
                     self._start(key, deployment)
+
+    def _listened(self, deployment: Deployment) -> list[str]:
+        """The streams a deployed version listens to: read from its notebook once per version
+        (a deployed package never changes), not at every refresh."""
+        key = (deployment.process, deployment.version)
+        urls = self._urls.get(key)
+        if urls is None:
+            try:
+                urls = listen_urls(self.atom.deployer.notebook_of(deployment))
+            except AtomnbError as exc:
+                log.warning("%s: not listening: %s", deployment.process, exc.message)
+                urls = []
+            self._urls[key] = urls
+        return urls
 
     def _start(self, key: tuple[str, str], deployment: Deployment) -> None:
         process, url = key
