@@ -97,7 +97,22 @@ def atoms_table(found: list[dict[str, Any]]) -> str:
                 str(a.get("url") or "-"),
             )
         )
-    return grid(rows) + "\n* the atom that answered"
+    clusters = [_cluster_lines(a) for a in found if (a.get("resources") or {}).get("cluster")]
+    return "\n".join([grid(rows), *clusters, "* the atom that answered"])
+
+
+def _cluster_lines(atom: dict[str, Any]) -> str:
+    """The Dask workers an atom with ``executor = "dask"`` runs its executions on."""
+    cluster = atom["resources"]["cluster"]
+    workers = cluster.get("workers") or []
+    lines = [f"cluster of {atom['id']}: {cluster.get('scheduler', '?')}, {len(workers)} worker(s)"]
+    for w in workers:
+        threads = w.get("nthreads", "?")
+        busy = f", {w['executing']} executing" if w.get("executing") else ""
+        lines.append(
+            f"  {w.get('name') or '-'} {w.get('address', '?')} ({threads} thread(s){busy})"
+        )
+    return "\n".join(lines)
 
 
 @atoms.command("pause")

@@ -8,6 +8,7 @@ machine is shared), plus one restart of A to see its start-up certificate check.
 
 from __future__ import annotations
 
+import html
 import os
 import signal
 import subprocess
@@ -164,6 +165,10 @@ def test_sync_mdn_is_signed_verified_and_recorded_with_both_executions(atoms: At
     assert (atoms.inbox / f"{name}.from").read_text() == "AYE po.x12"
     tracked = atoms.a.client.tracked("as2.message_id", sent["message_id"])
     assert [(t["execution"]["id"], t["shape"]) for t in tracked] == [(record["id"], "send_as2 bee")]
+    # the console's execution page lists the message with its MDN outcome
+    page = httpx.get(f"{atoms.a.url}/console/executions/{record['id']}", timeout=60)
+    assert page.status_code == 200 and "<h2>AS2 messages</h2>" in page.text
+    assert html.escape(sent["message_id"]) in page.text
 
 
 def test_async_mdn_arrives_later_at_a_and_is_recorded(atoms: Atoms) -> None:

@@ -14,6 +14,7 @@ from atomnb.atom.molecule.worker import KEY_ENV
 from atomnb.components import Workspace
 from atomnb.store import ExecutionStore
 from tests.atom.conftest import AtomProcess
+from tests.conftest import run_cli
 from tests.molecule.conftest import DaskCluster
 
 pytestmark = pytest.mark.atom
@@ -81,6 +82,11 @@ def test_triggered_and_scheduled_runs_on_the_cluster_and_name_their_worker(
     assert cluster["scheduler"] == dask_cluster.address
     assert {w["address"] for w in cluster["workers"]} == workers
     assert {w["name"] for w in cluster["workers"]} == {"w0", "w1"}
+    shown = run_cli("atoms", "--atom", atom.url, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert f"cluster of {this_id(atom)}: {dask_cluster.address}, 2 worker(s)" in shown.stdout
+    for address in workers:
+        assert address in shown.stdout
 
 
 def test_a_worker_killed_mid_run_interrupts_the_execution_and_it_is_retried(
@@ -268,3 +274,7 @@ def test_a_run_outlives_its_scheduler_and_the_store_says_how_it_ended(
     record = atom.finished(queued, timeout_s=240)
     assert record["status"] == "succeeded", record  # the worker finished it and wrote it
     assert atom.proc is not None and atom.proc.poll() is None  # the atom carries on
+
+
+def this_id(atom: AtomProcess) -> str:
+    return str(next(a for a in atom.client.atoms() if a["this"])["id"])

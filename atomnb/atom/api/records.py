@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from atomnb.atom.api.session import console_form, csrf_input
 from atomnb.atom.serialize import children_of
 from atomnb.atom.service import Atom
+from atomnb.b2b.as2.records import As2Records
 from atomnb.errors import AtomError, AtomnbError, NotFoundError
 from atomnb.store import ExecutionRecord, ExecutionStatus
 from atomnb.store.browse import (
@@ -201,6 +202,7 @@ def add_records_routes(app: FastAPI, atom: Atom) -> None:
             drift=drift_of(store, record.id),
             calls=children_of(store, record.id),
             parent=parent,
+            as2=[m.as_dict() for m in As2Records(store).for_execution(record.id)],
             has_notebook=notebook.is_file(),
             retry_note=_retry_note(atom, record),
             csrf_field=csrf_input(request),
