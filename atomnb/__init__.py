@@ -11,6 +11,7 @@ import typing as _typing
 __version__ = "0.1.0"
 
 if _typing.TYPE_CHECKING:
+    from atomnb.atom.molecule.maps import map_partitions
     from atomnb.atom.remote import deploy, rollback, trigger, undeploy
     from atomnb.b2b.as2.send import send_as2
     from atomnb.b2b.inbound import acknowledge, receive_b2b
@@ -24,6 +25,7 @@ if _typing.TYPE_CHECKING:
     from atomnb.nb.widgets.dashboard import dashboard
     from atomnb.nb.widgets.mapper import MapperWidget, mapper
     from atomnb.process.context import ExecutionContext, context
+    from atomnb.process.map_cases import save_map_case
     from atomnb.process.run import current_run, persist_property, persisted_property
     from atomnb.process.shapes import (
         DocumentCache,
@@ -119,6 +121,8 @@ _LAZY: dict[str, str] = {
     "stop": "atomnb.process.shapes",
     "try_catch": "atomnb.process.shapes",
     "current_run": "atomnb.process.run",
+    "save_map_case": "atomnb.process.map_cases",
+    "map_partitions": "atomnb.atom.molecule.maps",
     "mapper": "atomnb.nb.widgets.mapper",
     "MapperWidget": "atomnb.nb.widgets.mapper",
     "dashboard": "atomnb.nb.widgets.dashboard",
@@ -202,6 +206,7 @@ __all__ = [
     "load_map",
     "load_profile",
     "map",
+    "map_partitions",
     "mapper",
     "message",
     "notify",
@@ -216,6 +221,7 @@ __all__ = [
     "return_documents",
     "rollback",
     "route",
+    "save_map_case",
     "search_replace",
     "send_as2",
     "set_document_properties",

@@ -18,11 +18,12 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
+from atomnb import _clock as clock
 from atomnb.b2b.interchanges import GroupInfo, InterchangeInfo, Issue, SetInfo
 from atomnb.documents import Documents
 from atomnb.formats.edifact.writer import write_interchanges
@@ -130,7 +131,7 @@ def _options(
         version=version,
         functional_id="FA",
         usage=info.usage or "P",
-        date=date or datetime.now(UTC),
+        date=date or clock.now(),
         delimiters=delimiters,
     )
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from atomnb import _clock as clock
 from atomnb.b2b.acks import Allocate
 from atomnb.b2b.stores import StoreLike, b2b_store, current_execution_id
 from atomnb.components.partners import Partner, load_partner
@@ -143,7 +144,7 @@ def _x12(
         receiver_qualifier=p.identity.isa_qualifier,
         version=p.version,
         usage=p.usage,
-        date=date or datetime.now(UTC),
+        date=date or clock.now(),
         delimiters=Delimiters(
             element=d.get("element", "*"),
             component=d.get("component", ">"),
@@ -198,7 +199,7 @@ def _edifact(
     sink = io.BytesIO()
     us = ":".join(x for x in (p.us.unb_id, p.us.unb_qualifier) if x)
     them = ":".join(x for x in (p.identity.unb_id, p.identity.unb_qualifier) if x)
-    stamp = (date or datetime.now(UTC)).strftime("%y%m%d:%H%M")
+    stamp = (date or clock.now()).strftime("%y%m%d:%H%M")
     # after 0020: S005, 0026, 0029, 0031 (acknowledgement request), 0032, 0035 (test)
     tail = ["", "", "", "1" if p.ack_expect == "CONTRL" else "", "", "1" if p.usage == "T" else ""]
     while tail and not tail[-1]:

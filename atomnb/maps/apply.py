@@ -30,6 +30,7 @@ from atomnb.maps.functions.registry import BuildContext
 from atomnb.maps.model import Map, Rule
 from atomnb.maps.xref import tables_for
 from atomnb.profiles import apply_profile, to_arrow_schema
+from atomnb.profiles.drift_collect import record_drift
 
 __all__ = ["apply_map"]
 
@@ -185,6 +186,8 @@ class _Run:
         mapping = self.mapping
         if not _same_types(documents.to_arrow().schema, self.source_schema):
             documents = apply_profile(documents, mapping.source, source=f"map {mapping.name}")
+        else:  # already typed: still measured for the run's drift report (counts only)
+            record_drift(documents, mapping.source)
         plan = self.plan(properties)
         frame = _frame(documents)
         fan_out = mapping.fan_out if plan.fan_out is not None else None

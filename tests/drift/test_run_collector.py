@@ -70,3 +70,22 @@ def test_distinct_new_codes_merge_bounded(monkeypatch: pytest.MonkeyPatch) -> No
     assert run is not None
     codes = run.reports()[0].new_codes["status"]
     assert (codes.distinct, codes.documents, codes.capped) == (3, 5, True)
+
+
+def test_a_map_measures_documents_already_typed_as_its_source(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Text documents match a text source profile's types, so the map skips the profile
+    pass; a field the profile does not know is still counted for the run."""
+    from atomnb.maps import Map, Rule
+
+    monkeypatch.setenv(drift_module.DRIFT_ENV, "record")
+    source = Profile("line", (Element("sku"), Element("qty")))
+    target = Profile("out", (Element("sku"),))
+    mapping = Map("lines", source, target, (Rule("sku", ("sku",)),))
+    mapped = mapping(_docs({"sku": "A", "qty": "1", "colour": "teal"}))
+    assert mapped.to_pylist() == [{"sku": "A"}]
+    run = drift_module.run_collector()
+    assert run is not None
+    (report,) = run.reports()
+    assert report.new_fields == {"colour": 1}

@@ -11,10 +11,10 @@ properties (built by a map) get a UNB from the ``syntax``/``sender``/
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from itertools import groupby
 from typing import IO, Any
 
+from atomnb import _clock as clock
 from atomnb.documents import Documents
 from atomnb.errors import FormatError
 from atomnb.formats.edifact.definitions import definition_for
@@ -102,7 +102,7 @@ def _write_interchange(
     if una:
         sink.write((una + end).encode("latin-1"))
     if unb is None:
-        stamp = datetime.now(UTC).strftime("%y%m%d:%H%M")
+        stamp = clock.now().strftime("%y%m%d:%H%M")
         parts = [options["syntax"], options["sender"], options["recipient"], stamp, ref]
         fields = [p.split(":") for p in parts]
         unb = render("UNB", [[escape(c, seps) for c in f] for f in fields], seps, escaped=True)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import IO, Any
 
+from atomnb import _clock as clock
 from atomnb.documents import Documents
 from atomnb.errors import FormatError
 from atomnb.formats.x12.definitions import Definition, Item, find_definition
@@ -141,7 +142,7 @@ def build_isa(options: EnvelopeOptions) -> str:
 
 def _build_isa(options: EnvelopeOptions) -> str:
     d = options.delimiters
-    when = options.date or datetime.now(UTC)
+    when = options.date or clock.now()
     # ISA12 is the first five digits of the GS08 version ("004010" -> "00401").
     isa_version = options.version[:5] if options.version[:5].isdigit() else "00401"
     repetition = d.repetition if isa_version >= "00402" and d.repetition else "U"
@@ -170,7 +171,7 @@ def _build_isa(options: EnvelopeOptions) -> str:
 
 
 def _build_gs(options: EnvelopeOptions, functional: str, number: int) -> str:
-    when = options.date or datetime.now(UTC)
+    when = options.date or clock.now()
     fields = [
         "GS",
         functional,
