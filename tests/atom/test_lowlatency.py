@@ -85,6 +85,7 @@ ISOLATION_CELL = (  # reports what it finds, then leaves behind all it can
     '        "cwd": os.getcwd(),\n'
     '        "files": len(list(out.iterdir())),\n'
     '        "seen": len(SEEN),\n'
+    '        "polars_threads": __import__("polars").thread_pool_size(),\n'
     "    }\n"
     "    leak = found['leak']\n"
     '    current_run().properties["mark"] = "set"\n'
@@ -305,6 +306,8 @@ def test_what_may_and_may_not_carry_over_between_requests(atom: AtomProcess) -> 
     assert before["cwd"] == after["cwd"] != "/"
     # may: what a set-up cell made and a request changed in place (module state)
     assert after["seen"] == before["seen"] + 1
+    # the workers are the parallelism: polars runs on one thread in each
+    assert before["polars_threads"] == 1
 
 
 def _busy_pid(atom: AtomProcess, process: str) -> int:
