@@ -104,7 +104,7 @@ def test_executions_list_show_and_find_as_json(ran: tuple[Workspace, dict[str, A
     shown = run_cli("executions", "show", hello["id"], "--json", cwd=ws.root)
     assert shown.returncode == 0, shown.stderr
     detail = json.loads(shown.stdout)
-    assert set(detail) == {"execution", "shapes", "calls", "log"}
+    assert set(detail) == {"execution", "shapes", "calls", "log", "drift"}
     assert detail["execution"]["id"] == hello["id"]
     assert [s["number"] for s in detail["shapes"]] == list(range(1, len(detail["shapes"]) + 1))
     assert detail["shapes"][0]["kind"] == "track"
