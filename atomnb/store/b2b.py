@@ -306,11 +306,7 @@ class B2BStore:
         (TA1, CONTRL; first one wins). Group answers already in its detail are kept."""
         try:
             with self._write_transaction() as connection:
-                row = connection.execute(
-                    sa.select(b2b_sent.c.ack_detail)
-                    .where(b2b_sent.c.id == sent_id, b2b_sent.c.acked_at.is_(None))
-                    .with_for_update()
-                ).first()
+                row = _open_sent(connection, sent_id, b2b_sent.c.ack_detail)
                 if row is None:
                     return False
                 merged = {**dict(row.ack_detail or {}), **dict(detail)}
@@ -335,11 +331,7 @@ class B2BStore:
         key = control_key(group_number)
         try:
             with self._write_transaction() as connection:
-                row = connection.execute(
-                    sa.select(b2b_sent)
-                    .where(b2b_sent.c.id == sent_id, b2b_sent.c.acked_at.is_(None))
-                    .with_for_update()
-                ).first()
+                row = _open_sent(connection, sent_id, b2b_sent)
                 if row is None:
                     return None
                 detail = dict(row.ack_detail or {})
@@ -366,11 +358,7 @@ class B2BStore:
         are expected) in its ``ack_detail`` under ``note``; False when it is closed."""
         try:
             with self._write_transaction() as connection:
-                row = connection.execute(
-                    sa.select(b2b_sent.c.ack_detail)
-                    .where(b2b_sent.c.id == sent_id, b2b_sent.c.acked_at.is_(None))
-                    .with_for_update()
-                ).first()
+                row = _open_sent(connection, sent_id, b2b_sent.c.ack_detail)
                 if row is None:
                     return False
                 merged = {**dict(row.ack_detail or {}), note: dict(detail)}
@@ -458,3 +446,12 @@ def _utc(stamp: datetime) -> datetime:
 def _error(action: str, exc: SQLAlchemyError) -> StoreError:
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
     return StoreError(f"cannot {action}: {reason}")
+
+
+def _open_sent(connection: sa.Connection, sent_id: int, *columns: Any) -> sa.Row[Any] | None:
+    """Sent interchange ``sent_id`` locked for this transaction, if not yet acknowledged."""
+    return connection.execute(
+        sa.select(*columns)
+        .where(b2b_sent.c.id == sent_id, b2b_sent.c.acked_at.is_(None))
+        .with_for_update()
+    ).first()
