@@ -166,6 +166,15 @@ def run_cli(
     )
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _browser_closed_after_each_module() -> Iterator[None]:
+    """Stop the shared Playwright when a module that used it ends (see shared_browser)."""
+    yield
+    module = sys.modules.get("tests.browser.conftest")
+    if module is not None:
+        module.close_shared_browser()
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Close the browser the browser tests share (tests.browser.conftest), if one started."""
     module = sys.modules.get("tests.browser.conftest")

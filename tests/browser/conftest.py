@@ -198,11 +198,14 @@ _SHARED: dict[str, Any] = {}
 
 
 def shared_browser() -> Any:
-    """One Playwright and one Chromium per test process, whichever test module asks first.
+    """One Playwright and one Chromium per test module, whichever fixture asks first.
 
     Playwright's sync API runs one event loop per thread: a second ``sync_playwright()``
-    beside a live one fails ("Sync API inside the asyncio loop"), so every module that
-    needs a browser (JupyterLab tests, the atom's offline pages) shares this one.
+    beside a live one fails ("Sync API inside the asyncio loop"), so the fixtures of a
+    module share this one. It is stopped when the module ends (tests/conftest.py):
+    while it lives, its loop counts as *running* in the test thread, and any later
+    test that calls ``asyncio.run`` would fail with "cannot be called from a running
+    event loop".
     """
     if "browser" not in _SHARED:
         from playwright.sync_api import sync_playwright
@@ -224,7 +227,7 @@ def close_shared_browser() -> None:
         playwright.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(browser_ready: None) -> Any:
     return shared_browser()
 

@@ -94,6 +94,8 @@ class NatsStreams:
                 asyncio.run_coroutine_threadsafe(drain(), self._loop).result(timeout=10)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10)
+        if not self._thread.is_alive() and not self._loop.is_closed():
+            self._loop.close()
 
     # -- operations -----------------------------------------------------------------
 
