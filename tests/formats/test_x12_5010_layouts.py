@@ -32,7 +32,7 @@ PURCHASE_ORDER = transaction_set(
     "LDT*AA*5*DA", "MTX*LIN*lead time note",
     "AMT*1*100", "FA1*DN", "FA2*18*1234",
     "N9*PO*1", "MTX**order notes", "EFI*05",
-    "PO1*1*2*EA*3.5**BP*X", "N1*ST*Store", "DMG*D8*19800101", "ADV*ZZ", "MTX**ad text",
+    "PO1*1*2*EA*3.5**BP*X", "N1*ST*Store", "DMG*D8*19800101", "ADV*ZZ*AB", "MTX**ad text",
     "CTT*1",
 )  # fmt: skip
 INVOICE = transaction_set(
