@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from atomnb.formats.edifact.envelope import Message, Problem
 from atomnb.formats.edifact.syntax import LINE_BREAKS, UNOA_BYTES, encoding_for
 
-__all__ = ["Decoding", "choose_codec"]
+__all__ = ["Decoding", "choose_codec", "plain_codec"]
 
 _REPLACEMENT = "\ufffd".encode()
 _PRINTABLE_ASCII = bytes(range(0x20, 0x7F))
@@ -64,6 +64,16 @@ def choose_codec(message: Message, *, charset: str, encoding: str | None, name: 
     if result.problem is None and declared.startswith("iso-8859"):
         _latin_warnings(message, raw, syntax, charset, result, name)
     return result
+
+
+def plain_codec(message: Message, encoding: str | None) -> str | None:
+    """The codec ``choose_codec`` gives without a warning when the message's block is plain
+    in its declared syntax (the same for every message of the block); None otherwise."""
+    syntax = message.interchange.syntax.upper()
+    declared = encoding_for(syntax)
+    if encoding is None and declared is not None and _plain(message, syntax):
+        return "ascii" if syntax in ("UNOA", "UNOB") else declared
+    return None
 
 
 def _plain(message: Message, syntax: str) -> bool:

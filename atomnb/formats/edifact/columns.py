@@ -164,8 +164,20 @@ class _Tokens:
     """The batch's blocks joined, with component values decoded by one codec."""
 
     def __init__(self, blocks: list[Block], codec: str) -> None:
-        seg_base = elem_base = comp_base = 0
         self.seg_base: dict[int, int] = {}
+        if len(blocks) == 1:  # the usual batch: the block's own arrays, decoded once per block
+            block = blocks[0]
+            self.seg_base[id(block)] = 0
+            self.seg_elem_start: Ints = block.seg_elem_start
+            self.seg_elem_count: Ints = block.seg_elem_count
+            self.elem_start: Ints = block.elem_start
+            self.elem_count: Ints = block.elem_count
+            decoded = block.decoded.get(codec)
+            if decoded is None:
+                decoded = block.decoded[codec] = decode(block.comps, codec)
+            self.values = decoded
+            return
+        seg_base = elem_base = comp_base = 0
         seg_start, seg_count, elem_start, elem_count, comps = [], [], [], [], []
         for block in blocks:
             self.seg_base[id(block)] = seg_base
@@ -177,12 +189,19 @@ class _Tokens:
             seg_base += len(block)
             elem_base += len(block.elem_start)
             comp_base += len(block.comps)
-        self.seg_elem_start: Ints = np.concatenate(seg_start)
-        self.seg_elem_count: Ints = np.concatenate(seg_count)
-        self.elem_start: Ints = np.concatenate(elem_start)
-        self.elem_count: Ints = np.concatenate(elem_count)
+        self.seg_elem_start = np.concatenate(seg_start)
+        self.seg_elem_count = np.concatenate(seg_count)
+        self.elem_start = np.concatenate(elem_start)
+        self.elem_count = np.concatenate(elem_count)
         binary = comps[0] if len(comps) == 1 else pa.concat_arrays(comps)
         self.values = decode(binary, codec)
+
+    def positions(self, messages: Sequence[MessageRef]) -> Ints:
+        """Each message's UNH as an index into the joined segments."""
+        if len(self.seg_base) == 1:
+            return np.fromiter((m.first for m in messages), np.int64, len(messages))
+        base = self.seg_base
+        return np.fromiter((base[id(m.block)] + m.first for m in messages), np.int64, len(messages))
 
     def take(self, indices: Ints, valid: npt.NDArray[np.bool_] | None = None) -> pa.Array:
         if valid is None:
@@ -229,18 +248,25 @@ def build_table(messages: Sequence[MessageRef]) -> pa.Table:
     if not messages:
         return pa.table({})
     groups: dict[tuple[int, str], list[int]] = {}
+    blocks: dict[tuple[int, str], dict[int, Block]] = {}
     for row, ref in enumerate(messages):
-        groups.setdefault((id(ref.shape), ref.codec), []).append(row)
+        key = (id(ref.shape), ref.codec)
+        rows = groups.get(key)
+        if rows is None:
+            rows = groups[key] = []
+            blocks[key] = {}
+        rows.append(row)
+        blocks[key][id(ref.block)] = ref.block
     tables = []
-    for rows in groups.values():
-        members = [messages[r] for r in rows]
-        blocks = list({id(m.block): m.block for m in members}.values())
-        tokens = _Tokens(blocks, members[0].codec)
+    for key, rows in groups.items():
+        members = messages if len(groups) == 1 else [messages[r] for r in rows]
+        tokens = _Tokens(list(blocks[key].values()), members[0].codec)
+        unh = tokens.positions(members)
         shape = members[0].shape
         if shape is None:
-            tables.append(_generic(tokens, members))
+            tables.append(_generic(tokens, members, unh))
         else:
-            tables.append(_defined(tokens, members, shape))
+            tables.append(_defined(tokens, members, shape, unh))
     if len(tables) == 1:
         return tables[0]
     table = pa.concat_tables(tables, promote_options="permissive")
@@ -250,8 +276,7 @@ def build_table(messages: Sequence[MessageRef]) -> pa.Table:
     return table.take(pa.array(inverse))
 
 
-def _head(tokens: _Tokens, messages: Sequence[MessageRef]) -> dict[str, pa.Array]:
-    unh = np.array([tokens.seg_base[id(m.block)] + m.first for m in messages], dtype=np.int64)
+def _head(tokens: _Tokens, unh: Ints) -> dict[str, pa.Array]:
     struct = _segment_struct(tokens, unh, "UNH")
     element = tokens.seg_elem_start[unh] + 2  # element 2 (S009), component 1: the type
     valid = tokens.seg_elem_count[unh] > 2
@@ -259,11 +284,9 @@ def _head(tokens: _Tokens, messages: Sequence[MessageRef]) -> dict[str, pa.Array
     return {"message_type": message_type.fill_null(""), "UNH": struct}
 
 
-def _generic(tokens: _Tokens, messages: Sequence[MessageRef]) -> pa.Table:
-    columns = _head(tokens, messages)
-    starts = np.array(
-        [tokens.seg_base[id(m.block)] + m.first + 1 for m in messages], dtype=np.int64
-    )
+def _generic(tokens: _Tokens, messages: Sequence[MessageRef], unh: Ints) -> pa.Table:
+    columns = _head(tokens, unh)
+    starts = unh + 1
     lengths = np.array([m.body_end - m.first - 1 for m in messages], dtype=np.int64)
     segments = _ranges(starts, lengths)
     tag = tokens.take(tokens.elem_start[tokens.seg_elem_start[segments]])
@@ -278,22 +301,38 @@ def _generic(tokens: _Tokens, messages: Sequence[MessageRef]) -> pa.Table:
     return pa.table(columns)
 
 
-def _defined(tokens: _Tokens, messages: Sequence[MessageRef], shape: Shape) -> pa.Table:
+def _defined(tokens: _Tokens, messages: Sequence[MessageRef], shape: Shape, unh: Ints) -> pa.Table:
     nodes = shape.nodes
-    placements = [m.placement for m in messages if m.placement is not None]
     count = len(messages)
-    lengths = np.array([len(p.node) for p in placements], dtype=np.int64)
-    node = np.concatenate([p.node for p in placements])
-    local_parent = np.concatenate([p.parent for p in placements])
-    local_segment = np.concatenate([p.segment for p in placements])
+    # Messages with the same tag sequence share one cached Placement: concatenate the
+    # distinct ones and gather, instead of concatenating one array per message.
+    distinct: dict[int, int] = {}
+    unique: list[Placement] = []
+    which = np.empty(count, dtype=np.int64)
+    for row_number, message in enumerate(messages):
+        placement = message.placement
+        assert placement is not None
+        k = distinct.get(id(placement))
+        if k is None:
+            k = distinct[id(placement)] = len(unique)
+            unique.append(placement)
+        which[row_number] = k
+    unique_lengths = np.array([len(p.node) for p in unique], dtype=np.int64)
+    unique_starts = np.cumsum(unique_lengths) - unique_lengths
+    lengths = unique_lengths[which]
+    gather = _ranges(unique_starts[which], lengths)
+    node = np.concatenate([p.node for p in unique])[gather]
+    local_parent = np.concatenate([p.parent for p in unique])[gather]
+    local_segment = np.concatenate([p.segment for p in unique])[gather]
     row = np.repeat(np.arange(count), lengths)
-    counts = np.stack([p.counts for p in placements])
+    counts = np.stack([p.counts for p in unique])[which]
     before = np.cumsum(counts, axis=0) - counts
     parent_of = np.array([n.parent for n in nodes], dtype=np.int64)
     parent = before[row, np.maximum(parent_of[node], 0)] + local_parent
-    body = np.array([tokens.seg_base[id(m.block)] + m.first + 1 for m in messages], dtype=np.int64)
+    body = unh + 1
     segment = np.where(local_segment >= 0, body[row] + local_segment, -1)
-    order = np.argsort(node, kind="stable")
+    # stable sort by node; as int16 numpy sorts by radix (nodes number far fewer than 32k)
+    order = np.argsort(node.astype(np.int16) if len(nodes) < 1 << 15 else node, kind="stable")
     node, parent, segment = node[order], parent[order], segment[order]
     bounds = np.searchsorted(node, np.arange(len(nodes) + 1))
     built: dict[int, tuple[pa.Array, Ints]] = {}
@@ -311,7 +350,7 @@ def _defined(tokens: _Tokens, messages: Sequence[MessageRef], shape: Shape) -> p
         else:
             values = _segment_struct(tokens, segment[lo:hi], current.tag)
         built[current.index] = (values, parent[lo:hi])
-    columns = _head(tokens, messages)
+    columns = _head(tokens, unh)
     for child in nodes[0].children:
         if child in built:
             columns[nodes[child].name] = _attach(nodes[child].many, *built[child], count)

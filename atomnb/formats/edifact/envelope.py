@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from atomnb.errors import FormatError
 from atomnb.formats.edifact.scan import Block, Una
 from atomnb.formats.edifact.syntax import Separators
@@ -83,9 +87,13 @@ class Group:
         return text(self.ung.element(5))
 
 
-@dataclass
+@dataclass(eq=False)
 class Message:
-    """UNH..UNT of one message: its block and segment range, and its control problems."""
+    """UNH..UNT of one message: its block and segment range, and its control problems.
+
+    The UNH values the reader needs (reference, type, version) come from one gather per
+    block; the UNH as a segment object is only built when asked (``unh``).
+    """
 
     index: int  # 0-based position among the messages of the file
     interchange: Interchange
@@ -93,12 +101,14 @@ class Message:
     block: Block
     first: int  # index of UNH in the block
     last: int  # index of its last segment (the UNT when there is one)
-    unh: RawSegment
+    ref: str  # UNH element 1
+    message_type: str  # UNH element 2, component 1
+    version: str  # UNH element 2, components 2-4 joined by ":"
     problems: list[Problem] = field(default_factory=list)
 
     @cached_property
-    def ref(self) -> str:  # asked several times per message (UNT check, properties)
-        return text(self.unh.element(1))
+    def unh(self) -> RawSegment:
+        return _raw_segment(self.block, self.first)
 
     @property
     def raw(self) -> bytes:
@@ -185,29 +195,50 @@ def envelope_events(items: Iterator[Una | Block], name: str) -> Iterator[Event]:
             continue
         block = item
         service = block.service
-        values = block.elements_of(service)
+        values = _service_values(block)
         previous = -1
-        for i in service:
+        for k, i in enumerate(service):
             if i > previous + 1 and message is None:
                 seg = _raw_segment(block, previous + 1)
                 if interchange is None:
                     raise _outside_interchange(seg, name)
                 raise _outside_message(seg, name)
             previous = i
-            if message is not None and message.block is block and block.tags[i] == "UNT":
-                unt = values[i]
+            tag = block.tags[i]
+            if message is not None and message.block is block and tag == "UNT":
+                count = values.first[k]
                 if (
-                    len(unt) >= 2
-                    and _count(unt[0][0] if unt[0] else b"") == i - message.first + 1
-                    and text(unt[1][0] if unt[1] else b"") == message.ref
-                    and len(unt[0]) == 1
-                    and len(unt[1]) == 1
+                    count is not None
+                    and not values.first_more[k]
+                    and values.second[k] is not None
+                    and not values.second_more[k]
+                    and count.isascii()
+                    and count.isdigit()
+                    and int(count) == i - message.first + 1
+                    and values.second[k] == message.ref
                 ):  # the common case, checked without building a segment object
                     message.last = i
                     yield message
                     message = None
                     continue
-            seg = _raw_segment(block, i, values[i])
+            if tag == "UNH" and message is None and interchange is not None:
+                message = Message(
+                    index,
+                    interchange,
+                    group,
+                    block,
+                    i,
+                    i,
+                    values.first[k] or "",
+                    values.second[k] or "",
+                    values.version[k],
+                )
+                index += 1
+                interchange.messages += 1
+                if group is not None:
+                    group.messages += 1
+                continue
+            seg = _raw_segment(block, i)
             tag = seg.tag
             if message is not None and tag == "UNT":
                 message.last = i
@@ -236,7 +267,21 @@ def envelope_events(items: Iterator[Una | Block], name: str) -> Iterator[Event]:
             elif interchange is None:
                 raise _outside_interchange(seg, name)
             elif tag == "UNH":
-                message = Message(index, interchange, group, block, i, i, seg)
+                message = Message(
+                    index,
+                    interchange,
+                    group,
+                    block,
+                    i,
+                    i,
+                    text(seg.element(1)),
+                    text(seg.element(2)),
+                    ":".join(text(c) for c in seg.elements[1][1:4])
+                    if len(seg.elements) > 1
+                    else "",
+                    [],
+                )
+                message.__dict__["unh"] = seg
                 index += 1
                 interchange.messages += 1
                 if group is not None:
@@ -278,6 +323,54 @@ def envelope_events(items: Iterator[Una | Block], name: str) -> Iterator[Event]:
         )
     if interchanges == 0:
         raise FormatError("no interchange (UNB..UNZ) in the file", where=f"{name}, byte 0")
+
+
+#: (element, component) values read for every service segment of a block in one gather:
+#: UNT count and reference (and whether either has a second component), UNH reference,
+#: type and version.
+_SERVICE_VALUES = [(1, 1), (1, 2), (2, 1), (2, 2), (2, 3), (2, 4)]
+
+
+@dataclass
+class _Values:
+    """Element values of a block's service segments, by position in ``block.service``."""
+
+    first: list[str | None]  # element 1, component 1: UNT count, UNH reference
+    first_more: list[bool]  # element 1 has a second component
+    second: list[str | None]  # element 2, component 1: UNT reference, UNH message type
+    second_more: list[bool]
+    version: list[str]  # element 2, components 2-4 joined by ":" (UNH version)
+
+
+def _service_values(block: Block) -> _Values:
+    """The ``_Values`` of ``block``'s service segments, decoded as latin-1 in bulk."""
+    indices = np.array(block.service, dtype=np.int64)
+    c11, c12, c21, c22, c23, c24 = block.components(indices, _SERVICE_VALUES)
+    # components are contiguous: the longest join whose parts are all present
+    version = pc.coalesce(
+        pc.binary_join_element_wise(c22, c23, c24, b":"),
+        pc.binary_join_element_wise(c22, c23, b":"),
+        c22,
+    )
+    return _Values(
+        _texts(c11),
+        c12.is_valid().to_pylist(),
+        _texts(c21),
+        c22.is_valid().to_pylist(),
+        [v or "" for v in _texts(version)],
+    )
+
+
+def _texts(values: pa.Array) -> list[str | None]:
+    """Binary values as latin-1 text: ASCII (the usual case) converted by Arrow in one go."""
+    try:
+        strings = values.cast(pa.string())
+    except pa.ArrowInvalid:  # not UTF-8, so not ASCII either
+        strings = None
+    if strings is not None and pc.all(pc.string_is_ascii(strings)).as_py() is not False:
+        texts: list[str | None] = strings.to_pylist()
+        return texts
+    return [None if v is None else text(v) for v in values.to_pylist()]
 
 
 def _outside_interchange(seg: RawSegment, name: str) -> FormatError:

@@ -22,7 +22,7 @@ import pyarrow as pa
 from atomnb.documents import Documents, Rejection
 from atomnb.errors import AtomnbError, FormatError, ValidationErrorGroup
 from atomnb.formats.base import FILE_PROPERTY, Source
-from atomnb.formats.edifact.charset import choose_codec
+from atomnb.formats.edifact.charset import choose_codec, plain_codec
 from atomnb.formats.edifact.columns import (
     MessageRef,
     Shape,
@@ -41,7 +41,7 @@ from atomnb.formats.edifact.envelope import (
     envelope_events,
 )
 from atomnb.formats.edifact.problems import PROBLEMS_TYPE, as_dicts, element_problems
-from atomnb.formats.edifact.scan import scan
+from atomnb.formats.edifact.scan import Block, scan
 from atomnb.formats.edifact.tokenizer import RawSegment
 
 __all__ = ["COUNT_RULES", "PROPERTIES", "read_messages"]
@@ -79,12 +79,16 @@ class _Pending:
     index: int
     interchange: int
     group: Group | None
-    raw: bytes
+    message: Message  # its bytes are cut (``raw``) only when it is refused
     ref: MessageRef
     shared: dict[str, Any]  # the envelope's properties (one dict per group and codec)
     own: dict[str, Any]  # this message's: message_ref, version (and trailer_end once known)
     warnings: list[str] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def raw(self) -> bytes:
+        return self.message.raw
 
     @property
     def props(self) -> dict[str, Any]:
@@ -107,6 +111,10 @@ class _State:
     mark_counts: bool = False
     lists: frozenset[tuple[str, ...]] = frozenset()
     shapes: dict[str, Shape | None] = field(default_factory=dict)
+    #: the plain-charset codec of the last (block, interchange) seen (None: not plain)
+    codec_for: Block | None = None
+    codec_interchange: Interchange | None = None
+    codec: str | None = None
 
     def shape(self, message_type: str) -> Shape | None:
         if message_type not in self.shapes:
@@ -159,6 +167,8 @@ def read_messages(
 
 
 def _on_message(state: _State, message: Message) -> None:
+    if not message.problems and not state.validate and _fast_message(state, message):
+        return
     name = state.source.name
     decoding = choose_codec(message, charset=state.charset, encoding=state.encoding, name=name)
     problems = list(message.problems)
@@ -167,7 +177,7 @@ def _on_message(state: _State, message: Message) -> None:
     if decoding.problem is not None:
         _problems(state, message, [decoding.problem, *problems])
         return
-    message_type = _text(message.unh.element(2))
+    message_type = message.message_type
     shape = state.shape(message_type) if message_type else None
     block = message.block
     body_end = message.last if block.tags[message.last] == "UNT" else message.last + 1
@@ -214,7 +224,7 @@ def _on_message(state: _State, message: Message) -> None:
         message.index,
         interchange,
         message.group,
-        message.raw,
+        message,
         ref,
         shared,
         _own_properties(message),
@@ -222,6 +232,42 @@ def _on_message(state: _State, message: Message) -> None:
         as_dicts(problems, message),
     )
     state.pending.append(pending)
+
+
+def _fast_message(state: _State, message: Message) -> bool:
+    """The usual message (plain charset, placed by its definition, no repeats) queued
+    without the checks' intermediate objects; False sends it down the full path."""
+    block = message.block
+    interchange = message.interchange
+    if state.codec_for is not block or state.codec_interchange is not interchange:
+        state.codec_for, state.codec_interchange = block, interchange
+        state.codec = plain_codec(message, state.encoding)
+    codec = state.codec
+    if codec is None:
+        return False
+    first, last = message.first, message.last
+    if block.any_repeats and block.repeats[first : last + 1].any():
+        return False
+    tags = block.tags
+    body_end = last if tags[last] == "UNT" else last + 1
+    shape = state.shape(message.message_type) if message.message_type else None
+    placement = None
+    if shape is not None:
+        placement = place(shape, tuple(tags[first + 1 : body_end]))
+        if placement.not_allowed is not None:
+            return False
+    state.pending.append(
+        _Pending(
+            message.index,
+            interchange.number,
+            message.group,
+            message,
+            MessageRef(block, first, body_end, codec, shape, placement),
+            _envelope_properties(interchange, message.group, codec),
+            {"edifact.message_ref": message.ref, "edifact.version": message.version},
+        )
+    )
+    return True
 
 
 def block_where(block: Any, index: int, name: str) -> str:
@@ -369,11 +415,7 @@ def _properties(message: Message, codec: str) -> dict[str, Any]:
 
 
 def _own_properties(message: Message) -> dict[str, Any]:
-    unh = message.unh
-    version = (
-        ":".join(c.decode("latin-1") for c in unh.elements[1][1:4]) if len(unh.elements) > 1 else ""
-    )
-    return {"edifact.message_ref": message.ref, "edifact.version": version}
+    return {"edifact.message_ref": message.ref, "edifact.version": message.version}
 
 
 def _property_columns(pending: list[_Pending]) -> dict[str, pa.Array]:

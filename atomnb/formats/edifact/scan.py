@@ -26,6 +26,7 @@ from typing import IO
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from atomnb.errors import FormatError
 from atomnb.formats.edifact.syntax import DEFAULT_SEPARATORS, Separators
@@ -75,6 +76,8 @@ class Block:
     service: list[int]  # indices of UNB, UNG, UNH, UNT, UNE, UNZ segments
     #: syntax identifier -> whether every byte is within it (see ``charset``)
     plain: dict[str, bool] = field(default_factory=dict)
+    #: codec -> ``comps`` decoded (``columns.decode``), kept for the block's next batches
+    decoded: dict[str, pa.Array] = field(default_factory=dict)
 
     @cached_property
     def any_repeats(self) -> bool:
@@ -103,6 +106,26 @@ class Block:
             element += count
             out[index] = parts
         return out
+
+    def components(self, indices: Ints, wanted: list[tuple[int, int]]) -> list[pa.Array]:
+        """Per (element, component) pair, that binary value of each segment (null if absent).
+
+        One Arrow gather for all pairs: what the envelope needs of every UNH/UNT of a
+        block without building a segment object for each.
+        """
+        first = self.seg_elem_start[indices]
+        count = self.seg_elem_count[indices]
+        chosen, masks = [], []
+        for element, component in wanted:
+            has_element = count > element
+            at = np.where(has_element, first + element, 0)
+            present = has_element & (self.elem_count[at] >= component)
+            chosen.append(np.where(present, self.elem_start[at] + component - 1, 0))
+            masks.append(~present)
+        # One take per pair: slices of one gather trip Arrow's element-wise kernels up.
+        return [
+            self.comps.take(pa.array(at, mask=mask)) for at, mask in zip(chosen, masks, strict=True)
+        ]
 
     def __len__(self) -> int:
         return len(self.tags)
@@ -254,21 +277,25 @@ def _cut(
 ) -> Block | None:
     """The next block of complete segments of ``data[lead:]``, or None when it needs more."""
     view = np.frombuffer(data, dtype=np.uint8)[lead:]
-    ignorable = np.zeros(len(view), dtype=bool)
-    for byte in seps.ignorable:
-        ignorable |= view == byte
     keep: Ints | None = None
     clean = view
-    if ignorable.any():
-        keep = np.flatnonzero(~ignorable).astype(np.int64)
-        clean = view[keep]
-    literal = np.zeros(len(clean) + 1, dtype=bool)  # escaped bytes: data, never separators
+    if any(data.find(byte, lead) >= 0 for byte in seps.ignorable):
+        content = view != seps.ignorable[0]
+        for byte in seps.ignorable[1:]:
+            content &= view != byte
+        keep = np.flatnonzero(content)
+        clean = view[content]
+    literal: Bools | None = None  # escaped bytes: data, never separators (None: there are none)
     escapes = np.empty(0, dtype=np.int64)  # release characters that only escape
-    if seps.release in data[lead:]:
+    if data.find(seps.release, lead) >= 0:
         escapes, escaped = _releases(clean, seps.release)
+        literal = np.zeros(len(clean) + 1, dtype=bool)
         literal[escaped] = True
-    literal = literal[: len(clean)]
-    terms = np.flatnonzero((clean == seps.terminator) & ~literal).astype(np.int64)
+        literal = literal[: len(clean)]
+    is_term = clean == seps.terminator
+    if literal is not None:
+        is_term &= ~literal
+    terms = np.flatnonzero(is_term)
     if len(terms) == 0:
         return None
     starts = np.concatenate([[0], terms[:-1] + 1]).astype(np.int64)
@@ -310,12 +337,18 @@ def _cut(
         return None  # line breaks after the last terminator may continue in the next read
     ends = np.concatenate([orig_starts[1:], [last_end]]).astype(np.int64)
     comps, elem_start, elem_count, seg_elem_start, seg_elem_count = _tokens(
-        clean[:clean_end], literal[:clean_end], escapes[escapes < clean_end], terms, seps
+        clean[:clean_end],
+        None if literal is None else literal[:clean_end],
+        escapes[escapes < clean_end],
+        terms,
+        seps,
     )
     repeats = np.zeros(stop, dtype=bool)
     if seps.repetition != ord(" "):
-        found = np.flatnonzero((clean[:clean_end] == seps.repetition) & ~literal[:clean_end])
-        repeats[np.searchsorted(terms, found)] = True
+        is_repeat = clean[:clean_end] == seps.repetition
+        if literal is not None:
+            is_repeat &= ~literal[:clean_end]
+        repeats[np.searchsorted(terms, np.flatnonzero(is_repeat))] = True
     tags = _tags(comps.take(pa.array(elem_start[seg_elem_start])))
     body = data[lead : lead + int(ends[-1])]
     newlines = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 10)
@@ -345,10 +378,11 @@ def _cut(
 
 
 def _tags(values: pa.Array) -> list[str]:
-    try:
-        texts: list[str] = values.cast(pa.string()).to_pylist()
-    except pa.ArrowInvalid:  # a tag that is not UTF-8: latin-1 keeps every byte
-        return [bytes(t).decode("latin-1") for t in values.to_pylist()]
+    """Segment tags as text: decoded once per distinct tag (the list shares the strings)."""
+    encoded = pc.dictionary_encode(values)
+    distinct = [bytes(t).decode("latin-1") for t in encoded.dictionary.to_pylist()]
+    table = np.array(distinct, dtype=object)
+    texts: list[str] = table[encoded.indices.to_numpy(zero_copy_only=False)].tolist()
     return texts
 
 
@@ -379,26 +413,29 @@ def _releases(clean: npt.NDArray[np.uint8], release: int) -> tuple[Ints, Ints]:
 
 def _tokens(
     clean: npt.NDArray[np.uint8],
-    literal: Bools,
+    literal: Bools | None,
     escapes: Ints,
     terms: Ints,
     seps: Separators,
 ) -> tuple[pa.Array, Ints, Ints, Ints, Ints]:
     """Component values packed in a binary array, with element and segment ranges over them."""
-    special = (clean == seps.element) | (clean == seps.component) | (clean == seps.terminator)
-    bounds = np.flatnonzero(special & ~literal).astype(np.int64)
+    special = clean == seps.element
+    special |= clean == seps.component
+    special |= clean == seps.terminator
+    if literal is not None:
+        special &= ~literal
+    bounds = np.flatnonzero(special)
     found = clean[bounds]
-    kinds = np.where(found == seps.terminator, 2, np.where(found == seps.element, 1, 0)).astype(
-        np.int8
-    )
-    value_starts = np.concatenate([[0], bounds[:-1] + 1])
+    kinds = (found == seps.element).view(np.int8) + 2 * (found == seps.terminator).view(np.int8)
+    value_starts = np.empty(len(bounds), dtype=np.int64)
+    value_starts[0:1] = 0
+    value_starts[1:] = bounds[:-1] + 1
     lengths = bounds - value_starts
     if len(escapes):
         lengths = lengths - (
             np.searchsorted(escapes, bounds) - np.searchsorted(escapes, value_starts)
         )
-    keep = np.ones(len(clean), dtype=bool)
-    keep[bounds] = False
+    keep = ~special
     keep[escapes] = False
     packed = clean[keep]
     offsets = np.zeros(len(bounds) + 1, dtype=np.int32)
@@ -406,13 +443,13 @@ def _tokens(
     comps = pa.Array.from_buffers(
         pa.binary(),
         len(bounds),
-        [None, pa.py_buffer(offsets), pa.py_buffer(packed.tobytes())],
+        [None, pa.py_buffer(offsets), pa.py_buffer(packed)],
     )
     elem_end = np.flatnonzero(kinds >= 1) + 1  # component index after each element
     elem_start = np.concatenate([[0], elem_end[:-1]]).astype(np.int64)
     elem_count = (elem_end - elem_start).astype(np.int64)
-    ends_element = (kinds >= 1).view(np.int8)
-    seg_end = np.cumsum(ends_element, dtype=np.int64)[kinds == 2]  # element after each segment
+    # element after each segment: the rank of its terminator among the element ends, plus one
+    seg_end = np.flatnonzero(kinds[elem_end - 1] == 2) + 1
     seg_elem_start = np.concatenate([[0], seg_end[:-1]]).astype(np.int64)
     seg_elem_count = (seg_end - seg_elem_start).astype(np.int64)
     return comps, elem_start, elem_count, seg_elem_start, seg_elem_count
