@@ -14,12 +14,14 @@ import platform
 import re
 import secrets
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from atomnb._files import write_text_atomically
+from atomnb.atom.molecule.outputs import RemoteOutputs, check_outputs, is_remote
 from atomnb.components import resolve_secret
 from atomnb.errors import ConfigError
 
@@ -57,29 +59,35 @@ class AtomSettings:
     #: (``"*"``: every process without its own entry), e.g. ``{"report" = {"MEMORY" = 4e9}}``.
     dask_resources: dict[str, dict[str, float]] = field(default_factory=dict)
     #: Where execution outputs (notebooks, kernel logs, traces) go: an fsspec URL every
-    #: worker and the atom can reach; only ``file://`` (a shared folder) for now.
+    #: worker and the atom can reach: ``file://`` (a shared folder) or object storage
+    #: (``s3://bucket/prefix``, see ``atomnb.atom.molecule.outputs``).
     outputs: str | None = None
+    #: fsspec storage options for ``outputs``; credentials only as secret references.
+    outputs_options: dict[str, Any] = field(default_factory=dict)
 
 
-#: Settings an operator may also give in the environment (``atomnb atom start`` sets them
-#: from ``--executor``, ``--dask-scheduler`` and ``--outputs``); the command line wins.
+#: Settings an operator may also give in the environment; ``atomnb atom start``'s
+#: ``--executor``, ``--dask-scheduler`` and ``--outputs`` (``serve(settings=…)``) win.
 _FROM_ENVIRONMENT = {
     "executor": "ATOMNB_EXECUTOR",
     "dask_scheduler": "ATOMNB_DASK_SCHEDULER",
     "outputs": "ATOMNB_OUTPUTS",
 }
 #: Settings also read from the ``[atom]`` table (``[settings]`` wins).
-_FROM_ATOM_TABLE = ("executor", "dask_scheduler", "dask_resources", "outputs")
+_FROM_ATOM_TABLE = ("executor", "dask_scheduler", "dask_resources", "outputs", "outputs_options")
 
 
 class AtomHome:
     """Paths inside an atom's home folder, and its settings."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, overrides: Mapping[str, Any] | None = None) -> None:
+        """``overrides``: settings given on the command line; they win over all else."""
         self.root = root.resolve()
+        self._overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
         self.root.mkdir(parents=True, exist_ok=True)
         self.config_path = self.root / "atom.toml"
         self._config = self._load()
+        self._remote: RemoteOutputs | None = None
 
     def _load(self) -> dict[str, Any]:
         if not self.config_path.exists():
@@ -111,6 +119,7 @@ class AtomHome:
         values = {k: atom_table[k] for k in _FROM_ATOM_TABLE if k in atom_table}
         values.update(self._config.get("settings", {}))
         values.update({k: os.environ[v] for k, v in _FROM_ENVIRONMENT.items() if os.environ.get(v)})
+        values.update(self._overrides)
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
             settings = AtomSettings(**values)
@@ -155,13 +164,55 @@ class AtomHome:
 
     @property
     def executions_dir(self) -> Path:
-        """Execution outputs: the home's folder, or the shared ``outputs`` location."""
+        """Execution outputs: the home's folder, or the shared ``outputs`` folder.
+
+        With outputs on object storage this stays the home's folder: what the atom
+        itself writes (documents handed to a run, a listener's answer) and runs.
+        """
         outputs = self.outputs
-        return self.root / "executions" if outputs is None else outputs_folder(outputs)
+        if outputs is None or is_remote(outputs):
+            return self.root / "executions"
+        return outputs_folder(outputs)
+
+    @property
+    def remote_outputs(self) -> RemoteOutputs | None:
+        """The ``outputs`` location when it is object storage (else None)."""
+        outputs = self.outputs
+        if not is_remote(outputs):
+            return None
+        assert outputs is not None
+        if self._remote is None or self._remote.url != outputs.rstrip("/"):
+            self._remote = RemoteOutputs(outputs, self.outputs_options)
+        return self._remote
+
+    @property
+    def outputs_options(self) -> dict[str, Any]:
+        if "outputs_options" in self._overrides:
+            return dict(self._overrides["outputs_options"])
+        options = self._config.get("settings", {}).get(
+            "outputs_options", self._config.get("atom", {}).get("outputs_options", {})
+        )
+        return dict(options)
+
+    def read_output(self, execution_id: str, name: str) -> bytes | None:
+        """One file of an execution's outputs (``kernel.log`` …), wherever it is kept."""
+        path = self.executions_dir / execution_id / name
+        if path.is_file():
+            return path.read_bytes()
+        remote = self.remote_outputs
+        return remote.read(execution_id, name) if remote is not None else None
+
+    def has_output(self, execution_id: str, name: str) -> bool:
+        if (self.executions_dir / execution_id / name).is_file():
+            return True
+        remote = self.remote_outputs
+        return remote is not None and remote.exists(execution_id, name)
 
     @property
     def outputs(self) -> str | None:
         """The ``outputs`` URL (settings, or $ATOMNB_OUTPUTS), if outputs are shared."""
+        if self._overrides.get("outputs"):
+            return str(self._overrides["outputs"])
         return os.environ.get(_FROM_ENVIRONMENT["outputs"]) or self._config.get("settings", {}).get(
             "outputs", self._config.get("atom", {}).get("outputs")
         )
@@ -186,11 +237,7 @@ def outputs_folder(url: str) -> Path:
     except (ValueError, ImportError) as exc:
         raise ConfigError(f"outputs: not a usable fsspec URL {url!r}: {exc}") from None
     if "file" not in fs.protocol and "local" not in fs.protocol:
-        raise ConfigError(
-            f"outputs: {url!r} is not a folder this machine mounts; only file:// "
-            "locations (a shared folder) are supported yet",
-            hint='e.g. outputs = "file:///mnt/atomnb/outputs" on every atom and worker',
-        )
+        raise ConfigError(f"outputs: {url!r} is not a folder this machine mounts")
     return Path(path)
 
 
@@ -214,5 +261,7 @@ def _check_executor(settings: AtomSettings, where: str) -> None:
         raise ConfigError(
             "dask_resources maps process names to {RESOURCE = amount} tables", where=where
         )
-    if settings.outputs is not None:
-        outputs_folder(settings.outputs)  # fails early on one that cannot be used
+    if settings.outputs is not None:  # fails early on one that cannot be used
+        check_outputs(settings.outputs, settings.outputs_options)
+        if not is_remote(settings.outputs):
+            outputs_folder(settings.outputs)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from atomnb.atom.molecule.outputs import RemoteOutputs
 from atomnb.store import ExecutionStatus, ExecutionStore, utcnow
 from atomnb.store.tables import executions
 
@@ -32,11 +33,19 @@ _UNFINISHED = (ExecutionStatus.QUEUED.value, ExecutionStatus.RUNNING.value)
 _VERSION_FOLDER = re.compile(r"^v(\d+)$")
 
 
-def sweep(store: ExecutionStore, executions_dir: Path, *, days: float, keep: int) -> int:
+def sweep(
+    store: ExecutionStore,
+    executions_dir: Path,
+    *,
+    days: float,
+    keep: int,
+    remote: RemoteOutputs | None = None,
+) -> int:
     """Remove expired execution folders under ``executions_dir``; returns how many went.
 
     Every finished execution's folder counts — also those without an output
     notebook (a run refused before it started, a listener's stored message).
+    With outputs on object storage (``remote``) the folder there goes too.
     """
     cutoff = utcnow() - timedelta(days=days)
     query = (
@@ -55,11 +64,19 @@ def sweep(store: ExecutionStore, executions_dir: Path, *, days: float, keep: int
             if seen[row.process] > keep or created < cutoff:
                 expired.append(row.id)
     removed = 0
+    kept_remotely = _remote_folders(remote) if remote is not None and expired else set()
     for execution_id in expired:
         folder = executions_dir / execution_id
-        if folder.is_dir():
+        gone = folder.is_dir()
+        if gone:
             shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
+        if execution_id in kept_remotely and remote is not None:
+            try:
+                gone = remote.remove(execution_id) or gone
+            except OSError:  # the storage away for a moment: the next sweep tries again
+                log.warning("retention: could not remove %s", remote.location(execution_id))
+                continue
+        removed += gone
     if expired:
         with store.engine.begin() as connection:
             for start in range(0, len(expired), 500):
@@ -70,6 +87,15 @@ def sweep(store: ExecutionStore, executions_dir: Path, *, days: float, keep: int
                     .values(output_path=None)
                 )
     return removed
+
+
+def _remote_folders(remote: RemoteOutputs) -> set[str]:
+    """The execution folders on object storage (one listing, not one request per run)."""
+    try:
+        return remote.folders()
+    except OSError:
+        log.warning("retention: could not list %s", remote.url, exc_info=True)
+        return set()
 
 
 def versions_in_use(store: ExecutionStore, process: str) -> set[int]:

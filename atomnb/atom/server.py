@@ -24,9 +24,10 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from atomnb.atom.home import AtomHome
 from atomnb.atom.lowlatency import stop_all
@@ -52,11 +53,14 @@ def serve(
     ready_message: bool = True,
     after_start: Callable[[Atom], bool] | None = None,
     secret_key_file: Path | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> Atom:
     """Run an atom until interrupted (or until ``after_start`` returns True: then stop).
 
     ``after_start`` runs on its own thread once the API is up — the main job uses
-    it to deploy and run the example processes.
+    it to deploy and run the example processes. ``settings`` (``AtomSettings``
+    names, e.g. ``executor``, ``dask_scheduler``, ``outputs``) win over
+    ``atom.toml`` and the environment; None values are not given.
     """
     import uvicorn
 
@@ -65,7 +69,7 @@ def serve(
     check_port(host, port)
     url = f"http://{host}:{port}"
     atom = Atom(
-        AtomHome(home),
+        AtomHome(home, settings),
         store_url=store_url,
         workers=workers,
         url=url,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -93,7 +92,8 @@ def atom() -> None:
     "--outputs",
     metavar="URL",
     default=None,
-    help="Shared outputs location (fsspec URL, file:// for now) every Dask worker reaches.",
+    help="Where executions write outputs, an fsspec URL every Dask worker reaches: "
+    "file:///shared/folder or object storage (s3://bucket/prefix).",
 )
 @click.option("--run-deployed", is_flag=True, help="Run each process from --deploy once.")
 @click.option("--exit-after-run", is_flag=True, help="Stop once those runs have finished.")
@@ -125,14 +125,6 @@ def atom_start(
 
         configure_logging(log_format, explicit=True)
 
-    # The atom reads these as settings that override atom.toml (AtomHome.settings).
-    for variable, value in (
-        ("ATOMNB_EXECUTOR", executor),
-        ("ATOMNB_DASK_SCHEDULER", dask_scheduler),
-        ("ATOMNB_OUTPUTS", outputs),
-    ):
-        if value is not None:
-            os.environ[variable] = value
     notebooks, skipped = process_notebooks(deploy_paths)
     if skipped:
         names = ", ".join(p.name for p in skipped)
@@ -174,6 +166,7 @@ def atom_start(
         stale_after_s=stale_after,
         after_start=after_start if notebooks or exit_after_run else None,
         secret_key_file=secret_key_file,
+        settings={"executor": executor, "dask_scheduler": dask_scheduler, "outputs": outputs},
     )
     if any(not r.status.ok for r in outcome):
         sys.exit(EXIT_FAILED)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,9 +136,7 @@ class DaskCluster:
             proc.wait(timeout=30)
 
 
-@pytest.fixture
-def dask_cluster(tmp_path: Path) -> Iterator[DaskCluster]:
-    """A scheduler with two one-thread workers on loopback; all killed afterwards."""
+def _two_workers(tmp_path: Path) -> Iterator[DaskCluster]:
     folder = tmp_path / "dask"
     folder.mkdir()
     cluster = DaskCluster(folder, _free_port())
@@ -148,3 +147,75 @@ def dask_cluster(tmp_path: Path) -> Iterator[DaskCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture
+def dask_cluster(tmp_path: Path) -> Iterator[DaskCluster]:
+    """A scheduler with two one-thread workers on loopback; all killed afterwards."""
+    yield from _two_workers(tmp_path)
+
+
+@dataclass(frozen=True)
+class S3Outputs:
+    """A bucket on a real S3 API server (moto's) on loopback, for execution outputs."""
+
+    endpoint_url: str
+    bucket: str
+    key_id: str
+    secret: str
+
+    @property
+    def url(self) -> str:
+        return f"s3://{self.bucket}/outputs"
+
+    def client(self) -> Any:
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=self.key_id,
+            aws_secret_access_key=self.secret,
+            region_name="us-east-1",
+        )
+
+    def object_keys(self, prefix: str = "outputs/") -> list[str]:
+        pages = (
+            self.client()
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=self.bucket, Prefix=prefix)
+        )
+        return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+
+@pytest.fixture
+def s3_outputs(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Outputs]:
+    """moto's S3 server on a free port; the AWS_* variables name it to every process.
+
+    The atom and the Dask workers started afterwards inherit the environment, as
+    they would in production (botocore reads AWS_ENDPOINT_URL and the key pair).
+    """
+    moto_server = pytest.importorskip("moto.server")
+    pytest.importorskip("s3fs")
+    port = _free_port()
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    s3 = S3Outputs(f"http://127.0.0.1:{port}", "atomnb-outputs", "AKIAMOLECULE0001", "mol-Zr8+/s3")
+    for name, value in {
+        "AWS_ENDPOINT_URL": s3.endpoint_url,
+        "AWS_ACCESS_KEY_ID": s3.key_id,
+        "AWS_SECRET_ACCESS_KEY": s3.secret,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    s3.client().create_bucket(Bucket=s3.bucket)
+    try:
+        yield s3
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_dask_cluster(s3_outputs: S3Outputs, tmp_path: Path) -> Iterator[DaskCluster]:
+    """Two workers started after ``s3_outputs``, so their environment names the bucket."""
+    yield from _two_workers(tmp_path)

@@ -239,7 +239,9 @@ def test_a_process_needing_a_named_resource_runs_only_where_a_worker_has_it(
     assert "waiting for a Dask worker" in cancelled["error_summary"]
 
 
-def test_settings_refuse_a_dask_executor_without_a_scheduler(tmp_path: Path) -> None:
+def test_settings_refuse_a_dask_executor_without_a_scheduler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from atomnb.atom.home import AtomHome
     from atomnb.errors import ConfigError
 
@@ -249,8 +251,36 @@ def test_settings_refuse_a_dask_executor_without_a_scheduler(tmp_path: Path) -> 
     with pytest.raises(ConfigError, match="needs the scheduler's address"):
         AtomHome(home).settings()
     (home / "atom.toml").write_text('[atom]\nid = "x"\n[settings]\noutputs = "memory://o"\n')
-    with pytest.raises(ConfigError, match="only file://"):
+    with pytest.raises(ConfigError, match="one process's memory"):
         AtomHome(home).settings()
+    # object storage: no credentials in the URL, secret options only as references
+    (home / "atom.toml").write_text(
+        '[atom]\nid = "x"\n[settings]\noutputs = "s3://AKIA1:pa55w0rd@bucket/o"\n'
+    )
+    with pytest.raises(ConfigError, match="credentials in the URL") as caught:
+        AtomHome(home).settings()
+    assert "pa55w0rd" not in str(caught.value) and "AKIA1" not in str(caught.value)
+    (home / "atom.toml").write_text(
+        '[atom]\nid = "x"\n[settings]\noutputs = "s3://bucket/o"\n'
+        '[settings.outputs_options]\nsecret = "pa55w0rd"\n'
+    )
+    with pytest.raises(ConfigError, match=r"outputs_options\.secret must be a secret reference"):
+        AtomHome(home).settings()
+    (home / "atom.toml").write_text(
+        '[atom]\nid = "x"\n[settings]\noutputs = "s3://bucket/o"\n'
+        '[settings.outputs_options]\nsecret = "env:NO_SUCH_VAR"\nendpoint_url = "http://h:1"\n'
+    )
+    remote_home = AtomHome(home)
+    with pytest.raises(ConfigError, match="NO_SUCH_VAR is not set"):
+        remote_home.settings()  # fails at the atom's start, not at its first run
+    monkeypatch.setenv("NO_SUCH_VAR", "s3-secret-value")
+    assert remote_home.settings().outputs_options["endpoint_url"] == "http://h:1"
+    assert remote_home.executions_dir == home / "executions"  # the atom's own files stay here
+    assert remote_home.remote_outputs is not None
+    assert remote_home.remote_outputs.location("e1", "p.ipynb") == "s3://bucket/o/e1/p.ipynb"
+    assert "s3-secret-value" not in repr(vars(remote_home.remote_outputs))  # references only
+    # the command line's settings win over atom.toml
+    assert AtomHome(home, {"outputs": "s3://other/p"}).outputs == "s3://other/p"
     (home / "atom.toml").write_text(
         '[atom]\nid = "x"\n[settings]\nexecutor = "dask"\ndask_scheduler = "tcp://h:1"\n'
         f'outputs = "{(tmp_path / "shared").as_uri()}"\n'

@@ -12,7 +12,7 @@ from atomnb.atom.molecule.maps import map_partitions
 from atomnb.documents import Documents
 from atomnb.maps import Map, Rule, Step
 from atomnb.profiles import Element, ElementType, Profile
-from tests.molecule.conftest import DaskCluster
+from tests.molecule.conftest import DaskCluster, S3Outputs
 
 pytestmark = pytest.mark.atom
 
@@ -87,3 +87,40 @@ def test_without_a_cluster_the_same_partitions_map_here(tmp_path: Path) -> None:
     assert [p.worker for p in done.partitions] == [None, None]
     assert done.mapped == 20 - len(done.rejections)
     assert done.rejections and all(r.rule == "day" for r in done.rejections)
+
+
+def test_an_s3_glob_maps_on_the_workers_like_the_same_files_mapped_locally(
+    s3_outputs: S3Outputs, s3_dask_cluster: DaskCluster, tmp_path: Path
+) -> None:
+    """Source and output on a real S3 API (moto on loopback); the workers read the bucket."""
+    from distributed import Client
+
+    source = _partitioned(tmp_path / "orders", files=4, per_file=30)
+    s3 = s3_outputs.client()
+    for path in sorted(source.iterdir()):
+        s3.put_object(Bucket=s3_outputs.bucket, Key=f"in/{path.name}", Body=path.read_bytes())
+    s3.put_object(Bucket=s3_outputs.bucket, Key="in/notes.txt", Body=b"not a partition")
+    bucket = f"s3://{s3_outputs.bucket}"
+    with Client(s3_dask_cluster.address, timeout=60, set_as_default=False) as client:
+        remote = map_partitions(
+            MAP, f"{bucket}/in/*.jsonl", f"{bucket}/out", client=client, tables={}
+        )
+    local = map_partitions(MAP, f"{source}/*.jsonl", str(tmp_path / "out"), tables={})
+
+    assert [p.source for p in remote.partitions] == [
+        f"{bucket}/in/orders-{n:02d}.jsonl" for n in range(4)
+    ]
+    assert {p.worker for p in remote.partitions} <= set(s3_dask_cluster.workers)
+    assert remote.mapped == local.mapped > 0
+    keys = sorted(s3_outputs.object_keys("out/"))
+    assert keys == sorted(["out/_rejections.jsonl", *(f"out/part-{n:05d}.jsonl" for n in range(4))])
+    for n in range(4):
+        written = s3.get_object(Bucket=s3_outputs.bucket, Key=f"out/part-{n:05d}.jsonl")
+        assert (
+            ab.read(written["Body"].read(), "jsonl").to_pylist()
+            == ab.read(tmp_path / "out" / f"part-{n:05d}.jsonl").to_pylist()
+        )
+    assert [(r.rule, r.message, r.raw) for r in remote.rejections] == [
+        (r.rule, r.message, r.raw) for r in local.rejections
+    ]
+    assert all(r.where.startswith(f"{bucket}/in/orders-") for r in remote.rejections)

@@ -161,19 +161,26 @@ def add_execution_routes(app: FastAPI, atom: Atom) -> None:
         return record_dict(atom.cancel(record_or_404(execution_id).id))
 
     @app.get("/api/executions/{execution_id}/notebook", summary="The output notebook")
-    def output_notebook(execution_id: str) -> FileResponse:
+    def output_notebook(execution_id: str) -> Response:
         record = record_or_404(execution_id)
-        path = atom.home.executions_dir / record.id / f"{record.process}.ipynb"
-        if not path.is_file():
+        name = f"{record.process}.ipynb"
+        path = atom.home.executions_dir / record.id / name
+        if path.is_file():
+            return FileResponse(path, media_type="application/x-ipynb+json", filename=name)
+        data = atom.home.read_output(record.id, name)  # outputs on object storage
+        if data is None:
             raise UnknownEntityError(f"no output notebook kept for execution {record.id}")
-        return FileResponse(path, media_type="application/x-ipynb+json", filename=path.name)
+        return Response(
+            data,
+            media_type="application/x-ipynb+json",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
     @app.get("/api/executions/{execution_id}/log", summary="The kernel's log")
     def kernel_log(execution_id: str) -> PlainTextResponse:
         record = record_or_404(execution_id)
-        path = atom.home.executions_dir / record.id / "kernel.log"
-        text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
-        return PlainTextResponse(text)
+        data = atom.home.read_output(record.id, "kernel.log")
+        return PlainTextResponse(data.decode("utf-8", errors="replace") if data else "")
 
     @app.get("/api/queue", summary="What waits on this atom, in the order it will run")
     def waiting() -> list[dict[str, Any]]:

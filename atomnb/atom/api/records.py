@@ -9,7 +9,9 @@ run (``atomnb.web.records.notebook``).
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -194,7 +196,6 @@ def add_records_routes(app: FastAPI, atom: Atom) -> None:
                 parent = store.get(record.parent_id)
             except NotFoundError:
                 parent = None
-        notebook = atom.home.executions_dir / record.id / f"{record.process}.ipynb"
         view = ExecutionView(
             record=record,
             shapes=store.shapes(record.id),
@@ -203,7 +204,7 @@ def add_records_routes(app: FastAPI, atom: Atom) -> None:
             calls=children_of(store, record.id),
             parent=parent,
             as2=[m.as_dict() for m in As2Records(store).for_execution(record.id)],
-            has_notebook=notebook.is_file(),
+            has_notebook=atom.home.has_output(record.id, f"{record.process}.ipynb"),
             retry_note=_retry_note(atom, record),
             csrf_field=csrf_input(request),
             notice=request.query_params.get("notice"),
@@ -217,9 +218,16 @@ def add_records_routes(app: FastAPI, atom: Atom) -> None:
         except NotFoundError as exc:
             return _not_found(request, exc.message)
         path = atom.home.executions_dir / record.id / f"{record.process}.ipynb"
-        if not path.is_file():
+        title = f"{record.process} · {record.id}"
+        if path.is_file():
+            return HTMLResponse(notebook_html(path, title), headers=_NOTEBOOK_HEADERS)
+        data = atom.home.read_output(record.id, path.name)  # outputs on object storage
+        if data is None:
             return _not_found(request, f"no output notebook kept for execution {record.id}")
-        html = notebook_html(path, f"{record.process} · {record.id}")
+        with tempfile.TemporaryDirectory(prefix="atomnb-notebook-") as folder:
+            copy = Path(folder) / path.name
+            copy.write_bytes(data)
+            html = notebook_html(copy, title)
         return HTMLResponse(html, headers=_NOTEBOOK_HEADERS)
 
     @app.post("/console/executions/{execution_id}/retry", include_in_schema=False)

@@ -15,7 +15,11 @@ moves: a worker thread of the atom submits the execution (``Client.submit``,
   policy like any interrupted run.
 
 Outputs are written by the worker into the shared ``outputs`` folder, which is
-the atom's executions folder too, so the console reads them where they are.
+the atom's executions folder too, so the console reads them where they are. With
+outputs on object storage (``remote``, see ``atomnb.atom.molecule.outputs``) the
+atom puts there what a worker needs (the deployed package, once per version; a
+listener's documents) and the worker copies the run's folder there as it ends;
+a listener's answer comes back to the atom's folder when the run is over.
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ import shutil
 import threading
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
 
+from atomnb.atom.molecule.outputs import RemoteOutputs
 from atomnb.atom.molecule.worker import (
     KEY_ENV,
     AtomWorkerPlugin,
@@ -73,6 +79,7 @@ class DaskExecutor:
         resources: dict[str, dict[str, float]] | None = None,
         share_packages: bool = False,
         connect_timeout_s: float = 60.0,
+        remote: RemoteOutputs | None = None,
     ) -> None:
         from distributed import Client
 
@@ -82,6 +89,7 @@ class DaskExecutor:
         self.executions_dir = executions_dir
         self.resources = resources or {}
         self.share_packages = share_packages
+        self.remote = remote
         try:
             self.client = Client(  # type: ignore[no-untyped-call]
                 scheduler, timeout=connect_timeout_s, set_as_default=False, name=atom_id
@@ -107,7 +115,10 @@ class DaskExecutor:
         url = store.engine.url.render_as_string(hide_password=False)
         self.client.register_plugin(
             AtomWorkerPlugin(
-                atom_id, url, None if shared else self._key, str(executions_dir / ".kernels")
+                atom_id,
+                url,
+                None if shared else self._key,
+                None if remote is not None else str(executions_dir / ".kernels"),
             ),
             name=self.plugin,
         )
@@ -132,12 +143,11 @@ class DaskExecutor:
         workspace: Path,
     ) -> ExecutionRecord:
         """Run ``request`` (built as for a local run) on the cluster; the finished record."""
-        package = self._package(deployment, workspace)
         spec = RemoteRun(
             execution_id=record.id,
             plugin=self.plugin,
-            workspace=str(package),
-            notebook=str(package / request.notebook.relative_to(workspace)),
+            workspace="",
+            notebook="",
             executions_dir=str(self.executions_dir),
             trigger=request.trigger.value,
             parameters=dict(request.parameters),
@@ -146,10 +156,53 @@ class DaskExecutor:
             ),
             environment=request.environment,
             timeout_s=request.timeout_s,
-            incoming=str(request.incoming) if request.incoming else None,
-            return_dir=str(request.return_dir) if request.return_dir else None,
             kernel_env=dict(request.kernel_env),
         )
+        remote = self.remote
+        if remote is None:
+            package = self._package(deployment, workspace)
+            return self._submit(
+                record,
+                request,
+                replace(
+                    spec,
+                    workspace=str(package),
+                    notebook=str(package / request.notebook.relative_to(workspace)),
+                    incoming=str(request.incoming) if request.incoming else None,
+                    return_dir=str(request.return_dir) if request.return_dir else None,
+                ),
+            )
+        # Outputs on object storage: the package and documents go there, the answer back.
+        key = f".packages/{deployment.process}/v{deployment.version}-{deployment.content_hash[:16]}"
+        remote.put_package(workspace, key)
+        incoming = request.incoming.name if request.incoming is not None else None
+        if request.incoming is not None:
+            remote.put_file(request.incoming, record.id, request.incoming.name)
+        spec = replace(
+            spec,
+            workspace=key,
+            notebook=request.notebook.relative_to(workspace).as_posix(),
+            executions_dir="",
+            incoming=incoming,
+            return_dir="returned" if request.return_dir else None,
+            outputs=remote.url,
+            outputs_options=dict(remote.options),
+        )
+        try:
+            return self._submit(record, request, spec)
+        finally:  # documents in and out stay no longer than the run, as in a local folder
+            try:
+                if request.return_dir is not None:
+                    remote.get_folder(request.return_dir, record.id, "returned")
+                    remote.remove(record.id, "returned")
+                if incoming is not None:
+                    remote.remove(record.id, incoming)
+            except OSError:
+                log.exception("execution %s: its documents on %s", record.id, remote.url)
+
+    def _submit(
+        self, record: ExecutionRecord, request: RunRequest, spec: RemoteRun
+    ) -> ExecutionRecord:
         resources = self.resources.get(record.process, self.resources.get("*"))
         future = self.client.submit(
             run_on_worker,

@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import queue
+import shutil
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 from distributed import WorkerPlugin, get_worker
 
+from atomnb.atom.molecule.outputs import RemoteOutputs
+from atomnb.atom.molecule.staging import UploadingExecutor, localize
 from atomnb.components import Workspace
 from atomnb.errors import AtomError
 from atomnb.runtime import PapermillExecutor, RunRequest
@@ -99,6 +102,11 @@ class RemoteRun:
     incoming: str | None = None
     return_dir: str | None = None
     kernel_env: dict[str, str] = field(default_factory=dict)
+    #: Outputs on object storage (``atomnb.atom.molecule.outputs``): then ``workspace``
+    #: is the package's key there, ``notebook`` relative to it, ``incoming`` a file name
+    #: in the execution's folder there. The options hold secret references, not values.
+    outputs: str | None = None
+    outputs_options: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # what a worker logs of a failed task: no values at all
         return f"RemoteRun({self.execution_id})"
@@ -117,7 +125,10 @@ class AtomWorkerPlugin(WorkerPlugin):
 
     idempotent = False
 
-    def __init__(self, atom_id: str, store_url: str, key: bytes | None, kernels_dir: str) -> None:
+    def __init__(
+        self, atom_id: str, store_url: str, key: bytes | None, kernels_dir: str | None
+    ) -> None:
+        """``kernels_dir`` None: outputs on object storage, runs in the worker's own folder."""
         self.name = plugin_name(atom_id)
         self.store_url = store_url
         self.key = key
@@ -130,6 +141,8 @@ class AtomWorkerPlugin(WorkerPlugin):
         self._store: ExecutionStore | None = None
         self._work: queue.Queue[tuple[RemoteRun, Future[str]] | None] = queue.Queue()
         self._runners: list[threading.Thread] = []
+        self._staging = Path()  # where runs write before their outputs go to object storage
+        self._remotes: dict[str, RemoteOutputs] = {}
 
     def __repr__(self) -> str:  # never the store URL (it may carry a password) nor the key
         return f"AtomWorkerPlugin({self.name})"
@@ -143,6 +156,9 @@ class AtomWorkerPlugin(WorkerPlugin):
 
     def setup(self, worker: Any) -> None:
         self._address = str(worker.address)
+        self._staging = Path(worker.local_directory) / self.name
+        if self.kernels_dir is None:
+            self.kernels_dir = str(self._staging / "executions" / ".kernels")
         if self.key is None:  # the atom's key is in the environment, not in the plugin
             self.key = os.environ.get(KEY_ENV, "").encode() or None
         self._store = ExecutionStore.open(self.store_url)
@@ -191,7 +207,7 @@ class AtomWorkerPlugin(WorkerPlugin):
 
     def _warm_kernel(self) -> WarmKernel | None:
         try:
-            return start_warm_kernel(_WARM_KERNEL, Path(self.kernels_dir))
+            return start_warm_kernel(_WARM_KERNEL, Path(str(self.kernels_dir)))
         except Exception:
             log.exception("could not start a warm kernel; executions start their own")
             return None
@@ -209,14 +225,25 @@ class AtomWorkerPlugin(WorkerPlugin):
         watcher = _Watcher(store, spec.execution_id, control)
         watcher.start()
         try:
-            executor = PapermillExecutor(
-                Workspace.find(Path(spec.workspace)),
-                store,
-                executions_dir=Path(spec.executions_dir),
-                host=self._address,
-            )
+            local = localize(spec, self._remote(spec) if spec.outputs else None, self._staging)
+            executor: PapermillExecutor
+            if spec.outputs:
+                executor = UploadingExecutor(
+                    self._remote(spec),
+                    Workspace.find(local.workspace),
+                    store,
+                    executions_dir=local.executions_dir,
+                    host=self._address,
+                )
+            else:
+                executor = PapermillExecutor(
+                    Workspace.find(local.workspace),
+                    store,
+                    executions_dir=local.executions_dir,
+                    host=self._address,
+                )
             request = RunRequest(
-                notebook=Path(spec.notebook),
+                notebook=local.notebook,
                 parameters=dict(spec.parameters),
                 secrets=dict(opened.get("secrets", {})),
                 environment=spec.environment,
@@ -224,8 +251,8 @@ class AtomWorkerPlugin(WorkerPlugin):
                 execution_id=spec.execution_id,
                 timeout_s=spec.timeout_s,
                 control=control,
-                incoming=Path(spec.incoming) if spec.incoming else None,
-                return_dir=Path(spec.return_dir) if spec.return_dir else None,
+                incoming=local.incoming,
+                return_dir=local.return_dir,
                 parent_id=None,
                 kernel_env=dict(spec.kernel_env),
                 kernel_secret_env=dict(opened.get("kernel", {})),
@@ -233,7 +260,16 @@ class AtomWorkerPlugin(WorkerPlugin):
             executor.run(request, kernel=kernel)
         finally:
             watcher.stop()
+            if spec.outputs:  # copied to object storage before the run's end was recorded
+                shutil.rmtree(self._staging / "executions" / spec.execution_id, ignore_errors=True)
         return spec.execution_id
+
+    def _remote(self, spec: RemoteRun) -> RemoteOutputs:
+        assert spec.outputs is not None
+        found = self._remotes.get(spec.outputs)
+        if found is None or found.options != spec.outputs_options:
+            found = self._remotes[spec.outputs] = RemoteOutputs(spec.outputs, spec.outputs_options)
+        return found
 
     def _open(self, spec: RemoteRun) -> dict[str, dict[str, str]]:
         if not spec.sealed:

@@ -61,7 +61,12 @@ class Observability:
             configure_logging(self.atom.settings.log_format)
         endpoint = traces_endpoint(self.atom.settings.otlp_endpoint)
         if endpoint is not None:
-            self.tracer = ExecutionTracer(self.atom.id, endpoint, self.atom.home.executions_dir)
+            self.tracer = ExecutionTracer(
+                self.atom.id,
+                endpoint,
+                self.atom.home.executions_dir,
+                self.atom.home.remote_outputs,
+            )
             log.info("exporting execution traces over OTLP to %s", endpoint or "$OTEL_EXPORTER_*")
         self.flusher.start()
         self._started = True

@@ -21,6 +21,7 @@ Tracing is on when ``[settings] otlp_endpoint`` names a collector (the base URL,
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from atomnb.atom.molecule.outputs import RemoteOutputs
 from atomnb.connectors.observe import ConnectorCall
 from atomnb.process.run import TRACE_FILE
 from atomnb.process.trace import ShapeRecord, Trace
@@ -66,7 +68,13 @@ class _Timed:
 class ExecutionTracer:
     """Builds and exports the spans of finished executions, for one atom."""
 
-    def __init__(self, atom_id: str, endpoint: str, executions_dir: Path) -> None:
+    def __init__(
+        self,
+        atom_id: str,
+        endpoint: str,
+        executions_dir: Path,
+        remote: RemoteOutputs | None = None,
+    ) -> None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
@@ -78,6 +86,7 @@ class ExecutionTracer:
         self.provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=2000))
         self.tracer: Tracer = self.provider.get_tracer("atomnb.atom")
         self.executions_dir = executions_dir
+        self.remote = remote
 
     def shutdown(self) -> None:
         """Send what is waiting, then stop the exporter."""
@@ -87,6 +96,9 @@ class ExecutionTracer:
     def export(self, store: ExecutionStore, record: ExecutionRecord) -> None:
         """The finished ``record``'s spans, from its shapes (store) and calls (trace file)."""
         trace = Trace.read(self.executions_dir / record.id / TRACE_FILE)
+        if trace is None and self.remote is not None:  # outputs on object storage
+            data = self.remote.read(record.id, TRACE_FILE)
+            trace = Trace.from_dict(json.loads(data)) if data else None
         shapes = store.shapes(record.id) or (trace.shapes if trace else [])
         calls = trace.calls if trace else []
         self._spans(record, shapes, calls)

@@ -175,6 +175,7 @@ class Atom(Management):
             self.home.executions_dir,
             resources=self.settings.dask_resources,
             share_packages=self.home.outputs is not None,  # workers may be other machines
+            remote=self.home.remote_outputs,  # outputs on object storage
         )
 
     def _disconnect_cluster(self) -> None:

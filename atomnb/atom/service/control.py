@@ -167,6 +167,7 @@ class Control(Recovery):
             self.home.executions_dir,
             days=self.settings.retention_days,
             keep=self.settings.retention_count,
+            remote=self.home.remote_outputs,
         )
         if removed:
             log.info("retention: removed %d execution output folder(s)", removed)
