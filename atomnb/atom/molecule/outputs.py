@@ -116,7 +116,11 @@ class RemoteOutputs:
                 for k, v in self.options.items()
             }
             try:
-                self._fs, self._root = fsspec.core.url_to_fs(self.url, **resolved)
+                # an instance of its own: fsspec's instance cache keys on the options, not
+                # on the environment (AWS_ENDPOINT_URL …) the instance was made under
+                self._fs, self._root = fsspec.core.url_to_fs(
+                    self.url, skip_instance_cache=True, **resolved
+                )
             except (ValueError, ImportError) as exc:
                 raise ConfigError(
                     f"outputs: not a usable fsspec URL {_shown(self.url)!r}: {exc}",
