@@ -16,6 +16,7 @@ if _typing.TYPE_CHECKING:
     from atomnb.b2b.as2.send import send_as2
     from atomnb.b2b.inbound import acknowledge, receive_b2b
     from atomnb.b2b.outbound import envelope_b2b
+    from atomnb.b2b.start import partner_start
     from atomnb.components import Workspace
     from atomnb.connectors.connections import connection, list_connections, test_connection
     from atomnb.documents import Documents, DocumentStream, Rejection
@@ -79,6 +80,7 @@ if _typing.TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "acknowledge": "atomnb.b2b.inbound",
     "receive_b2b": "atomnb.b2b.inbound",
+    "partner_start": "atomnb.b2b.start",
     "envelope_b2b": "atomnb.b2b.outbound",
     "database_query": "atomnb.process.shapes",
     "database_write": "atomnb.process.shapes",
@@ -211,6 +213,7 @@ __all__ = [
     "message",
     "notify",
     "parse_documents",
+    "partner_start",
     "persist_property",
     "persisted_property",
     "process_call",

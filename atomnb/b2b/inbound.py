@@ -44,9 +44,10 @@ from atomnb.components.workspace import Workspace
 from atomnb.documents import Documents, Rejection
 from atomnb.errors import WorkspaceNotFoundError
 from atomnb.formats import read
+from atomnb.formats.base import Source
 from atomnb.store.b2b import B2BStore
 
-__all__ = ["Duplicate", "Receipt", "acknowledge", "receive_b2b"]
+__all__ = ["Duplicate", "Receipt", "acknowledge", "read_edi", "receive_b2b"]
 
 _ACK_TYPES = ("997", "999", "CONTRL", "TA1")
 _ERRORS = pa.list_(pa.string())
@@ -128,9 +129,7 @@ def receive_b2b(
     b2b = b2b_store(store, workspace)
     receipt = Receipt()
     if isinstance(documents, bytes):
-        text = documents.lstrip()[:3]
-        kind = "x12" if text == b"ISA" else "edifact"
-        documents = read(documents, format=kind, counts="mark")
+        documents = read_edi(documents)
     for refused in documents.rejections:
         if refused.rule == TA1_ONLY:
             _receive_ta1(refused, known, b2b, receipt)
@@ -233,6 +232,15 @@ def receive_b2b(
             receipt.batches[(key[0], f"{key[1]}#recovered")] = Documents.concat(parts)
     receipt.rejections += pending  # anything not placed (never silently dropped)
     return receipt
+
+
+def read_edi(data: bytes, name: str = "<bytes>") -> Documents:
+    """X12 or EDIFACT bytes, validated; counts and X12 element problems are marks, so the
+    partner's policy decides (EDIFACT element problems still refuse the message)."""
+    x12 = data.lstrip()[:3] == b"ISA"
+    options: dict[str, Any] = {"strict": False} if x12 else {}
+    source = Source(name, data=data)
+    return read(source, format="x12" if x12 else "edifact", counts="mark", validate=True, **options)
 
 
 def _receive_ta1(
