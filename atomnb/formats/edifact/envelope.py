@@ -11,151 +11,25 @@ outside any interchange, a file that ends before UNZ) raises FormatError.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
-
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from atomnb.errors import FormatError
 from atomnb.formats.edifact.scan import Block, Una
-from atomnb.formats.edifact.syntax import Separators
+from atomnb.formats.edifact.service import service_values
+from atomnb.formats.edifact.structure import (
+    Group,
+    Interchange,
+    Message,
+    Problem,
+    TrailerEnd,
+    raw_segment,
+    text,
+)
 from atomnb.formats.edifact.tokenizer import RawSegment
 
 __all__ = ["Group", "Interchange", "Message", "Problem", "TrailerEnd", "envelope_events"]
 
 
-def text(value: bytes) -> str:
-    """Envelope values are ASCII in practice; latin-1 keeps any other byte without loss."""
-    return value.decode("latin-1")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A control or structure problem; the optional fields are what a CONTRL needs."""
-
-    rule: str
-    message: str
-    where: str
-    code: str = ""
-    segment_id: str = ""
-    segment_position: int | None = None
-    element_position: int | None = None
-    component_position: int | None = None
-
-
-@dataclass
-class Interchange:
-    una: bytes  # b"" when the interchange has no UNA
-    unb: RawSegment
-    number: int  # 0-based position in the file
-    messages: int = 0
-    groups: int = 0
-    #: document properties of its groups, by (group id, codec): computed once
-    properties: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def separators(self) -> Separators:
-        return self.unb.separators
-
-    @cached_property
-    def syntax(self) -> str:
-        return text(self.unb.element(1, 1))
-
-    @cached_property
-    def ref(self) -> str:
-        return text(self.unb.element(5))
-
-    @cached_property
-    def sender(self) -> str:
-        return text(self.unb.element(2))
-
-    @cached_property
-    def recipient(self) -> str:
-        return text(self.unb.element(3))
-
-
-@dataclass
-class Group:
-    ung: RawSegment
-    messages: int = 0
-
-    @property
-    def ref(self) -> str:
-        return text(self.ung.element(5))
-
-
-@dataclass(eq=False)
-class Message:
-    """UNH..UNT of one message: its block and segment range, and its control problems.
-
-    The UNH values the reader needs (reference, type, version) come from one gather per
-    block; the UNH as a segment object is only built when asked (``unh``).
-    """
-
-    index: int  # 0-based position among the messages of the file
-    interchange: Interchange
-    group: Group | None
-    block: Block
-    first: int  # index of UNH in the block
-    last: int  # index of its last segment (the UNT when there is one)
-    ref: str  # UNH element 1
-    message_type: str  # UNH element 2, component 1
-    version: str  # UNH element 2, components 2-4 joined by ":"
-    problems: list[Problem] = field(default_factory=list)
-
-    @cached_property
-    def unh(self) -> RawSegment:
-        return _raw_segment(self.block, self.first)
-
-    @property
-    def raw(self) -> bytes:
-        """The message's original bytes, UNH to UNT, line breaks included."""
-        block = self.block
-        return block.data[int(block.starts[self.first]) : int(block.ends[self.last])]
-
-    @property
-    def count(self) -> int:
-        return self.last - self.first + 1
-
-    @cached_property
-    def segments(self) -> list[RawSegment]:
-        """Every segment as a ``RawSegment`` (slow: for error positions, not the read path)."""
-        return [_raw_segment(self.block, i) for i in range(self.first, self.last + 1)]
-
-
-def _raw_segment(block: Block, index: int, elements: list[list[bytes]] | None = None) -> RawSegment:
-    start, term, end = (int(block.starts[index]), int(block.terms[index]), int(block.ends[index]))
-    return RawSegment(
-        tag=block.tags[index],
-        elements=block.elements(index) if elements is None else elements,
-        number=block.first_number + index,
-        offset=block.offset + start,
-        line=int(block.lines[index]),
-        raw=block.data[start : term + 1],
-        after=block.data[term + 1 : end],
-        separators=block.separators,
-        repeats=bool(block.repeats[index]),
-    )
-
-
-@dataclass
-class TrailerEnd:
-    """The end of a group (UNE) or interchange (UNZ), with any control problems found."""
-
-    kind: str  # "UNE" or "UNZ"
-    interchange: Interchange
-    group: Group | None
-    segment: RawSegment | None
-    problems: list[Problem] = field(default_factory=list)
-
-
-Event = Message | TrailerEnd
-
-
-def envelope_events(items: Iterator[Una | Block], name: str) -> Iterator[Event]:
+def envelope_events(items: Iterator[Una | Block], name: str) -> Iterator[Message | TrailerEnd]:
     """Messages and trailer events of every interchange in the stream, in order.
 
     Only service segments (UNB, UNG, UNH, UNT, UNE, UNZ) are looked at one by one; the
@@ -195,11 +69,11 @@ def envelope_events(items: Iterator[Una | Block], name: str) -> Iterator[Event]:
             continue
         block = item
         service = block.service
-        values = _service_values(block)
+        values = service_values(block)
         previous = -1
         for k, i in enumerate(service):
             if i > previous + 1 and message is None:
-                seg = _raw_segment(block, previous + 1)
+                seg = raw_segment(block, previous + 1)
                 if interchange is None:
                     raise _outside_interchange(seg, name)
                 raise _outside_message(seg, name)
@@ -238,7 +112,7 @@ def envelope_events(items: Iterator[Una | Block], name: str) -> Iterator[Event]:
                 if group is not None:
                     group.messages += 1
                 continue
-            seg = _raw_segment(block, i)
+            seg = raw_segment(block, i)
             tag = seg.tag
             if message is not None and tag == "UNT":
                 message.last = i
@@ -309,7 +183,7 @@ def envelope_events(items: Iterator[Una | Block], name: str) -> Iterator[Event]:
                 yield _check_unz(interchange, seg, name)
                 interchange = None
         if len(block) > previous + 1 and message is None:
-            seg = _raw_segment(block, previous + 1)
+            seg = raw_segment(block, previous + 1)
             if interchange is None:
                 raise _outside_interchange(seg, name)
             raise _outside_message(seg, name)
@@ -323,54 +197,6 @@ def envelope_events(items: Iterator[Una | Block], name: str) -> Iterator[Event]:
         )
     if interchanges == 0:
         raise FormatError("no interchange (UNB..UNZ) in the file", where=f"{name}, byte 0")
-
-
-#: (element, component) values read for every service segment of a block in one gather:
-#: UNT count and reference (and whether either has a second component), UNH reference,
-#: type and version.
-_SERVICE_VALUES = [(1, 1), (1, 2), (2, 1), (2, 2), (2, 3), (2, 4)]
-
-
-@dataclass
-class _Values:
-    """Element values of a block's service segments, by position in ``block.service``."""
-
-    first: list[str | None]  # element 1, component 1: UNT count, UNH reference
-    first_more: list[bool]  # element 1 has a second component
-    second: list[str | None]  # element 2, component 1: UNT reference, UNH message type
-    second_more: list[bool]
-    version: list[str]  # element 2, components 2-4 joined by ":" (UNH version)
-
-
-def _service_values(block: Block) -> _Values:
-    """The ``_Values`` of ``block``'s service segments, decoded as latin-1 in bulk."""
-    indices = np.array(block.service, dtype=np.int64)
-    c11, c12, c21, c22, c23, c24 = block.components(indices, _SERVICE_VALUES)
-    # components are contiguous: the longest join whose parts are all present
-    version = pc.coalesce(
-        pc.binary_join_element_wise(c22, c23, c24, b":"),
-        pc.binary_join_element_wise(c22, c23, b":"),
-        c22,
-    )
-    return _Values(
-        _texts(c11),
-        c12.is_valid().to_pylist(),
-        _texts(c21),
-        c22.is_valid().to_pylist(),
-        [v or "" for v in _texts(version)],
-    )
-
-
-def _texts(values: pa.Array) -> list[str | None]:
-    """Binary values as latin-1 text: ASCII (the usual case) converted by Arrow in one go."""
-    try:
-        strings = values.cast(pa.string())
-    except pa.ArrowInvalid:  # not UTF-8, so not ASCII either
-        strings = None
-    if strings is not None and pc.all(pc.string_is_ascii(strings)).as_py() is not False:
-        texts: list[str | None] = strings.to_pylist()
-        return texts
-    return [None if v is None else text(v) for v in values.to_pylist()]
 
 
 def _outside_interchange(seg: RawSegment, name: str) -> FormatError:

@@ -41,8 +41,14 @@ from atomnb.formats.edifact.envelope import (
     envelope_events,
 )
 from atomnb.formats.edifact.problems import PROBLEMS_TYPE, as_dicts, element_problems
+from atomnb.formats.edifact.properties import (
+    PROPERTIES,
+    envelope_properties,
+    message_properties,
+    own_properties,
+    property_columns,
+)
 from atomnb.formats.edifact.scan import Block, scan
-from atomnb.formats.edifact.tokenizer import RawSegment
 
 __all__ = ["COUNT_RULES", "PROPERTIES", "read_messages"]
 
@@ -52,22 +58,6 @@ COUNT_RULES = frozenset({"unt-count", "une-count", "unz-count"})
 OnError = Literal["reject", "raise", "warn"]
 Charset = Literal["lenient", "strict"]
 
-#: Every document property the reader sets (besides file_name), in order.
-PROPERTIES = (
-    "edifact.una",
-    "edifact.unb",
-    "edifact.ung",
-    "edifact.interchange_ref",
-    "edifact.group_ref",
-    "edifact.message_ref",
-    "edifact.sender",
-    "edifact.recipient",
-    "edifact.syntax",
-    "edifact.version",
-    "edifact.encoding",
-    "edifact.segment_end",
-    "edifact.trailer_end",
-)
 WARNINGS = "edifact.warnings"
 PROBLEMS = "edifact.problems"
 
@@ -217,7 +207,7 @@ def _on_message(state: _State, message: Message) -> None:
         "(and written back escaped, as data)"
         for i in repeated
     ]
-    shared = _envelope_properties(message.interchange, message.group, decoding.codec)
+    shared = envelope_properties(message.interchange, message.group, decoding.codec)
     interchange = message.interchange.number
     ref = MessageRef(block, message.first, body_end, decoding.codec, shape, placement)
     pending = _Pending(
@@ -227,7 +217,7 @@ def _on_message(state: _State, message: Message) -> None:
         message,
         ref,
         shared,
-        _own_properties(message),
+        own_properties(message),
         warnings,
         as_dicts(problems, message),
     )
@@ -263,7 +253,7 @@ def _fast_message(state: _State, message: Message) -> bool:
             message.group,
             message,
             MessageRef(block, first, body_end, codec, shape, placement),
-            _envelope_properties(interchange, message.group, codec),
+            envelope_properties(interchange, message.group, codec),
             {"edifact.message_ref": message.ref, "edifact.version": message.version},
         )
     )
@@ -312,7 +302,7 @@ def _problems(state: _State, message: Message, problems: list[Problem]) -> None:
             index=message.index,
             raw=message.raw,
             problems=tuple(as_dicts(problems, message)),
-            properties=_properties(message, "latin-1"),
+            properties=message_properties(message, "latin-1"),
         )
     )
 
@@ -389,82 +379,7 @@ def _flush(state: _State) -> Iterator[Documents]:
             hint="message types whose definitions clash need separate reads (filter by type)",
         ) from None
     properties: dict[str, pa.Array] = {FILE_PROPERTY: pa.array([state.source.name] * len(rows))}
-    properties.update(_property_columns(pending))
+    properties.update(property_columns(pending))
     properties[WARNINGS] = pa.array([p.warnings for p in pending], type=pa.list_(pa.string()))
     properties[PROBLEMS] = pa.array([p.problems for p in pending], type=PROBLEMS_TYPE)
     yield Documents(table, properties, rejections)
-
-
-def _segment_text(segment: RawSegment | None, codec: str) -> str | None:
-    """A service segment as text without its terminator or line breaks (escapes kept)."""
-    if segment is None:
-        return None
-    raw = segment.raw[:-1]
-    for byte in segment.separators.ignorable:
-        raw = raw.replace(bytes([byte]), b"")
-    try:
-        return raw.decode(codec)
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
-def _properties(message: Message, codec: str) -> dict[str, Any]:
-    props = dict(_envelope_properties(message.interchange, message.group, codec))
-    props.update(_own_properties(message))
-    return props
-
-
-def _own_properties(message: Message) -> dict[str, Any]:
-    return {"edifact.message_ref": message.ref, "edifact.version": message.version}
-
-
-def _property_columns(pending: list[_Pending]) -> dict[str, pa.Array]:
-    """The property columns; envelope values built once per envelope and gathered.
-
-    Consecutive messages share their envelope's dict, so those columns are made per
-    run of messages and repeated with one ``take`` instead of looked up message by message.
-    """
-    shared: list[dict[str, Any]] = []
-    run: list[int] = []
-    last: dict[str, Any] | None = None
-    for p in pending:
-        if p.shared is not last:
-            shared.append(p.shared)
-            last = p.shared
-        run.append(len(shared) - 1)
-    index = pa.array(run, pa.int64())
-    columns: dict[str, pa.Array] = {}
-    for key in PROPERTIES:
-        if key in ("edifact.message_ref", "edifact.version", "edifact.trailer_end"):
-            values = [p.own[key] if key in p.own else p.shared[key] for p in pending]
-            columns[key] = pa.array(values, type=pa.string())
-        else:
-            column = pa.array([s[key] for s in shared], type=pa.string())
-            columns[key] = column.take(index)
-    return columns
-
-
-def _envelope_properties(
-    interchange: Interchange, group: Group | None, codec: str
-) -> dict[str, Any]:
-    """The interchange's and group's properties, computed once per envelope and codec."""
-    key = (id(group) if group is not None else 0, codec)
-    cached: dict[str, Any] | None = interchange.properties.get(key)
-    if cached is not None:
-        return cached
-    segment_end = interchange.unb.after.decode("latin-1")
-    props = {
-        "edifact.una": interchange.una.decode("latin-1"),
-        "edifact.unb": _segment_text(interchange.unb, codec),
-        "edifact.ung": _segment_text(group.ung if group else None, codec),
-        "edifact.interchange_ref": interchange.ref,
-        "edifact.group_ref": group.ref if group else None,
-        "edifact.sender": interchange.sender,
-        "edifact.recipient": interchange.recipient,
-        "edifact.syntax": interchange.syntax,
-        "edifact.encoding": codec,
-        "edifact.segment_end": segment_end,
-        "edifact.trailer_end": segment_end,
-    }
-    interchange.properties[key] = props  # the interchange outlives its groups: ids stay unique
-    return props

@@ -56,8 +56,19 @@ class _Batch:
         for ref in sets:
             blocks.setdefault(id(ref.block), ref.block)
         self.blocks = list(blocks.values())
-        seg_base, tok_base = 0, 0
         self.seg_base: dict[int, int] = {}
+        first = self.blocks[0].delimiters
+        if len(self.blocks) == 1:  # the usual batch: the block's own arrays, no copies
+            block = self.blocks[0]
+            self.seg_base[id(block)] = 0
+            self.tok_start: Ints = block.tok_start
+            self.tok_count: Ints = block.tok_count
+            self.has_component = block.has_component
+            self.tokens: pa.Array = block.tokens
+            self.block_of = np.zeros(len(block), dtype=np.int64)
+            self.uniform = True
+            return
+        seg_base, tok_base = 0, 0
         tok_starts, tok_counts, comps, tokens = [], [], [], []
         for block in self.blocks:
             self.seg_base[id(block)] = seg_base
@@ -67,13 +78,12 @@ class _Batch:
             tokens.append(block.tokens)
             seg_base += len(block)
             tok_base += len(block.tokens)
-        self.tok_start: Ints = np.concatenate(tok_starts)
-        self.tok_count: Ints = np.concatenate(tok_counts)
+        self.tok_start = np.concatenate(tok_starts)
+        self.tok_count = np.concatenate(tok_counts)
         self.has_component = np.concatenate(comps)
-        self.tokens: pa.Array = tokens[0] if len(tokens) == 1 else pa.concat_arrays(tokens)
+        self.tokens = pa.concat_arrays(tokens)
         # per segment: which block's delimiters apply (only consulted when they differ)
         self.block_of = np.repeat(np.arange(len(self.blocks)), [len(b) for b in self.blocks])
-        first = self.blocks[0].delimiters
         self.uniform = all(
             (b.delimiters.component, b.delimiters.repetition) == (first.component, first.repetition)
             for b in self.blocks
@@ -81,6 +91,13 @@ class _Batch:
 
     def seg(self, ref: SetRef, index: int) -> int:
         return self.seg_base[id(ref.block)] + index
+
+    def st_positions(self, sets: Sequence[SetRef]) -> Ints:
+        """Each set's ST as an index into the joined segments."""
+        if len(self.seg_base) == 1:
+            return np.fromiter((ref.st for ref in sets), np.int64, len(sets))
+        base = self.seg_base
+        return np.fromiter((base[id(ref.block)] + ref.st for ref in sets), np.int64, len(sets))
 
     def take(self, indices: Ints, valid: npt.NDArray[np.bool_] | None = None) -> pa.Array:
         if valid is None:
@@ -107,13 +124,14 @@ def build_table(sets: Sequence[SetRef]) -> pa.Table:
         return tables[0]
     table = pa.concat_tables(tables, promote_options="permissive")
     order = np.concatenate([np.array(rows) for rows in groups.values()])
+    if bool((np.diff(order) > 0).all()):  # each type's rows follow the other's: in order
+        return table
     inverse = np.empty(len(order), dtype=np.int64)
     inverse[order] = np.arange(len(order))
     return table.take(pa.array(inverse))
 
 
-def _head_columns(batch: _Batch, sets: Sequence[SetRef]) -> dict[str, pa.Array]:
-    st = np.array([batch.seg(ref, ref.st) for ref in sets], dtype=np.int64)
+def _head_columns(batch: _Batch, st: Ints) -> dict[str, pa.Array]:
     ids = batch.take(batch.tok_start[st] + 1, batch.tok_count[st] > 1)
     return {
         "transaction_set": pc.fill_null(ids, ""),
@@ -122,8 +140,9 @@ def _head_columns(batch: _Batch, sets: Sequence[SetRef]) -> dict[str, pa.Array]:
 
 
 def _generic(batch: _Batch, sets: Sequence[SetRef]) -> pa.Table:
-    columns = _head_columns(batch, sets)
-    starts = np.array([batch.seg(ref, ref.st + 1) for ref in sets], dtype=np.int64)
+    st = batch.st_positions(sets)
+    columns = _head_columns(batch, st)
+    starts = st + 1
     lengths = np.array([ref.body_end - ref.st - 1 for ref in sets], dtype=np.int64)
     segments = _ranges(starts, lengths)
     offsets = np.zeros(len(sets) + 1, dtype=np.int64)
@@ -138,22 +157,38 @@ def _generic(batch: _Batch, sets: Sequence[SetRef]) -> pa.Table:
 
 def _defined(batch: _Batch, sets: Sequence[SetRef], shape: Shape) -> pa.Table:
     nodes = shape.nodes
-    plans = [ref.plan for ref in sets]
-    assert all(plan is not None for plan in plans)
     count = len(sets)
-    lengths = np.array([len(p.node) for p in plans if p is not None], dtype=np.int64)
-    node = np.concatenate([p.node for p in plans if p is not None])
-    local_parent = np.concatenate([p.parent for p in plans if p is not None])
-    local_segment = np.concatenate([p.segment for p in plans if p is not None])
+    # Sets with the same segment ids share one cached Plan: concatenate the distinct
+    # plans and gather, instead of concatenating one array per set.
+    distinct: dict[int, int] = {}
+    unique: list[Plan] = []
+    which = np.empty(count, dtype=np.int64)
+    for number, ref in enumerate(sets):
+        plan = ref.plan
+        assert plan is not None
+        k = distinct.get(id(plan))
+        if k is None:
+            k = distinct[id(plan)] = len(unique)
+            unique.append(plan)
+        which[number] = k
+    unique_lengths = np.array([len(p.node) for p in unique], dtype=np.int64)
+    unique_starts = np.cumsum(unique_lengths) - unique_lengths
+    lengths = unique_lengths[which]
+    gather = _ranges(unique_starts[which], lengths)
+    node = np.concatenate([p.node for p in unique])[gather]
+    local_parent = np.concatenate([p.parent for p in unique])[gather]
+    local_segment = np.concatenate([p.segment for p in unique])[gather]
     row = np.repeat(np.arange(count), lengths)
-    counts = np.stack([p.counts for p in plans if p is not None])
+    counts = np.stack([p.counts for p in unique])[which]
     before = np.cumsum(counts, axis=0) - counts  # occurrences of each node in earlier sets
     parents = np.array([n.parent for n in nodes], dtype=np.int64)
     parent_node = parents[node]
     parent = before[row, np.maximum(parent_node, 0)] + local_parent
-    body = np.array([batch.seg(ref, ref.st + 1) for ref in sets], dtype=np.int64)
+    st = batch.st_positions(sets)
+    body = st + 1
     segment = np.where(local_segment >= 0, body[row] + local_segment, -1)
-    order = np.argsort(node, kind="stable")
+    # stable sort by node; as int16 numpy sorts by radix (nodes number far fewer than 32k)
+    order = np.argsort(node.astype(np.int16) if len(nodes) < 1 << 15 else node, kind="stable")
     node, parent, segment = node[order], parent[order], segment[order]
     bounds = np.searchsorted(node, np.arange(len(nodes) + 1))
     totals = counts.sum(axis=0)
@@ -169,7 +204,7 @@ def _defined(batch: _Batch, sets: Sequence[SetRef], shape: Shape) -> pa.Table:
         else:
             values = _segment_struct(batch, segment[lo:hi], current.segment, current.repeating)
         built[current.index] = (values, parent[lo:hi])
-    columns = _head_columns(batch, sets)
+    columns = _head_columns(batch, st)
     for child in nodes[0].children:
         if child in built:
             columns[nodes[child].name] = _attach(nodes[child].many, *built[child], count)
@@ -196,6 +231,8 @@ def _attach(many: bool, values: pa.Array, parent: Ints, length: int) -> pa.Array
         np.cumsum(counts, out=offsets[1:])
         mask = pa.array(counts == 0)
         return pa.ListArray.from_arrays(pa.array(offsets), values, mask=mask)
+    if len(parent) == length and bool((parent == np.arange(length)).all()):
+        return values  # one occurrence under every parent, in order: nothing to gather
     index = np.full(length, -1, dtype=np.int64)
     index[parent] = np.arange(len(parent))
     return values.take(pa.array(np.maximum(index, 0), mask=index < 0))

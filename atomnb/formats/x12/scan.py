@@ -26,6 +26,7 @@ from typing import IO
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from atomnb.errors import FormatError
 from atomnb.formats.x12.tokens import _ISA_SEPARATORS as _ISA_SEPARATOR_OFFSETS
@@ -249,7 +250,7 @@ def _cut(
     tokens, tok_start, tok_count, has_component = _tokens(
         body, view[:size], lead, starts, terms, gap[gap < size], delimiters, encoding
     )
-    ids: list[str] = tokens.take(pa.array(tok_start)).to_pylist()
+    ids = _ids(tokens.take(pa.array(tok_start)))
     block = Block(
         data=body,
         offset=source.offset,
@@ -272,6 +273,14 @@ def _cut(
     )
     source.consume(size)
     return block
+
+
+def _ids(values: pa.Array) -> list[str]:
+    """Segment ids as Python strings, one object per distinct id (decoded once each)."""
+    encoded = pc.dictionary_encode(values)
+    table = np.array(encoded.dictionary.to_pylist(), dtype=object)
+    ids: list[str] = table[encoded.indices.to_numpy(zero_copy_only=False)].tolist()
+    return ids
 
 
 def _code(text: bytes) -> int:
@@ -340,7 +349,6 @@ def _tokens(
     if lead:
         bounds = bounds[bounds >= lead]
     is_term = view[bounds] == term
-    seps = bounds[~is_term]
     value_starts = np.empty(len(bounds), dtype=np.int64)
     value_starts[0] = starts[0]
     after_sep = bounds[:-1] + 1
@@ -349,9 +357,8 @@ def _tokens(
     next_start = starts[np.minimum(term_index[:-1] + 1, len(starts) - 1)]
     value_starts[1:] = np.where(is_term[:-1], next_start, after_sep)
     lengths = bounds - value_starts
-    keep = np.ones(len(view), dtype=bool)
+    keep = view != element
     keep[:lead] = False
-    keep[seps] = False
     keep[gaps] = False
     packed = view[keep]
     offsets = np.zeros(len(bounds) + 1, dtype=np.int64)
@@ -370,7 +377,7 @@ def _tokens(
         tokens = pa.Array.from_buffers(
             pa.string(),
             len(bounds),
-            [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(packed.tobytes())],
+            [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(packed)],
         )
     else:
         raw = packed.tobytes()
