@@ -17,7 +17,8 @@ from tests.atom.conftest import AtomProcess
 from tests.conftest import run_cli
 from tests.molecule.conftest import DaskCluster
 
-pytestmark = pytest.mark.atom
+# A cluster start and kernel starts on two loaded cores: more than the default 300 s.
+pytestmark = [pytest.mark.atom, pytest.mark.timeout(900)]
 
 
 def _dask_atom(

@@ -18,7 +18,8 @@ from tests.atom.conftest import AtomProcess
 from tests.conftest import run_cli
 from tests.molecule.conftest import DaskCluster, S3Outputs
 
-pytestmark = pytest.mark.atom
+# A cluster start and kernel starts on two loaded cores: more than the default 300 s.
+pytestmark = [pytest.mark.atom, pytest.mark.timeout(900)]
 
 
 def _printed(notebook: dict[str, Any]) -> str:

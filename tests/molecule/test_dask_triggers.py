@@ -14,7 +14,8 @@ from tests.atom.conftest import AtomProcess
 from tests.conftest import make_notebook
 from tests.molecule.conftest import DaskCluster, S3Outputs
 
-pytestmark = pytest.mark.atom
+# A cluster start and kernel starts on two loaded cores: more than the default 300 s.
+pytestmark = [pytest.mark.atom, pytest.mark.timeout(900)]
 
 QUOTE = (
     "import atomnb as ab\n"

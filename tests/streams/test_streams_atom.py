@@ -34,6 +34,8 @@ from atomnb.errors import ConfigError
 from tests.conftest import ROOT, make_notebook
 
 WAIT_S = 240  # kernels start slowly on two loaded cores
+# Two atom starts and two waits each up to WAIT_S: more than the suite's default 300 s.
+pytestmark = pytest.mark.timeout(1200)
 
 
 def listening_process(
