@@ -361,7 +361,7 @@ def test_a_stopping_atom_answers_503(tmp_path: Path, atom_workspace: Workspace) 
 
     async def scenario() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=create_app(atom))
-        async with httpx.AsyncClient(transport=transport, base_url=url) as client:
+        async with httpx.AsyncClient(transport=transport, base_url=url, timeout=60) as client:
             deployed = await client.post(
                 "/api/deployments",
                 params={"notebook": package.notebook},
