@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from atomnb.formats._gather import place_plans, ranges
 from atomnb.formats.edifact.definitions import Entry, MessageDefinition
 from atomnb.formats.edifact.scan import Block
 
@@ -290,12 +291,12 @@ def _generic(tokens: _Tokens, messages: Sequence[MessageRef], unh: Ints) -> pa.T
     columns = _head(tokens, unh)
     starts = unh + 1
     lengths = np.array([m.body_end - m.first - 1 for m in messages], dtype=np.int64)
-    segments = _ranges(starts, lengths)
+    segments = ranges(starts, lengths)
     tag = tokens.take(tokens.elem_start[tokens.seg_elem_start[segments]])
     element_counts = tokens.seg_elem_count[segments] - 1
-    elements = _ranges(tokens.seg_elem_start[segments] + 1, element_counts)
+    elements = ranges(tokens.seg_elem_start[segments] + 1, element_counts)
     component_counts = tokens.elem_count[elements]
-    values = tokens.take(_ranges(tokens.elem_start[elements], component_counts))
+    values = tokens.take(ranges(tokens.elem_start[elements], component_counts))
     inner = pa.ListArray.from_arrays(pa.array(_offsets(component_counts)), values)
     middle = pa.ListArray.from_arrays(pa.array(_offsets(element_counts)), inner)
     structs = pa.StructArray.from_arrays([tag, middle], names=["tag", "elements"])
@@ -306,37 +307,11 @@ def _generic(tokens: _Tokens, messages: Sequence[MessageRef], unh: Ints) -> pa.T
 def _defined(tokens: _Tokens, messages: Sequence[MessageRef], shape: Shape, unh: Ints) -> pa.Table:
     nodes = shape.nodes
     count = len(messages)
-    # Messages with the same tag sequence share one cached Placement: concatenate the
-    # distinct ones and gather, instead of concatenating one array per message.
-    distinct: dict[int, int] = {}
-    unique: list[Placement] = []
-    which = np.empty(count, dtype=np.int64)
-    for row_number, message in enumerate(messages):
-        placement = message.placement
-        assert placement is not None
-        k = distinct.get(id(placement))
-        if k is None:
-            k = distinct[id(placement)] = len(unique)
-            unique.append(placement)
-        which[row_number] = k
-    unique_lengths = np.array([len(p.node) for p in unique], dtype=np.int64)
-    unique_starts = np.cumsum(unique_lengths) - unique_lengths
-    lengths = unique_lengths[which]
-    gather = _ranges(unique_starts[which], lengths)
-    node = np.concatenate([p.node for p in unique])[gather]
-    local_parent = np.concatenate([p.parent for p in unique])[gather]
-    local_segment = np.concatenate([p.segment for p in unique])[gather]
-    row = np.repeat(np.arange(count), lengths)
-    counts = np.stack([p.counts for p in unique])[which]
-    before = np.cumsum(counts, axis=0) - counts
+    placements = [m.placement for m in messages if m.placement is not None]
+    assert len(placements) == count  # every defined message was placed when it was read
     parent_of = np.array([n.parent for n in nodes], dtype=np.int64)
-    parent = before[row, np.maximum(parent_of[node], 0)] + local_parent
-    body = unh + 1
-    segment = np.where(local_segment >= 0, body[row] + local_segment, -1)
-    # stable sort by node; as int16 numpy sorts by radix (nodes number far fewer than 32k)
-    order = np.argsort(node.astype(np.int16) if len(nodes) < 1 << 15 else node, kind="stable")
-    node, parent, segment = node[order], parent[order], segment[order]
-    bounds = np.searchsorted(node, np.arange(len(nodes) + 1))
+    placed = place_plans(placements, parent_of, unh + 1)
+    parent, segment, bounds = placed.parent, placed.segment, placed.bounds
     built: dict[int, tuple[pa.Array, Ints]] = {}
     for current in reversed(nodes[1:]):
         lo, hi = int(bounds[current.index]), int(bounds[current.index + 1])
@@ -401,11 +376,3 @@ def _offsets(counts: Ints) -> npt.NDArray[np.int32]:
     offsets = np.zeros(len(counts) + 1, dtype=np.int32)
     np.cumsum(counts, out=offsets[1:])
     return offsets
-
-
-def _ranges(starts: Ints, lengths: Ints) -> Ints:
-    total = int(lengths.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
-    return shift + np.arange(total)

@@ -24,6 +24,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from atomnb.formats._gather import place_plans, ranges
 from atomnb.formats.x12.plan import Plan, Shape
 from atomnb.formats.x12.scan import Block
 
@@ -144,7 +145,7 @@ def _generic(batch: _Batch, sets: Sequence[SetRef]) -> pa.Table:
     columns = _head_columns(batch, st)
     starts = st + 1
     lengths = np.array([ref.body_end - ref.st - 1 for ref in sets], dtype=np.int64)
-    segments = _ranges(starts, lengths)
+    segments = ranges(starts, lengths)
     offsets = np.zeros(len(sets) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     values = pa.StructArray.from_arrays(
@@ -158,39 +159,13 @@ def _generic(batch: _Batch, sets: Sequence[SetRef]) -> pa.Table:
 def _defined(batch: _Batch, sets: Sequence[SetRef], shape: Shape) -> pa.Table:
     nodes = shape.nodes
     count = len(sets)
-    # Sets with the same segment ids share one cached Plan: concatenate the distinct
-    # plans and gather, instead of concatenating one array per set.
-    distinct: dict[int, int] = {}
-    unique: list[Plan] = []
-    which = np.empty(count, dtype=np.int64)
-    for number, ref in enumerate(sets):
-        plan = ref.plan
-        assert plan is not None
-        k = distinct.get(id(plan))
-        if k is None:
-            k = distinct[id(plan)] = len(unique)
-            unique.append(plan)
-        which[number] = k
-    unique_lengths = np.array([len(p.node) for p in unique], dtype=np.int64)
-    unique_starts = np.cumsum(unique_lengths) - unique_lengths
-    lengths = unique_lengths[which]
-    gather = _ranges(unique_starts[which], lengths)
-    node = np.concatenate([p.node for p in unique])[gather]
-    local_parent = np.concatenate([p.parent for p in unique])[gather]
-    local_segment = np.concatenate([p.segment for p in unique])[gather]
-    row = np.repeat(np.arange(count), lengths)
-    counts = np.stack([p.counts for p in unique])[which]
-    before = np.cumsum(counts, axis=0) - counts  # occurrences of each node in earlier sets
+    plans = [ref.plan for ref in sets if ref.plan is not None]
+    assert len(plans) == count  # every defined set was planned when it was scanned
     parents = np.array([n.parent for n in nodes], dtype=np.int64)
-    parent_node = parents[node]
-    parent = before[row, np.maximum(parent_node, 0)] + local_parent
     st = batch.st_positions(sets)
     body = st + 1
-    segment = np.where(local_segment >= 0, body[row] + local_segment, -1)
-    # stable sort by node; as int16 numpy sorts by radix (nodes number far fewer than 32k)
-    order = np.argsort(node.astype(np.int16) if len(nodes) < 1 << 15 else node, kind="stable")
-    node, parent, segment = node[order], parent[order], segment[order]
-    bounds = np.searchsorted(node, np.arange(len(nodes) + 1))
+    placed = place_plans(plans, parents, body)
+    parent, segment, bounds, counts = placed.parent, placed.segment, placed.bounds, placed.counts
     totals = counts.sum(axis=0)
     built: dict[int, tuple[pa.Array, Ints]] = {}  # node -> (values, parent occurrence)
     for current in reversed(nodes[1:]):
@@ -322,18 +297,9 @@ def _scatter(values: pa.Array, where: npt.NDArray[np.bool_]) -> pa.Array:
     return values.take(pa.array(np.maximum(index, 0), mask=~where))
 
 
-def _ranges(starts: Ints, lengths: Ints) -> Ints:
-    """Concatenated ``range(start, start + length)`` for each pair, without a Python loop."""
-    total = int(lengths.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
-    return shift + np.arange(total)
-
-
 def _element_lists(batch: _Batch, segments: Ints) -> pa.Array:
     counts = batch.tok_count[segments] - 1
-    values = batch.take(_ranges(batch.tok_start[segments] + 1, counts))
+    values = batch.take(ranges(batch.tok_start[segments] + 1, counts))
     offsets = np.zeros(len(segments) + 1, dtype=np.int32)
     np.cumsum(counts, out=offsets[1:])
     return pa.ListArray.from_arrays(pa.array(offsets), values)
