@@ -34,11 +34,13 @@ import pyarrow as pa
 
 from atomnb.documents import Documents, Rejection
 from atomnb.errors import FormatError, ValidationErrorGroup
+from atomnb.formats._paused_gc import collection_paused
 from atomnb.formats.base import FILE_PROPERTY, Source
 from atomnb.formats.x12.columns import SetRef, build_table
 from atomnb.formats.x12.definitions import Definition, find_definition
 from atomnb.formats.x12.envelope import (
     Envelope,
+    Event,
     GroupClosed,
     InterchangeClosed,
     TransactionSet,
@@ -157,32 +159,55 @@ def read_x12(
     options = _Options(source.name, strict, validate, definitions, lists)
     options.mark_counts = counts == "mark"
     with source.open() as handle:
-        blocks = scan_blocks(handle, source.name, encoding)
-        for event in read_envelope(blocks, source.name):
-            if isinstance(event, TransactionSet):
-                state.pending.append(_parse_set(event, options))
-            elif isinstance(event, GroupClosed):
-                _spread(state, event, options.mark_counts)
-            elif isinstance(event, InterchangeClosed):
-                for entry in reversed(state.pending):  # this interchange's sets are the last
-                    if entry.interchange != event.interchange:
-                        break
-                    if entry.envelope is not None:
-                        entry.envelope.after = event.after
-                _spread(state, event, options.mark_counts)
-                if event.raw is not None:
-                    state.pending.append(_ta1_only(event, source.name))
-            # One set more than a batch waits, so an interchange's last set always meets
-            # its GE/IEA trailers (and the bytes after IEA) before it is delivered.
-            while len(state.pending) > batch_size:
-                yield _flush(state, batch_size, source, on_error)
+        events = read_envelope(scan_blocks(handle, source.name, encoding), source.name)
+        while True:
+            with collection_paused():
+                batch = _next_batch(events, state, options, batch_size, source, on_error)
+            if batch is None:
+                break
+            yield batch
     while state.pending:
-        yield _flush(state, batch_size, source, on_error)
+        with collection_paused():
+            batch = _flush(state, batch_size, source, on_error)
+        yield batch
     if state.errors and on_error == "raise":
         unique = {(str(error), error.where): error for error in state.errors}
         raise ValidationErrorGroup(
             f"{source.name}: invalid X12 transaction sets", list(unique.values())
         )
+
+
+def _next_batch(
+    events: Iterator[Event],
+    state: _State,
+    options: _Options,
+    batch_size: int,
+    source: Source,
+    on_error: OnError,
+) -> Documents | None:
+    """Read events until a batch is full; None when the file ends first (the sets
+    still waiting are then in ``state.pending``)."""
+    if len(state.pending) > batch_size:  # an event can add more than one entry
+        return _flush(state, batch_size, source, on_error)
+    for event in events:
+        if isinstance(event, TransactionSet):
+            state.pending.append(_parse_set(event, options))
+        elif isinstance(event, GroupClosed):
+            _spread(state, event, options.mark_counts)
+        elif isinstance(event, InterchangeClosed):
+            for entry in reversed(state.pending):  # this interchange's sets are the last
+                if entry.interchange != event.interchange:
+                    break
+                if entry.envelope is not None:
+                    entry.envelope.after = event.after
+            _spread(state, event, options.mark_counts)
+            if event.raw is not None:
+                state.pending.append(_ta1_only(event, source.name))
+        # One set more than a batch waits, so an interchange's last set always meets
+        # its GE/IEA trailers (and the bytes after IEA) before it is delivered.
+        if len(state.pending) > batch_size:
+            return _flush(state, batch_size, source, on_error)
+    return None
 
 
 _SET_ID = re.compile(rb"ST([^A-Za-z0-9\s])([A-Za-z0-9]{3})\1")
