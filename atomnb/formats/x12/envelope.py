@@ -371,10 +371,11 @@ def _se_fine(values: list[str], current: TransactionSet | None, block: Block, in
     """SE01 counts the set's segments and SE02 repeats ST02 (the common case, checked fast)."""
     if current is None or current.block is not block or len(values) < 2:
         return False
-    return (
-        _fine_count(values[0], index - current.st + 1)
-        and values[1].strip() == current.control_number.strip()
-    )
+    st_values = current.st_segment.elements
+    if len(st_values) < 2 or values[1].strip() != st_values[1].strip():
+        return False
+    stated, expected = values[0].strip(), str(index - current.st + 1)
+    return stated == expected or stated.lstrip("0") == expected
 
 
 def _trailer_fine(values: list[str], expected: int, control: str) -> bool:

@@ -210,7 +210,8 @@ def _next_batch(
     return None
 
 
-_SET_ID = re.compile(rb"ST([^A-Za-z0-9\s])([A-Za-z0-9]{3})\1")
+#: ``ST*<id>*`` at a segment start (not after a letter, digit or space): the set id
+_SET_ID = re.compile(rb"(?<![A-Za-z0-9 ])ST([^A-Za-z0-9\s])([A-Za-z0-9]{3})\1")
 
 
 def _shared_lists(
@@ -226,10 +227,7 @@ def _shared_lists(
         tail = b""
         while chunk := handle.read(8 << 20):
             data = tail + chunk
-            for match in _SET_ID.finditer(data):
-                before = data[match.start() - 1 : match.start()]
-                if match.group(2) not in found and not before.isalnum() and before != b" ":
-                    found.add(match.group(2))
+            found.update(match[1] for match in _SET_ID.findall(data))
             tail = data[-16:]
     definitions = [find_definition(i.decode("latin-1"), custom) for i in sorted(found)]
     known = [d for d in definitions if d is not None]
