@@ -13,161 +13,40 @@ decides (reject or raise); the other sets still go through.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pyarrow as pa
 
 from atomnb.errors import FormatError
+from atomnb.formats.x12.events import (
+    Envelope,
+    Event,
+    GroupClosed,
+    InterchangeClosed,
+    TransactionSet,
+)
 from atomnb.formats.x12.loops import Problem
 from atomnb.formats.x12.scan import Block
-from atomnb.formats.x12.tokens import Delimiters, Segment
+from atomnb.formats.x12.tokens import Segment
+from atomnb.formats.x12.trailers import (
+    check_se,
+    coded,
+    control_problem,
+    count_problem,
+    se_fine,
+    set_problem,
+    trailer_fine,
+    where_of,
+)
 
-__all__ = ["Envelope", "GroupClosed", "InterchangeClosed", "TransactionSet", "read_envelope"]
-
-
-@dataclass(slots=True)
-class Envelope:
-    """The interchange and group a transaction set travelled in (document properties)."""
-
-    interchange: int  # ordinal in the file, to tell interchanges apart
-    group: int
-    isa: Segment
-    gs: Segment
-    #: TA1 segments (text, no terminator) between the interchange's ISA and first GS
-    ta1: tuple[str, ...] = ()
-    _properties: dict[str, object] | None = field(default=None, repr=False, compare=False)
-    #: line breaks after the interchange's IEA, known when it closes (None: not yet)
-    after: str | None = None
-
-    @property
-    def delimiters(self) -> Delimiters:
-        return self.isa.delimiters
-
-    def properties(self) -> dict[str, object]:
-        """The envelope's document properties (a fresh dict; computed once per group)."""
-        if self._properties is None:
-            self._properties = self._compute()
-        return dict(self._properties)
-
-    def properties_view(self) -> dict[str, object]:
-        """The same properties, not copied: read them, do not change them."""
-        if self._properties is None:
-            self._properties = self._compute()
-        return self._properties
-
-    def delimiters_property(self) -> dict[str, str | None]:
-        """``x12.delimiters``, with the line breaks after IEA once the interchange closed."""
-        delimiters = self.delimiters
-        after = self.after if self.after is not None else delimiters.line_ending
-        return delimiters.as_property(after)
-
-    def _compute(self) -> dict[str, object]:
-        isa, gs = self.isa, self.gs
-        return {
-            "x12.isa": isa.text,
-            "x12.gs": gs.text,
-            "x12.interchange_control_number": isa.element(13),
-            "x12.group_control_number": gs.element(6),
-            "x12.sender_id": isa.element(6).strip(),
-            "x12.receiver_id": isa.element(8).strip(),
-            "x12.version": gs.element(8),
-            "x12.functional_id": gs.element(1),
-        }
-
-
-@dataclass(slots=True)
-class TransactionSet:
-    """ST..SE of one set: where its segments are in their block, and its trailer problems."""
-
-    ordinal: int  # 0-based across the file
-    envelope: Envelope
-    block: Block
-    st: int  # index of ST in the block
-    end: int  # index of SE in the block, or (no SE) the index after the set's last segment
-    has_se: bool
-    st_segment: Segment
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def raw(self) -> bytes:
-        """The set's original bytes, ST to SE, line breaks included."""
-        return self.block.raw(self.st, self.end if self.has_se else self.end - 1)
-
-    @property
-    def id(self) -> str:
-        return self.st_segment.element(1)
-
-    @property
-    def control_number(self) -> str:
-        return self.st_segment.element(2)
-
-    @property
-    def last(self) -> int:
-        """Index of the set's last segment (the SE when there is one)."""
-        return self.end if self.has_se else self.end - 1
-
-    @property
-    def segment_count(self) -> int:
-        return self.last - self.st + 1
-
-
-@dataclass
-class GroupClosed:
-    interchange: int
-    group: int
-    problems: list[Problem]
-
-
-@dataclass
-class InterchangeClosed:
-    interchange: int
-    problems: list[Problem]
-    after: str  # line breaks after IEA, kept for a byte-identical rewrite
-    ta1: tuple[str, ...] = ()  # TA1 segments between ISA and the first GS
-    groups: int = 0
-    #: ISA..IEA bytes of an interchange without groups that carries TA1s (nothing else
-    #: of it reaches a document), so the reader can hand it on whole
-    raw: bytes | None = None
-
-
-Event = TransactionSet | GroupClosed | InterchangeClosed
-
-
-def _where(name: str, segment: Segment) -> str:
-    return f"{name}, segment {segment.number} (line {segment.line})"
-
-
-def _count_problem(
-    name: str, segment: Segment, index: int, expected: int, what: str, rule: str
-) -> Problem | None:
-    value = segment.element(index)
-    if value.strip() == str(expected) or value.strip().lstrip("0") == str(expected).lstrip("0"):
-        return None
-    return Problem(
-        f"{segment.id}{index:02d} says {value!r} {what}, but there are {expected}",
-        _where(name, segment),
-        rule,
-    )
-
-
-def _control_problem(
-    name: str, segment: Segment, index: int, expected: str, header: str, rule: str
-) -> Problem | None:
-    value = segment.element(index)
-    if value.strip() == expected.strip():
-        return None
-    return Problem(
-        f"{segment.id}{index:02d} {value!r} does not match {header} {expected!r}",
-        _where(name, segment),
-        rule,
-    )
-
-
-def _set_problem(
-    name: str, segment: Segment, message: str, rule: str, code: str, position: int
-) -> Problem:
-    return Problem(message, _where(name, segment), rule, code, "SE", position)
+__all__ = [
+    "Envelope",
+    "Event",
+    "GroupClosed",
+    "InterchangeClosed",
+    "TransactionSet",
+    "read_envelope",
+]
 
 
 def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
@@ -190,7 +69,7 @@ def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
     def unexpected(segment: Segment, expected: str) -> FormatError:
         return FormatError(
             f"segment {segment.id} where {expected} was expected",
-            where=_where(name, segment),
+            where=where_of(name, segment),
             hint="the interchange envelope (ISA/GS/ST ... SE/GE/IEA) is broken",
         )
 
@@ -220,19 +99,19 @@ def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
             previous = index
             sid = block.ids[index]
             values = elements[index]
-            if state == "st" and sid == "SE" and _se_fine(values, current, block, index):
+            if state == "st" and sid == "SE" and se_fine(values, current, block, index):
                 assert current is not None
                 current.end, current.has_se = index, True
                 yield current
                 current, state = None, "se"
                 continue
             fine_ge = sid == "GE" and state in ("gs", "se") and gs is not None
-            if fine_ge and _trailer_fine(values, sets_in_group, gs.element(6)):  # type: ignore[union-attr]
+            if fine_ge and trailer_fine(values, sets_in_group, gs.element(6)):  # type: ignore[union-attr]
                 yield GroupClosed(interchange, group, [])
                 state = "ge"
                 continue
             fine_iea = sid == "IEA" and state in ("isa", "ge") and isa is not None
-            if fine_iea and _trailer_fine(values, groups, isa.element(13)):  # type: ignore[union-attr]
+            if fine_iea and trailer_fine(values, groups, isa.element(13)):  # type: ignore[union-attr]
                 after = block.data[int(block.terms[index]) + 1 : int(block.ends[index])]
                 yield _closed(interchange, [], after, ta1, groups, isa_at, block, index)
                 state = "iea"
@@ -248,7 +127,7 @@ def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
             if state == "st" and sid in ("ST", "GE", "IEA", "GS", "ISA"):
                 assert current is not None
                 current.problems.append(
-                    _set_problem(
+                    set_problem(
                         name,
                         segment,
                         f"transaction set {current.control_number} has no SE trailer (found {sid})",
@@ -287,7 +166,7 @@ def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
                 assert current is not None
                 current.end, current.has_se = index, True
                 count = current.segment_count
-                _check_se(name, segment, current, count)
+                check_se(name, segment, current, count)
                 yield current
                 current, state = None, "se"
             elif sid == "GE":
@@ -295,22 +174,22 @@ def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
                     raise unexpected(segment, "SE" if state == "st" else "GS")
                 assert gs is not None
                 found = [
-                    _count_problem(
+                    count_problem(
                         name, segment, 1, sets_in_group, "transaction sets", "x12.group-count"
                     ),
-                    _control_problem(
+                    control_problem(
                         name, segment, 2, gs.element(6), "GS06", "x12.group-control-number"
                     ),
                 ]
-                yield GroupClosed(interchange, group, _coded(found, "GE", {1: "5", 2: "4"}))
+                yield GroupClosed(interchange, group, coded(found, "GE", {1: "5", 2: "4"}))
                 state = "ge"
             else:  # IEA
                 if state not in ("isa", "ge"):
                     raise unexpected(segment, "GE")
                 assert isa is not None
                 found = [
-                    _count_problem(name, segment, 1, groups, "groups", "x12.interchange-count"),
-                    _control_problem(
+                    count_problem(name, segment, 1, groups, "groups", "x12.interchange-count"),
+                    control_problem(
                         name,
                         segment,
                         2,
@@ -320,8 +199,8 @@ def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
                     ),
                 ]
                 after = block.data[int(block.terms[index]) + 1 : int(block.ends[index])]
-                coded = _coded(found, "IEA", {1: "021", 2: "001"})
-                yield _closed(interchange, coded, after, ta1, groups, isa_at, block, index)
+                iea_problems = coded(found, "IEA", {1: "021", 2: "001"})
+                yield _closed(interchange, iea_problems, after, ta1, groups, isa_at, block, index)
                 state = "iea"
         if len(block) > previous + 1 and state != "st":
             between(block, previous + 1, len(block))
@@ -362,31 +241,6 @@ def _closed(
     )
 
 
-def _fine_count(value: str, expected: int) -> bool:
-    stated = value.strip()
-    return stated == str(expected) or stated.lstrip("0") == str(expected).lstrip("0")
-
-
-def _se_fine(values: list[str], current: TransactionSet | None, block: Block, index: int) -> bool:
-    """SE01 counts the set's segments and SE02 repeats ST02 (the common case, checked fast)."""
-    if current is None or current.block is not block or len(values) < 2:
-        return False
-    st_values = current.st_segment.elements
-    if len(st_values) < 2 or values[1].strip() != st_values[1].strip():
-        return False
-    stated, expected = values[0].strip(), str(index - current.st + 1)
-    return stated == expected or stated.lstrip("0") == expected
-
-
-def _trailer_fine(values: list[str], expected: int, control: str) -> bool:
-    """GE/IEA: element 1 counts what it closes, element 2 repeats the header's number."""
-    return (
-        len(values) >= 2
-        and _fine_count(values[0], expected)
-        and values[1].strip() == control.strip()
-    )
-
-
 def _elements_of(block: Block, indices: list[int]) -> dict[int, list[str]]:
     """The element values of the envelope segments ``indices``, in one Arrow gather."""
     if not indices:
@@ -402,44 +256,4 @@ def _elements_of(block: Block, indices: list[int]) -> dict[int, list[str]]:
     for index, count in zip(indices, counts.tolist(), strict=True):
         out[index] = values[position : position + count]
         position += count
-    return out
-
-
-def _check_se(name: str, segment: Segment, current: TransactionSet, count: int) -> None:
-    stated = segment.element(1)
-    if not (stated.strip() == str(count) or stated.strip().lstrip("0") == str(count)):
-        current.problems.append(
-            _set_problem(
-                name,
-                segment,
-                f"SE01 says {stated!r} segments, but there are {count}",
-                "x12.segment-count",
-                "4",
-                count,
-            )
-        )
-    st02 = current.control_number
-    if segment.element(2).strip() != st02.strip():
-        current.problems.append(
-            _set_problem(
-                name,
-                segment,
-                f"SE02 {segment.element(2)!r} does not match ST02 {st02!r}",
-                "x12.control-number",
-                "3",
-                count,
-            )
-        )
-
-
-def _coded(found: list[Problem | None], segment_id: str, codes: dict[int, str]) -> list[Problem]:
-    """Trailer problems with their AK905 / TA105 code (by the element that was wrong)."""
-    out = []
-    for element, problem in enumerate(found, 1):
-        if problem is not None:
-            out.append(
-                replace(
-                    problem, code=codes[element], segment_id=segment_id, element_position=element
-                )
-            )
     return out

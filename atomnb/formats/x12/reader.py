@@ -39,7 +39,6 @@ from atomnb.formats.base import FILE_PROPERTY, Source
 from atomnb.formats.x12.columns import SetRef, build_table
 from atomnb.formats.x12.definitions import Definition, find_definition
 from atomnb.formats.x12.envelope import (
-    Envelope,
     Event,
     GroupClosed,
     InterchangeClosed,
@@ -47,6 +46,12 @@ from atomnb.formats.x12.envelope import (
     read_envelope,
 )
 from atomnb.formats.x12.loops import Problem
+from atomnb.formats.x12.pending import (
+    PROBLEMS_TYPE,
+    Pending,
+    property_columns,
+    set_properties,
+)
 from atomnb.formats.x12.plan import Shape, list_paths, plan_for, shape_of, single_paths
 from atomnb.formats.x12.scan import scan_blocks
 from atomnb.formats.x12.validation import element_problems
@@ -58,61 +63,10 @@ COUNT_RULES = frozenset({"x12.segment-count", "x12.group-count", "x12.interchang
 
 OnError = Literal["reject", "raise"]
 
-#: ``x12.delimiters``: typed up front so batches (with and without ISA11) concatenate.
-DELIMITERS_TYPE = pa.struct(
-    [
-        (name, pa.string())
-        for name in ("element", "component", "repetition", "segment", "line_ending")
-    ]
-    + [("after_interchange", pa.string())]
-)
-#: ``x12.problems`` (and ``Rejection.problems``): what an acknowledgement needs.
-PROBLEMS_TYPE = pa.list_(
-    pa.struct(
-        [
-            ("segment_position", pa.int64()),
-            ("segment_id", pa.string()),
-            ("element_position", pa.int64()),
-            ("component_position", pa.int64()),
-            ("code", pa.string()),
-            ("message", pa.string()),
-        ]
-    )
-)
-_PROPERTY_NAMES = (
-    "x12.isa",
-    "x12.gs",
-    "x12.delimiters",
-    "x12.interchange_control_number",
-    "x12.group_control_number",
-    "x12.transaction_set_control_number",
-    "x12.sender_id",
-    "x12.receiver_id",
-    "x12.version",
-    "x12.functional_id",
-)
-
-
-@dataclass(slots=True)
-class _Pending:
-    """A parsed set waiting for its group and interchange trailers."""
-
-    ordinal: int
-    interchange: int
-    group: int
-    ref: SetRef | None
-    envelope: Envelope | None  # the set's envelope properties come from it (once per group)
-    source: TransactionSet | None  # for the original bytes, cut only when rejected
-    problems: list[Problem] = field(default_factory=list)
-    #: problems that mark the set (x12.problems) without rejecting it (strict=False)
-    marks: list[Problem] = field(default_factory=list)
-    #: not a set: a refusal decided elsewhere (an interchange of TA1s only)
-    rejection: Rejection | None = None
-
 
 @dataclass
 class _State:
-    pending: list[_Pending] = field(default_factory=list)
+    pending: list[Pending] = field(default_factory=list)
     delivered: dict[tuple[int, int], int] = field(default_factory=dict)  # (ichg, group) -> n
     errors: list[FormatError] = field(default_factory=list)
 
@@ -238,7 +192,7 @@ def _shared_lists(
     return many & single
 
 
-def _parse_set(ts: TransactionSet, options: _Options) -> _Pending:
+def _parse_set(ts: TransactionSet, options: _Options) -> Pending:
     envelope = ts.envelope
     problems = list(ts.problems)
     marks: list[Problem] = []
@@ -273,7 +227,7 @@ def _parse_set(ts: TransactionSet, options: _Options) -> _Pending:
             checked = element_problems(ts, options.name)
             (problems if options.strict else marks).extend(checked)
     ref = SetRef(block, ts.st, ts.end, shape, plan)
-    return _Pending(
+    return Pending(
         ts.ordinal, envelope.interchange, envelope.group, ref, envelope, ts, problems, marks
     )
 
@@ -306,7 +260,7 @@ def _plan_problem(problem: Any, ts: TransactionSet, name: str) -> Problem:
     )
 
 
-def _ta1_only(event: InterchangeClosed, name: str) -> _Pending:
+def _ta1_only(event: InterchangeClosed, name: str) -> Pending:
     """An interchange that holds only TA1 acknowledgements: handed on as a rejection."""
     raw = event.raw or b""
     isa = raw[:105].decode("latin-1")
@@ -324,7 +278,7 @@ def _ta1_only(event: InterchangeClosed, name: str) -> _Pending:
             "x12.ta1": list(event.ta1),
         },
     )
-    return _Pending(-1, -1, -1, None, None, None, rejection=rejection)
+    return Pending(-1, -1, -1, None, None, None, rejection=rejection)
 
 
 def _spread(state: _State, event: GroupClosed | InterchangeClosed, mark_counts: bool) -> None:
@@ -357,13 +311,13 @@ def _spread(state: _State, event: GroupClosed | InterchangeClosed, mark_counts: 
                 problem.segment_position,
                 problem.element_position,
             )
-            state.pending.append(_Pending(-1, -1, -1, None, None, None, [late]))
+            state.pending.append(Pending(-1, -1, -1, None, None, None, [late]))
 
 
 def _flush(state: _State, count: int, source: Source, on_error: OnError) -> Documents:
     batch, state.pending = state.pending[:count], state.pending[count:]
     refs: list[SetRef] = []
-    delivered: list[_Pending] = []
+    delivered: list[Pending] = []
     marks: list[list[dict[str, object]]] = []
     rejections: list[Rejection] = []
     notes: list[Rejection] = []
@@ -387,7 +341,7 @@ def _flush(state: _State, count: int, source: Source, on_error: OnError) -> Docu
         state.errors.extend(FormatError(p.message, where=p.where) for p in entry.problems)
     table = build_table(refs)
     columns: dict[str, Any] = {FILE_PROPERTY: pa.array([source.name] * len(refs), pa.string())}
-    columns.update(_property_columns(delivered))
+    columns.update(property_columns(delivered))
     columns["x12.problems"] = pa.array(marks, PROBLEMS_TYPE)
     documents = Documents(table, columns)
     if on_error == "raise":
@@ -395,7 +349,7 @@ def _flush(state: _State, count: int, source: Source, on_error: OnError) -> Docu
     return documents.with_rejections([*rejections, *notes])
 
 
-def _rejection(entry: _Pending, first: Problem, message: str | None = None) -> Rejection:
+def _rejection(entry: Pending, first: Problem, message: str | None = None) -> Rejection:
     return Rejection(
         message or first.message,
         first.where,
@@ -403,63 +357,5 @@ def _rejection(entry: _Pending, first: Problem, message: str | None = None) -> R
         index=entry.ordinal if entry.ordinal >= 0 else None,
         raw=entry.source.raw if entry.source is not None else None,
         problems=tuple(p.as_dict() for p in [*entry.problems, *entry.marks]),
-        properties=_properties(entry),
+        properties=set_properties(entry),
     )
-
-
-def _properties(entry: _Pending) -> dict[str, Any] | None:
-    """The envelope properties of one set (what a delivered set carries as properties)."""
-    if entry.envelope is None or entry.source is None:
-        return None
-    found = {name: _column([entry], name)[0] for name in _PROPERTY_NAMES}
-    if entry.envelope.ta1:
-        found["x12.ta1"] = list(entry.envelope.ta1)
-    return found
-
-
-def _property_columns(entries: list[_Pending]) -> dict[str, pa.Array]:
-    """The envelope properties of every set, built once per envelope and gathered.
-
-    Consecutive sets share their envelope (the group), so the values are computed per
-    run of sets and repeated with one ``take``, not looked up set by set.
-    """
-    envelopes: list[Envelope | None] = []
-    run: list[int] = []
-    last: object = _NO_ENVELOPE
-    for entry in entries:
-        envelope = entry.envelope
-        if envelope is not last:
-            envelopes.append(envelope)
-            last = envelope
-        run.append(len(envelopes) - 1)
-    index = pa.array(run, pa.int64())
-    views = [e.properties_view() if e is not None else None for e in envelopes]
-    columns: dict[str, pa.Array] = {}
-    for name in _PROPERTY_NAMES:
-        if name == "x12.transaction_set_control_number":
-            columns[name] = pa.array(_column(entries, name), pa.string())
-            continue
-        if name == "x12.delimiters":
-            values = pa.array(
-                [e.delimiters_property() if e is not None else None for e in envelopes],
-                DELIMITERS_TYPE,
-            )
-        else:
-            values = pa.array([v[name] if v is not None else None for v in views], pa.string())
-        columns[name] = values.take(index)
-    if any(e is not None and e.ta1 for e in envelopes):
-        ta1 = [list(e.ta1) if e is not None and e.ta1 else None for e in envelopes]
-        columns["x12.ta1"] = pa.array(ta1, pa.list_(pa.string())).take(index)
-    return columns
-
-
-_NO_ENVELOPE = object()
-
-
-def _column(entries: list[_Pending], name: str) -> list[Any]:
-    """One property for every set, read from the envelopes (computed once per group)."""
-    if name == "x12.transaction_set_control_number":
-        return [e.source.control_number if e.source is not None else None for e in entries]
-    if name == "x12.delimiters":
-        return [e.envelope.delimiters_property() if e.envelope else None for e in entries]
-    return [e.envelope.properties_view()[name] if e.envelope else None for e in entries]
