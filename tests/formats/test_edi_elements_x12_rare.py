@@ -83,7 +83,7 @@ def test_invoice_segments_carrier_tariff_balance_conditions() -> None:
         "TDS*100",
     ]
     assert check("810", *good) == []
-    assert codes(check("810", "BIG*20261205*INV-1", "CAD*M")) == [("CAD", 3, 4, 2)]  # R0405
+    assert codes(check("810", "BIG*20261205*INV-1", "CAD*M")) == [("CAD", 3, 5, 2)]  # R0504
     assert codes(check("810", "BIG*20261205*INV-1", "BAL*M*YB")) == [("BAL", 3, 3, 1)]
     assert codes(check("810", "BIG*20261205*INV-1", "SR*1**0800*1700*X**1*20261205*20261399")) == [
         ("SR", 3, 9, 8)  # SR09 is a date

@@ -167,7 +167,8 @@ def test_a_ship_notice_with_the_added_segments_reads_and_validates(version: str)
     assert docs.rejections == ()
     (notice,) = docs
     shipment = notice["HL_loop"][0]
-    assert shipment["AT9"][0]["AT901"] == "5300"
+    # 005010's TD3 loop: the AT9 belongs to the TD3 before it (one TD3_loop occurrence).
+    assert shipment["TD3_loop"][0]["AT9"]["AT901"] == "5300"
     assert shipment["TSD"] == {"TSD01": "12", "TSD02": "A1"}
     assert shipment["CLD_loop"][0]["DTP"]["DTP03"] == "20261205"
 
