@@ -21,8 +21,8 @@ the partner's window is taken over (control numbers wrap and get reused).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from atomnb.errors import StoreError
+from atomnb.store.locking import write_transaction
 from atomnb.store.repository import ExecutionStore, as_utc, utcnow
 from atomnb.store.tables import b2b_control_numbers, b2b_interchanges_seen, b2b_sent
 
@@ -183,22 +184,8 @@ class B2BStore:
             .values(value=value, updated_at=utcnow())
         )
 
-    @contextmanager
-    def _write_transaction(self) -> Iterator[Connection]:
-        if self.engine.dialect.name != "sqlite":
-            with self.engine.begin() as connection:
-                yield connection
-            return
-        with self.engine.connect() as plain:
-            # pysqlite would open a deferred transaction; take the write lock up front
-            connection = plain.execution_options(isolation_level="AUTOCOMMIT")
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.exec_driver_sql("ROLLBACK")
-                raise
-            connection.exec_driver_sql("COMMIT")
+    def _write_transaction(self) -> AbstractContextManager[Connection]:
+        return write_transaction(self.engine)
 
     # -- duplicates -------------------------------------------------------------------
 

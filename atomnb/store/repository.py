@@ -23,6 +23,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 
 from atomnb.errors import NotFoundError, StoreError
 from atomnb.process.trace import LogEntry, ShapeRecord, Trace
+from atomnb.store.locking import write_transaction
 from atomnb.store.models import ExecutionRecord, ExecutionStatus, Trigger
 from atomnb.store.tables import (
     execution_logs,
@@ -81,9 +82,10 @@ class ExecutionStore:
         """Upgrade the schema to the newest migration (a no-op when already there)."""
         config = Config()
         config.set_main_option("script_location", str(files("atomnb.store") / "migrations"))
-        with self.engine.begin() as connection:
+        # Atoms (or CLI commands) opening an empty store together migrate one after the
+        # other: the second waits for the first's commit, then finds the schema current.
+        with write_transaction(self.engine) as connection:
             if connection.dialect.name == "postgresql":
-                # Atoms starting together on an empty store migrate one after the other.
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(7243017)"))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
