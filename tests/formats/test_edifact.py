@@ -435,11 +435,36 @@ def test_wrong_une_count_rejects_only_that_group() -> None:
 
 
 def test_trailer_problem_after_a_delivered_batch_says_so() -> None:
-    docs = read(EDI / "atomnb_many_problems.edi", batch_size=1)
-    assert [d["BGM"]["BGM02"] for d in docs] == ["FINE"]  # delivered before UNZ was seen
-    trailer = docs.rejections[-1]
-    assert trailer.rule == "unz-reference"
+    data = (EDI / "atomnb_many_problems.edi").read_bytes()
+    last = "UNH+5+ORDERS:D:96A:UN'\nBGM+220+LAST+9'\nUNS+S'\nUNT+4+5'\n"
+    data = data.replace(b"UNZ+4+OTHER'", last.encode() + b"UNZ+5+OTHER'")
+    docs = read(data, batch_size=1)
+    # FINE was delivered before UNZ was seen; LAST, the interchange's last message,
+    # waits for its UNZ (one message more than a batch waits) and is refused with it
+    assert [d["BGM"]["BGM02"] for d in docs] == ["FINE"]
+    trailer, last_refused = docs.rejections[-2:]
+    assert trailer.rule == "unz-reference" and trailer.raw == b"UNZ+5+OTHER'"
     assert "1 message(s) of it were delivered in earlier batches" in trailer.message
+    assert trailer.properties is not None and trailer.properties["edifact.interchange_ref"] == (
+        "MANY1"
+    )
+    assert last_refused.index == 4 and b"BGM+220+LAST" in (last_refused.raw or b"")
+
+
+def test_an_interchanges_last_message_waits_for_its_trailer_at_any_batch_size() -> None:
+    # after UNZ a CRLF where the segments end with LF: only the UNZ tells it
+    data = (EDI / "atomnb_orders_d96a.edi").read_bytes().rstrip(b"\n") + b"\r\n"
+    whole = read(data)
+    assert whole.property("edifact.trailer_end").to_pylist() == ["\r\n", "\r\n"]
+    for size in (1, 2, 3):
+        batches = list(ab.read_stream(data, format="edifact", batch_size=size))
+        assert all(len(b) <= size for b in batches)
+        joined = ab.Documents.concat(batches)
+        assert joined.to_pylist() == whole.to_pylist()
+        # the last message carries what follows UNZ (an earlier one was delivered before
+        # the UNZ was read, so it cannot)
+        assert joined.property("edifact.trailer_end").to_pylist()[-1] == "\r\n"
+        assert ab.write(joined, format="edifact") == data
 
 
 def test_missing_unt_rejects_the_unterminated_message() -> None:

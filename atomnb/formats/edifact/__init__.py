@@ -29,7 +29,11 @@ Document properties (besides ``file_name``): ``edifact.una`` (UNA text or ""),
 message was decoded with), ``edifact.segment_end`` / ``edifact.trailer_end``
 (line breaks after terminators and after UNZ, for byte-identical round trips),
 ``edifact.warnings`` (list: charset problems, use of the repetition separator
-and, with ``on_error="warn"``, control and definition problems).
+and, with ``on_error="warn"``, control and definition problems),
+``edifact.problems`` (list of ``{segment_position, segment_id, element_position,
+component_position, code, message}`` with CONTRL 0085 codes: what the message
+was delivered with under ``counts="mark"``, ``strict=False`` or
+``on_error="warn"``; the same shape as ``x12.problems`` and ``Rejection.problems``).
 
 Read options: ``on_error`` = "reject" (default: bad messages become
 Rejections with their bytes) | "raise" (ValidationErrorGroup with every problem)
@@ -37,7 +41,12 @@ Rejections with their bytes) | "raise" (ValidationErrorGroup with every problem)
 "lenient" (default) | "strict"; ``encoding`` overrides the UNB syntax
 identifier; ``counts`` = "reject" (default) | "mark" (a message whose only fault
 is a UNT/UNE/UNZ count that does not match is delivered with the problem in
-``edifact.problems``; other problems still follow ``on_error``). Write options:
+``edifact.problems``; other problems still follow ``on_error``); ``strict`` =
+True (default) | False (as X12's: element problems found with ``validate=True``
+and a segment the definition has no place for mark the message in
+``edifact.problems`` instead of refusing it; such a message is kept in the
+generic ``segments`` shape; reference, charset and missing-trailer problems
+still refuse). Write options:
 ``syntax``, ``sender``, ``recipient``, ``interchange_ref``, ``segment_end`` for
 documents without envelope properties.
 
@@ -61,7 +70,7 @@ from atomnb.formats.edifact.writer import write_interchanges
 
 __all__ = ["EdifactFormat"]
 
-_READ_OPTIONS = frozenset({"on_error", "charset", "encoding", "validate", "counts"})
+_READ_OPTIONS = frozenset({"on_error", "charset", "encoding", "validate", "counts", "strict"})
 _WRITE_OPTIONS = frozenset({"syntax", "sender", "recipient", "interchange_ref", "segment_end"})
 
 

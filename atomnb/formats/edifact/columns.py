@@ -21,8 +21,8 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from atomnb.formats._gather import place_plans, ranges
+from atomnb.formats.edifact.block import Block
 from atomnb.formats.edifact.definitions import Entry, MessageDefinition
-from atomnb.formats.edifact.scan import Block
 
 __all__ = ["MessageRef", "Placement", "Shape", "build_table", "list_paths", "place", "shape_of"]
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from atomnb.errors import FormatError
-from atomnb.formats.edifact.scan import Block, Una
+from atomnb.formats.edifact.block import Block
+from atomnb.formats.edifact.scan import Una
 from atomnb.formats.edifact.service import service_values
 from atomnb.formats.edifact.structure import (
     Group,

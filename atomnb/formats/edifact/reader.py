@@ -1,118 +1,55 @@
 """EDIFACT messages to Documents batches: one document per message, envelope as properties.
 
 The reader pulls segments from the tokenizer, messages from the envelope, and
-keeps at most one batch of messages as Python rows before turning them into
-Arrow, so memory stays bounded however large the file. Messages that break a
+keeps at most one batch of messages (and one more: ``batch``) as Python rows before
+turning them into Arrow, so memory stays bounded however large the file. Messages that break a
 message-level rule (UNT count or reference, a segment the definition has no
 place for, a charset problem) become ``Rejection``s with their original bytes
 and the others go on; a UNE/UNZ control problem refuses the messages of that
-group/interchange still in the current batch (those already delivered in an
-earlier batch cannot be taken back: the trailer's rejection says how many).
+group/interchange not yet delivered (``trailers``; those delivered in an earlier
+batch of a large interchange cannot be taken back: the trailer's rejection says how
+many).
+
+Accept-with-errors reading, as X12's: with ``counts="mark"`` a UNT/UNE/UNZ count
+that does not match, and with ``strict=False`` an element problem or a segment
+out of place, marks the message (``edifact.problems``, CONTRL codes) instead of
+refusing it, so an acknowledgement still reports it and a partner policy decides.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import pyarrow as pa
 
 from atomnb.documents import Documents, Rejection
-from atomnb.errors import AtomnbError, FormatError, ValidationErrorGroup
-from atomnb.formats.base import FILE_PROPERTY, Source
+from atomnb.errors import FormatError, ValidationErrorGroup
+from atomnb.formats.base import Source
+from atomnb.formats.edifact.batch import (
+    COUNT_RULES,
+    PROBLEMS,
+    WARNINGS,
+    Charset,
+    OnError,
+    Pending,
+    ReadState,
+    flush,
+)
+from atomnb.formats.edifact.block import Block
 from atomnb.formats.edifact.charset import choose_codec, plain_codec
-from atomnb.formats.edifact.columns import (
-    MessageRef,
-    Shape,
-    build_table,
-    list_paths,
-    place,
-    shape_of,
-)
+from atomnb.formats.edifact.columns import MessageRef, list_paths, place
 from atomnb.formats.edifact.definitions import definition_for
-from atomnb.formats.edifact.envelope import (
-    Group,
-    Interchange,
-    Message,
-    Problem,
-    TrailerEnd,
-    envelope_events,
-)
-from atomnb.formats.edifact.problems import PROBLEMS_TYPE, as_dicts, element_problems
+from atomnb.formats.edifact.envelope import Message, Problem, envelope_events
+from atomnb.formats.edifact.problems import as_dicts, element_problems
 from atomnb.formats.edifact.properties import (
     PROPERTIES,
     envelope_properties,
     message_properties,
     own_properties,
-    property_columns,
 )
-from atomnb.formats.edifact.scan import Block, scan
+from atomnb.formats.edifact.scan import scan
+from atomnb.formats.edifact.trailers import on_trailer
 
-__all__ = ["COUNT_RULES", "PROPERTIES", "read_messages"]
-
-#: Control counts that ``counts="mark"`` delivers marked instead of refusing the message.
-COUNT_RULES = frozenset({"unt-count", "une-count", "unz-count"})
-
-OnError = Literal["reject", "raise", "warn"]
-Charset = Literal["lenient", "strict"]
-
-WARNINGS = "edifact.warnings"
-PROBLEMS = "edifact.problems"
-
-
-@dataclass(slots=True)
-class _Pending:
-    """A message waiting for its batch; keeps its bytes, not its segments (fewer objects)."""
-
-    index: int
-    interchange: int
-    group: Group | None
-    message: Message  # its bytes are cut (``raw``) only when it is refused
-    ref: MessageRef
-    shared: dict[str, Any]  # the envelope's properties (one dict per group and codec)
-    own: dict[str, Any]  # this message's: message_ref, version (and trailer_end once known)
-    warnings: list[str] = field(default_factory=list)
-    problems: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def raw(self) -> bytes:
-        return self.message.raw
-
-    @property
-    def props(self) -> dict[str, Any]:
-        """Every document property of the message (a fresh dict)."""
-        return {**self.shared, **self.own}
-
-
-@dataclass
-class _State:
-    source: Source
-    on_error: OnError
-    charset: Charset
-    encoding: str | None
-    pending: list[_Pending] = field(default_factory=list)
-    rejections: list[Rejection] = field(default_factory=list)
-    errors: list[AtomnbError] = field(default_factory=list)
-    delivered: dict[int, int] = field(default_factory=dict)  # interchange number -> messages
-    flushed: bool = False
-    validate: bool = False
-    mark_counts: bool = False
-    lists: frozenset[tuple[str, ...]] = frozenset()
-    shapes: dict[str, Shape | None] = field(default_factory=dict)
-    #: the plain-charset codec of the last (block, interchange) seen (None: not plain)
-    codec_for: Block | None = None
-    codec_interchange: Interchange | None = None
-    codec: str | None = None
-
-    def shape(self, message_type: str) -> Shape | None:
-        if message_type not in self.shapes:
-            definition = definition_for(message_type)
-            self.shapes[message_type] = (
-                None if definition is None else shape_of(definition, self.lists)
-            )
-        return self.shapes[message_type]
+__all__ = ["COUNT_RULES", "PROBLEMS", "PROPERTIES", "WARNINGS", "read_messages"]
 
 
 def read_messages(
@@ -124,16 +61,25 @@ def read_messages(
     encoding: str | None = None,
     validate: bool = False,
     counts: str = "reject",
+    strict: bool = True,
 ) -> Iterator[Documents]:
-    """Batches of at most ``batch_size`` messages (see the package docstring for the shape)."""
+    """Batches of at most ``batch_size`` messages (see the package docstring for the shape).
+
+    ``counts="mark"``: a wrong UNT/UNE/UNZ count marks the messages it covers
+    (``edifact.problems``) instead of refusing them. ``strict=False``: element problems
+    (``validate=True``) and a segment the definition has no place for mark the message
+    too (it is then kept in the generic ``segments`` shape); reference, charset and
+    missing-trailer problems still refuse it.
+    """
     if counts not in ("reject", "mark"):
         raise FormatError(f"counts must be 'reject' or 'mark', not {counts!r}")
     if on_error not in ("reject", "raise", "warn"):
         raise FormatError(f"on_error must be 'reject', 'raise' or 'warn', not {on_error!r}")
     if charset not in ("lenient", "strict"):
         raise FormatError(f"charset must be 'lenient' or 'strict', not {charset!r}")
-    state = _State(source, on_error, charset, encoding, validate=validate)
+    state = ReadState(source, on_error, charset, encoding, validate=validate)
     state.mark_counts = counts == "mark"
+    state.strict = bool(strict)
     state.lists = _shared_lists(source)
     with source.open() as handle:
         try:
@@ -141,9 +87,11 @@ def read_messages(
                 if isinstance(event, Message):
                     _on_message(state, event)
                 else:
-                    _on_trailer(state, event)
-                if len(state.pending) >= batch_size:
-                    yield from _flush(state)
+                    on_trailer(state, event)
+                # One message more than a batch waits, so an interchange's last message
+                # always meets its UNE/UNZ before it is delivered (batch module doc).
+                while len(state.pending) > batch_size:
+                    yield from flush(state, batch_size)
         except FormatError as fatal:
             if state.errors:
                 raise ValidationErrorGroup(
@@ -151,19 +99,20 @@ def read_messages(
                 ) from None
             raise
     if state.pending or state.rejections or not state.flushed:
-        yield from _flush(state)
+        yield from flush(state)
     if state.errors:
         raise ValidationErrorGroup(f"EDIFACT problems in {source.name}", state.errors)
 
 
-def _on_message(state: _State, message: Message) -> None:
+def _on_message(state: ReadState, message: Message) -> None:
     if not message.problems and not state.validate and _fast_message(state, message):
         return
     name = state.source.name
     decoding = choose_codec(message, charset=state.charset, encoding=state.encoding, name=name)
     problems = list(message.problems)
-    counted = [p for p in problems if state.mark_counts and p.rule in COUNT_RULES]
-    problems = [p for p in problems if p not in counted]
+    # marks: problems that go on with the message (counts="mark", strict=False)
+    marks = [p for p in problems if state.mark_counts and p.rule in COUNT_RULES]
+    problems = [p for p in problems if p not in marks]
     if decoding.problem is not None:
         _problems(state, message, [decoding.problem, *problems])
         return
@@ -180,7 +129,7 @@ def _on_message(state: _State, message: Message) -> None:
             tag = block.tags[index]
             where = f"after {after}" if after else "at the start of the message body"
             text = f"segment {tag} is not allowed {where} by the {message_type} definition"
-            problems.append(
+            (problems if state.strict else marks).append(
                 Problem(
                     "segment-not-allowed",
                     text,
@@ -190,13 +139,14 @@ def _on_message(state: _State, message: Message) -> None:
                     position + 2,
                 )
             )
-            shape, placement = None, None  # kept (on_error="warn") as generic segments
+            shape, placement = None, None  # kept (on_error="warn", strict=False) as generic
     if state.validate and not problems:
-        problems.extend(element_problems(message, message_type, decoding.codec, name))
+        found = element_problems(message, message_type, decoding.codec, name)
+        (problems if state.strict else marks).extend(found)
     if problems and (state.on_error != "warn"):
-        _problems(state, message, [*problems, *counted])
+        _problems(state, message, [*problems, *marks])
         return
-    problems += counted
+    problems += marks
     warnings = decoding.warnings + [f"{p.where}: {p.message}" for p in problems]
     repeated = []
     if block.any_repeats and block.repeats[message.first : message.last + 1].any():
@@ -210,7 +160,7 @@ def _on_message(state: _State, message: Message) -> None:
     shared = envelope_properties(message.interchange, message.group, decoding.codec)
     interchange = message.interchange.number
     ref = MessageRef(block, message.first, body_end, decoding.codec, shape, placement)
-    pending = _Pending(
+    pending = Pending(
         message.index,
         interchange,
         message.group,
@@ -224,7 +174,7 @@ def _on_message(state: _State, message: Message) -> None:
     state.pending.append(pending)
 
 
-def _fast_message(state: _State, message: Message) -> bool:
+def _fast_message(state: ReadState, message: Message) -> bool:
     """The usual message (plain charset, placed by its definition, no repeats) queued
     without the checks' intermediate objects; False sends it down the full path."""
     block = message.block
@@ -247,7 +197,7 @@ def _fast_message(state: _State, message: Message) -> bool:
         if placement.not_allowed is not None:
             return False
     state.pending.append(
-        _Pending(
+        Pending(
             message.index,
             interchange.number,
             message.group,
@@ -260,7 +210,7 @@ def _fast_message(state: _State, message: Message) -> bool:
     return True
 
 
-def block_where(block: Any, index: int, name: str) -> str:
+def block_where(block: Block, index: int, name: str) -> str:
     return f"{name}, segment {block.first_number + index} (line {int(block.lines[index])})"
 
 
@@ -290,7 +240,7 @@ def _shared_lists(source: Source) -> frozenset[tuple[str, ...]]:
     return many & single
 
 
-def _problems(state: _State, message: Message, problems: list[Problem]) -> None:
+def _problems(state: ReadState, message: Message, problems: list[Problem]) -> None:
     if state.on_error == "raise":
         state.errors.extend(FormatError(p.message, where=p.where) for p in problems)
         return
@@ -305,81 +255,3 @@ def _problems(state: _State, message: Message, problems: list[Problem]) -> None:
             properties=message_properties(message, "latin-1"),
         )
     )
-
-
-def _on_trailer(state: _State, end: TrailerEnd) -> None:
-    number = end.interchange.number
-    covered = []
-    for pending in reversed(state.pending):  # the interchange's messages are the last ones
-        if pending.interchange != number:
-            break
-        if end.group is None or pending.group is end.group:
-            covered.append(pending)
-    covered.reverse()
-    if end.kind == "UNZ" and end.segment is not None:
-        after = end.segment.after.decode("latin-1")
-        for pending in covered:
-            pending.own["edifact.trailer_end"] = after
-    if not end.problems:
-        return
-    counted = [p for p in end.problems if state.mark_counts and p.rule in COUNT_RULES]
-    if state.on_error == "warn" or len(counted) == len(end.problems):
-        for pending in covered:
-            pending.warnings.extend(f"{p.where}: {p.message}" for p in end.problems)
-            pending.problems.extend(as_dicts(end.problems, None))
-        return
-    if state.on_error == "raise":
-        state.errors.extend(FormatError(p.message, where=p.where) for p in end.problems)
-        return
-    reason = "; ".join(p.message for p in end.problems)
-    rule = ",".join(p.rule for p in end.problems)
-    earlier = state.delivered.get(number, 0) if end.group is None else 0
-    note = f" ({earlier} message(s) of it were delivered in earlier batches)" if earlier else ""
-    state.rejections.append(
-        Rejection(
-            message=f"{reason}{note}",
-            where=end.problems[0].where,
-            rule=rule,
-            raw=end.segment.raw if end.segment is not None else None,
-            problems=tuple(as_dicts(end.problems, None)),
-        )
-    )
-    for pending in covered:
-        state.pending.remove(pending)
-        state.rejections.append(
-            Rejection(
-                message=f"refused with its {end.kind}: {reason}",
-                where=end.problems[0].where,
-                rule=rule,
-                index=pending.index,
-                raw=pending.raw,
-                problems=(*as_dicts(end.problems, None), *pending.problems),
-                properties=pending.props,
-            )
-        )
-
-
-def _flush(state: _State) -> Iterator[Documents]:
-    pending, rejections = state.pending, state.rejections
-    state.pending, state.rejections = [], []
-    for p in pending:
-        number = p.interchange
-        state.delivered[number] = state.delivered.get(number, 0) + 1
-    state.flushed = True
-    if state.errors:  # on_error="raise": nothing more is delivered once a problem is known
-        return
-    rows = [p.ref for p in pending]
-    try:
-        table = build_table(rows)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        first, last = pending[0].index, pending[-1].index
-        raise FormatError(
-            f"messages {first}-{last} do not fit one table: {str(exc).splitlines()[0]}",
-            where=state.source.name,
-            hint="message types whose definitions clash need separate reads (filter by type)",
-        ) from None
-    properties: dict[str, pa.Array] = {FILE_PROPERTY: pa.array([state.source.name] * len(rows))}
-    properties.update(property_columns(pending))
-    properties[WARNINGS] = pa.array([p.warnings for p in pending], type=pa.list_(pa.string()))
-    properties[PROBLEMS] = pa.array([p.problems for p in pending], type=PROBLEMS_TYPE)
-    yield Documents(table, properties, rejections)

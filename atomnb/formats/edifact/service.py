@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from atomnb.formats.edifact.scan import Block
+from atomnb.formats.edifact.block import Block
 
 __all__ = ["service_values"]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from atomnb.formats.edifact.scan import Block
+from atomnb.formats.edifact.block import Block
 from atomnb.formats.edifact.syntax import Separators
 from atomnb.formats.edifact.tokenizer import RawSegment
 
