@@ -71,12 +71,13 @@ def test_a_listener_message_runs_on_a_worker_with_outputs_on_s3(
     assert not [k for k in keys if k.endswith(".arrow")], keys
 
 
-def test_a_process_call_from_a_run_on_a_worker_is_run_and_linked_by_the_atom(
+def test_process_calls_from_runs_on_workers_run_on_the_cluster_too(
     start_atom: Callable[..., AtomProcess],
     atom_workspace: Workspace,
     dask_cluster: DaskCluster,
     tmp_path: Path,
 ) -> None:
+    """Two callers hold both one-thread workers; their children still get a worker."""
     nb = atom_workspace.notebooks_dir
     make_notebook(nb / "sub" / "child.ipynb", CHILD, parameters="factor = 2")
     make_notebook(nb / "parent.ipynb", PARENT)
@@ -85,17 +86,57 @@ def test_a_process_call_from_a_run_on_a_worker_is_run_and_linked_by_the_atom(
         "--executor", "dask", "--dask-scheduler", dask_cluster.address,
         "--outputs", outputs.as_uri(), "--workers", "2",
     )  # fmt: skip
+    atom.deploy(nb / "parent.ipynb", max_concurrent=2)
+    queued = [atom.client.trigger("parent")["id"] for _ in range(2)]
+    parents = [atom.finished(q, timeout_s=400) for q in queued]
+    for parent in parents:
+        assert parent["status"] == "succeeded", parent["error_summary"]
+        assert parent["host"] in dask_cluster.workers  # the caller ran on the cluster
+        called = atom.client._call("GET", f"/api/executions/{parent['id']}/calls").json()
+        assert len(called) == 1, called
+        child = atom.client.execution(called[0]["id"])
+        assert child["trigger"] == "process_call" and child["status"] == "succeeded", child
+        assert child["parent_id"] == parent["id"]
+        assert child["host"] in dask_cluster.workers  # submitted to the cluster, not run here
+        start = next(s for s in child["shapes"] if s["kind"] == "start")
+        assert start["documents_in"] == 2 or start["documents_out"] == {"out": 2}
+        printed = atom.client.output_notebook(parent["id"]).decode()
+        assert "parent got [10, 20]" in printed
+        assert (outputs / parent["id"] / "parent.ipynb").is_file()
+        assert (outputs / child["id"] / "child.ipynb").is_file()
+    # both callers ran at once, one on each worker: their children ran while they waited
+    assert {p["host"] for p in parents} == set(dask_cluster.workers)
+
+
+def test_a_process_call_from_a_worker_with_outputs_on_s3(
+    start_atom: Callable[..., AtomProcess],
+    atom_workspace: Workspace,
+    s3_outputs: S3Outputs,
+    s3_dask_cluster: DaskCluster,
+) -> None:
+    """The caller's documents leave its worker through the bucket; the child runs on a worker."""
+    nb = atom_workspace.notebooks_dir
+    make_notebook(nb / "sub" / "child.ipynb", CHILD, parameters="factor = 2")
+    make_notebook(nb / "parent.ipynb", PARENT)
+    atom = start_atom(
+        "--executor", "dask", "--dask-scheduler", s3_dask_cluster.address,
+        "--outputs", s3_outputs.url, "--workers", "2",
+    )  # fmt: skip
     atom.deploy(nb / "parent.ipynb")
-    parent = atom.finished(atom.client.trigger("parent")["id"], timeout_s=300)
+    parent = atom.finished(atom.client.trigger("parent")["id"], timeout_s=400)
     assert parent["status"] == "succeeded", parent
-    assert parent["host"] in dask_cluster.workers  # the caller ran on the cluster
+    assert parent["host"] in s3_dask_cluster.workers
     called = atom.client._call("GET", f"/api/executions/{parent['id']}/calls").json()
     assert len(called) == 1, called
     child = atom.client.execution(called[0]["id"])
     assert child["trigger"] == "process_call" and child["status"] == "succeeded", child
-    assert child["parent_id"] == parent["id"]
+    assert child["host"] in s3_dask_cluster.workers
     start = next(s for s in child["shapes"] if s["kind"] == "start")
     assert start["documents_in"] == 2 or start["documents_out"] == {"out": 2}
-    printed = atom.client.output_notebook(parent["id"]).decode()
-    assert "parent got [10, 20]" in printed
-    assert (outputs / parent["id"] / "parent.ipynb").is_file()
+    assert "parent got [10, 20]" in atom.client.output_notebook(parent["id"]).decode()
+    keys = s3_outputs.object_keys()
+    assert f"outputs/{parent['id']}/parent.ipynb" in keys, keys
+    assert f"outputs/{child['id']}/child.ipynb" in keys, keys
+    # the documents handed over and returned lived no longer than the call, in the bucket
+    ours = (f"outputs/{parent['id']}/", f"outputs/{child['id']}/")
+    assert not [k for k in keys if k.startswith(ours) and k.endswith(".arrow")], keys

@@ -13,9 +13,20 @@ task to another worker, which finds the execution already taken and refuses,
 so an execution never runs twice behind the atom's back — the atom marks it
 interrupted and retries it by its deployment's policy instead.
 
-While the run goes, a watcher polls the execution's row: a cancel request, or
-the record ended by someone else (the atom stopping, a peer taking over a dead
-atom), stops the kernel as a local cancel would.
+While the run goes, a watcher polls the execution's row
+(``atomnb.atom.molecule.watcher``): a cancel request, or the record ended by
+someone else (the atom stopping, a peer taking over a dead atom), stops the
+kernel as a local cancel would.
+
+**Process calls.** A called process runs as a task of its own on the cluster.
+While a run waits for one (the watcher sees a child of it running), its task
+leaves the worker's thread pool (``distributed.secede``), as a Dask task that
+waits for others should: the slot it held takes other tasks, so callers holding
+every slot cannot starve their children. It does not rejoin (Dask's scheduler
+counts a seceded task as long-running until it ends), so a worker may run one
+more execution than its threads while a caller goes on after its child. A task
+that finds every runner thread busy (a child landing on its caller's worker)
+runs on a thread of its own with a cold kernel.
 
 Secret values never travel in plain task arguments (which a worker logs when a
 task fails, and the scheduler keeps while the task lives): they are sealed
@@ -39,19 +50,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
-from distributed import WorkerPlugin, get_worker
+from distributed import WorkerPlugin, get_worker, secede
 
 from atomnb.atom.molecule.outputs import RemoteOutputs
 from atomnb.atom.molecule.staging import UploadingExecutor, localize
+from atomnb.atom.molecule.watcher import Watcher, take
 from atomnb.components import Workspace
 from atomnb.errors import AtomError
 from atomnb.runtime import PapermillExecutor, RunRequest
 from atomnb.runtime.control import RunControl
 from atomnb.runtime.warm import WarmKernel, start_warm_kernel
-from atomnb.store import ExecutionStatus, ExecutionStore, Trigger
-from atomnb.store.tables import executions
+from atomnb.store import ExecutionStore, Trigger
 
 __all__ = [
     "KEY_ENV",
@@ -68,7 +78,10 @@ log = logging.getLogger("atomnb.atom.molecule")
 _WARM_KERNEL = "python3"
 #: A Fernet key (``cryptography.fernet.Fernet.generate_key()``) shared by atoms and workers.
 KEY_ENV = "ATOMNB_MOLECULE_KEY"
-_WATCH_S = 0.5
+_WAIT_S = 0.5  # how often a task waiting for its run looks whether it calls a process
+
+#: One run handed to a runner thread: what to run, its end, and "it waits for a child".
+_Item = tuple["RemoteRun", "Future[str]", threading.Event]
 
 
 class ExecutionLostError(AtomError):
@@ -139,8 +152,10 @@ class AtomWorkerPlugin(WorkerPlugin):
         """What lives on a worker only (threads, a queue, the store): made in ``setup``."""
         self._address = ""
         self._store: ExecutionStore | None = None
-        self._work: queue.Queue[tuple[RemoteRun, Future[str]] | None] = queue.Queue()
+        self._work: queue.Queue[_Item | None] = queue.Queue()
         self._runners: list[threading.Thread] = []
+        self._free = 0  # runner threads with no run handed to them
+        self._lock = threading.Lock()
         self._staging = Path()  # where runs write before their outputs go to object storage
         self._remotes: dict[str, RemoteOutputs] = {}
 
@@ -162,7 +177,8 @@ class AtomWorkerPlugin(WorkerPlugin):
         if self.key is None:  # the atom's key is in the environment, not in the plugin
             self.key = os.environ.get(KEY_ENV, "").encode() or None
         self._store = ExecutionStore.open(self.store_url)
-        for n in range(max(1, int(worker.state.nthreads))):
+        self._free = max(1, int(worker.state.nthreads))
+        for n in range(self._free):
             thread = threading.Thread(
                 target=self._runner, name=f"{self.name}-runner-{n}", daemon=True
             )
@@ -178,10 +194,42 @@ class AtomWorkerPlugin(WorkerPlugin):
             self._store.close()
 
     def run(self, spec: RemoteRun) -> str:
-        """Hand ``spec`` to a runner thread (its warm kernel) and wait for the run's end."""
-        done: Future[str] = Future()
-        self._work.put((spec, done))
-        return done.result()
+        """Hand ``spec`` to a runner thread (its warm kernel) and wait for the run's end.
+
+        Called on the task's thread: while the run waits for a process it called,
+        the task secedes from the worker's thread pool (see the module's docstring).
+        """
+        item: _Item = (spec, Future(), threading.Event())
+        with self._lock:
+            free = self._free > 0
+            if free:
+                self._free -= 1
+        if free:
+            self._work.put(item)
+        else:  # every runner has a run: a caller here waits for this child
+            threading.Thread(
+                target=self._run_once, args=(item,), name=f"{self.name}-extra", daemon=True
+            ).start()
+        _, done, calling = item
+        seceded = False
+        while True:
+            try:
+                return done.result(timeout=_WAIT_S)
+            except TimeoutError:
+                pass
+            if calling.is_set() and not seceded:
+                secede()  # type: ignore[no-untyped-call]
+                seceded = True
+
+    def hand_over(self, execution_id: str, name: str, url: str, options: dict[str, Any]) -> bool:
+        """Move a file of a running execution's folder to object storage (``handover``)."""
+        folder = (self._staging / "executions" / execution_id).resolve()
+        path = (folder / name).resolve()
+        if not path.is_relative_to(folder) or not path.is_file():
+            return False
+        self._remote_for(url, options).put_file(path, execution_id, name)
+        path.unlink(missing_ok=True)
+        return True
 
     # -- runner threads ---------------------------------------------------------------
 
@@ -193,17 +241,26 @@ class AtomWorkerPlugin(WorkerPlugin):
             item = self._work.get()
             if item is None:
                 break
-            spec, done = item
             try:
-                done.set_result(self._execute(spec, kernel))
-            except BaseException as exc:  # the task re-raises it in the atom
-                done.set_exception(exc)
+                self._run_item(item, kernel)
             finally:
+                with self._lock:
+                    self._free += 1
                 if kernel is not None and (kernel.used or not kernel.alive()):
                     kernel.discard()
                     kernel = None
         if kernel is not None:
             kernel.discard()
+
+    def _run_once(self, item: _Item) -> None:
+        self._run_item(item, None)  # the executor starts a kernel of its own
+
+    def _run_item(self, item: _Item, kernel: WarmKernel | None) -> None:
+        spec, done, calling = item
+        try:
+            done.set_result(self._execute(spec, kernel, calling))
+        except BaseException as exc:  # the task re-raises it in the atom
+            done.set_exception(exc)
 
     def _warm_kernel(self) -> WarmKernel | None:
         try:
@@ -212,17 +269,17 @@ class AtomWorkerPlugin(WorkerPlugin):
             log.exception("could not start a warm kernel; executions start their own")
             return None
 
-    def _execute(self, spec: RemoteRun, kernel: WarmKernel | None) -> str:
+    def _execute(self, spec: RemoteRun, kernel: WarmKernel | None, calling: threading.Event) -> str:
         store = self._store
         assert store is not None, "set up before any task runs"
-        if not _take(store, spec.execution_id, self._address):
+        if not take(store, spec.execution_id, self._address):
             raise ExecutionLostError(
                 f"execution {spec.execution_id} was already taken by another Dask worker "
                 "(lost mid-run) or is no longer running: not run twice"
             )
         opened = self._open(spec)
         control = RunControl()
-        watcher = _Watcher(store, spec.execution_id, control)
+        watcher = Watcher(store, spec.execution_id, control, calling)
         watcher.start()
         try:
             local = localize(spec, self._remote(spec) if spec.outputs else None, self._staging)
@@ -266,9 +323,13 @@ class AtomWorkerPlugin(WorkerPlugin):
 
     def _remote(self, spec: RemoteRun) -> RemoteOutputs:
         assert spec.outputs is not None
-        found = self._remotes.get(spec.outputs)
-        if found is None or found.options != spec.outputs_options:
-            found = self._remotes[spec.outputs] = RemoteOutputs(spec.outputs, spec.outputs_options)
+        return self._remote_for(spec.outputs, spec.outputs_options)
+
+    def _remote_for(self, url: str, options: dict[str, Any]) -> RemoteOutputs:
+        with self._lock:
+            found = self._remotes.get(url)
+            if found is None or found.options != options:
+                found = self._remotes[url] = RemoteOutputs(url, options)
         return found
 
     def _open(self, spec: RemoteRun) -> dict[str, dict[str, str]]:
@@ -288,56 +349,3 @@ class AtomWorkerPlugin(WorkerPlugin):
                 f"{spec.execution_id}'s secrets cannot be opened"
             ) from None
         return opened
-
-
-def _take(store: ExecutionStore, execution_id: str, address: str) -> bool:
-    """Take the execution for this worker: it is running and no worker took it before."""
-    with store.engine.begin() as connection:
-        result = connection.execute(
-            executions.update()
-            .where(
-                executions.c.id == execution_id,
-                executions.c.status == ExecutionStatus.RUNNING.value,
-                executions.c.host.is_(None),
-            )
-            .values(host=address)
-        )
-    return bool(result.rowcount)
-
-
-class _Watcher:
-    """Polls one running execution's row; a cancel or an outside end stops the run."""
-
-    def __init__(self, store: ExecutionStore, execution_id: str, control: RunControl) -> None:
-        self.store = store
-        self.execution_id = execution_id
-        self.control = control
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="atomnb-watch", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._done.set()
-        self._thread.join(timeout=5)
-
-    def _watch(self) -> None:
-        query = sa.select(
-            executions.c.status, executions.c.cancel_requested, executions.c.error_summary
-        ).where(executions.c.id == self.execution_id)
-        while not self._done.wait(_WATCH_S):
-            try:
-                with self.store.engine.connect() as connection:
-                    row = connection.execute(query).first()
-            except Exception:  # the store away for a moment: look again
-                log.debug("watching execution %s", self.execution_id, exc_info=True)
-                continue
-            if row is None:
-                continue
-            if row.cancel_requested:
-                self.control.stop(ExecutionStatus.CANCELLED, "cancelled while running")
-            elif row.status != ExecutionStatus.RUNNING.value:
-                self.control.stop(
-                    ExecutionStatus(row.status), row.error_summary or f"ended: {row.status}"
-                )

@@ -19,6 +19,13 @@ outside the worker pool, with a cold kernel. What bounds that instead:
 A child ends with its caller: when the caller's execution ends (failed,
 cancelled, timed out), its children still running are cancelled. Children are
 not retried on their own; a retried caller calls them again.
+
+**On a Dask cluster** (``executor = "dask"``) a child is submitted to the
+cluster like any execution, with its process's Dask resources; its caller's
+task gives its worker slot up while it waits (``atomnb.atom.molecule.worker``),
+which keeps the no-deadlock rule there. A caller running on a worker with
+outputs on object storage leaves its documents on that worker; the atom fetches
+them through the cluster (``atomnb.atom.molecule.handover``).
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atomnb.atom.deployer import check_notebook_path
 from atomnb.atom.observe import observability
@@ -49,6 +56,9 @@ from atomnb.store import (
 )
 from atomnb.store.deployments import Deployment
 
+if TYPE_CHECKING:  # distributed is an extra (atomnb[dask]), imported only by a dask atom
+    from atomnb.atom.molecule.cluster import DaskExecutor
+
 __all__ = ["MAX_CALL_DEPTH", "MAX_RUNNING_CALLS", "Calls"]
 
 log = logging.getLogger("atomnb.atom.service")
@@ -62,6 +72,9 @@ _THREAD = "atomnb-call"
 
 class Calls(Requests):
     """Running the notebooks that running executions call."""
+
+    #: Set by an atom whose executor is ``dask``: its executions run on the cluster's workers.
+    cluster: DaskExecutor | None = None
 
     def call(
         self,
@@ -105,7 +118,7 @@ class Calls(Requests):
         public = dict(parameters or {})
         secrets = {n: str(public.pop(n)) for n in list(public) if n in process.secret_names}
         resolve_parameters(process, public)  # unknown names and wrong types fail here
-        handed = self._handed(parent.id, incoming)
+        handed = self._handed(parent, incoming)
         now = utcnow()
         record = ExecutionRecord(
             id=new_execution_id(),
@@ -197,12 +210,14 @@ class Calls(Requests):
             )
         return path
 
-    def _handed(self, parent_id: str, incoming: str | None) -> Path | None:
+    def _handed(self, parent: ExecutionRecord, incoming: str | None) -> Path | None:
         """The caller's documents file, which must lie in the caller's own execution folder."""
         if incoming is None:
             return None
-        folder = (self.home.executions_dir / parent_id).resolve()
+        folder = (self.home.executions_dir / parent.id).resolve()
         path = (folder / incoming).resolve()
+        if self.cluster is not None and path.is_relative_to(folder) and not path.exists():
+            self.cluster.fetch_handed(parent, incoming, path)  # left on the caller's worker
         if not path.is_relative_to(folder) or not path.is_file() or path.is_symlink():
             raise AtomError(f"process call: no documents file {incoming!r} in the caller's folder")
         return path
@@ -240,7 +255,10 @@ class Calls(Requests):
                 kernel_env=kernel_env,
                 kernel_secret_env=kernel_secret_env,
             )
-            final = executor.run(request)
+            if self.cluster is not None:  # submitted like any execution, its resources too
+                final = self.cluster.run(record, request, deployment, executor.workspace.root)
+            else:
+                final = executor.run(request)
         except Exception as exc:
             log.exception("called execution %s could not run", record.id)
             final = self._fail_unrun(record.id, exc, secrets)

@@ -40,6 +40,7 @@ __all__ = ["IdempotencyKeyReusedError", "Requests"]
 
 _PURGE_KEYS_S = 600.0
 _WINNER_WAIT_S = 30.0
+_SETTLE_S = 60.0  # an end recorded elsewhere (a Dask worker) until this atom has its answer
 
 
 class IdempotencyKeyReusedError(AtomError):
@@ -299,8 +300,12 @@ class Requests(AtomState):
         deadline = time.monotonic() + timeout_s
         with self._lock:
             event = self._finished.get(execution_id)
-        if event is not None:
-            event.wait(timeout_s)
+        if (
+            event is not None
+            and not event.wait(timeout_s)
+            and self.store.get(execution_id).status.finished
+        ):  # ended in the store, not yet here: a Dask worker records its end before this
+            event.wait(_SETTLE_S)  # atom has taken its answer back (returned documents)
         record = self.store.get(execution_id)
         while not record.status.finished and time.monotonic() < deadline:
             time.sleep(0.1)  # run by another atom, or before this atom started
