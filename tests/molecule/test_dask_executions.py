@@ -113,6 +113,11 @@ def test_a_worker_killed_mid_run_interrupts_the_execution_and_it_is_retried(
     assert first["status"] == "interrupted", first
     assert f"the Dask worker {host}" in first["error_summary"]
     assert "lost" in first["error_summary"]
+    # what the killed run had saved is its output notebook, stamped with its execution
+    kept = json.loads(atom.client.output_notebook(queued["id"]))
+    assert kept["metadata"]["atomnb"]["execution_id"] == queued["id"]
+    assert any("seconds = 120.0" in "".join(c["source"]) for c in kept["cells"])
+    assert first["output_path"] == str(tmp_path / "outputs" / queued["id"] / "sleeper.ipynb")
 
     def retry() -> dict[str, Any] | None:
         found = [r for r in atom.client.executions(process="sleeper") if r["id"] != queued["id"]]

@@ -15,7 +15,7 @@ from atomnb.atom.retention import sweep
 from atomnb.components import Workspace
 from atomnb.store import ExecutionStore
 from tests.atom.conftest import AtomProcess
-from tests.conftest import run_cli
+from tests.conftest import make_notebook, run_cli
 from tests.molecule.conftest import DaskCluster, S3Outputs
 
 # A cluster start and kernel starts on two loaded cores: more than the default 300 s.
@@ -116,3 +116,58 @@ def test_outputs_on_s3_are_written_by_workers_and_read_back_by_the_atom(
     # other tests' atoms share the bucket: only this atom's executions are swept
     left = [k for k in s3_outputs.object_keys() if k.split("/")[1] in ours]
     assert left == [], left
+
+
+def test_a_worker_killed_mid_run_leaves_the_notebook_of_the_cells_that_ran(
+    start_atom: Callable[..., AtomProcess],
+    atom_workspace: Workspace,
+    s3_outputs: S3Outputs,
+    s3_dask_cluster: DaskCluster,
+    tmp_path: Path,
+) -> None:
+    """The worker copies its progress to the bucket as it runs; the atom keeps it as output."""
+    steps = make_notebook(
+        atom_workspace.notebooks_dir / "steps.ipynb",
+        "print('step one done')",
+        "print('step two done')",
+        "import time\nfrom pathlib import Path\nPath(marker).touch()\ntime.sleep(seconds)",
+        "print('slept')",
+        parameters='seconds = 120.0\nmarker = ""',
+    )
+    atom = start_atom(
+        "--executor", "dask", "--dask-scheduler", s3_dask_cluster.address,
+        "--outputs", s3_outputs.url, "--workers", "2",
+    )  # fmt: skip
+    atom.deploy(steps)
+    marker = tmp_path / "sleeping.marker"
+    run_id = atom.client.trigger("steps", {"marker": str(marker)})["id"]
+    partial = f"outputs/{run_id}/.steps.partial.ipynb"
+
+    def progress_in_the_bucket() -> bool:
+        if not marker.exists() or partial not in s3_outputs.object_keys(f"outputs/{run_id}/"):
+            return False
+        body = s3_outputs.client().get_object(Bucket=s3_outputs.bucket, Key=partial)["Body"]
+        return "step two done" in _printed(json.loads(body.read()))
+
+    atom.wait_for(progress_in_the_bucket, 240, "the run's progress in the bucket")
+    host = atom.client.execution(run_id)["host"]
+    assert host in s3_dask_cluster.workers
+    s3_dask_cluster.kill_worker(host)
+
+    record = atom.finished(run_id, timeout_s=120)
+    assert record["status"] == "interrupted", record
+    assert f"the Dask worker {host}" in record["error_summary"]
+    assert record["output_path"] == f"{s3_outputs.url}/{run_id}/steps.ipynb"
+    kept = json.loads(atom.client.output_notebook(run_id))
+    printed = _printed(kept)
+    assert "step one done" in printed and "step two done" in printed
+    assert "slept" not in printed
+    assert kept["metadata"]["atomnb"]["execution_id"] == run_id
+    keys = s3_outputs.object_keys(f"outputs/{run_id}/")
+    assert f"outputs/{run_id}/steps.ipynb" in keys, keys
+    assert partial not in keys, keys  # published: the hidden copy is gone
+    assert f"outputs/{run_id}/kernel.log" in keys, keys  # copied as it grew, too
+    with httpx.Client(base_url=atom.url, timeout=60) as http:  # the console shows it
+        page = http.get(f"/console/executions/{run_id}")
+        assert f"/console/executions/{run_id}/notebook" in page.text
+        assert "step two done" in http.get(f"/console/executions/{run_id}/notebook").text

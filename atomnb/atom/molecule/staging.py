@@ -2,7 +2,9 @@
 
 The worker fetches what the run needs (the deployed package, once per version;
 a listener's documents) into a staging folder of its own, runs there, and copies
-the execution's folder to the outputs before the run's end is recorded.
+the execution's folder to the outputs before the run's end is recorded. While it
+runs, its notebook and kernel log are copied as they change
+(``atomnb.atom.molecule.sync``), so a worker killed mid-run leaves them behind.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atomnb.atom.molecule.outputs import RemoteOutputs
+from atomnb.atom.molecule.sync import OutputSync
 from atomnb.errors import AtomError
 from atomnb.process.scrubber import Scrubber
-from atomnb.runtime import PapermillExecutor
+from atomnb.runtime import PapermillExecutor, RunRequest
+from atomnb.runtime.warm import WarmKernel
 from atomnb.store import ExecutionRecord, ExecutionStatus
 
 if TYPE_CHECKING:
@@ -41,12 +45,25 @@ class UploadingExecutor(PapermillExecutor):
     """The warm-kernel executor whose outputs go to object storage as the run ends.
 
     The execution's folder is copied before its end is recorded, so whoever sees
-    the record finished (the atom, the console, a test) finds the outputs there.
+    the record finished (the atom, the console, a test) finds the outputs there;
+    its progress is copied while it runs (``OutputSync``). One instance per run.
     """
 
     def __init__(self, remote: RemoteOutputs, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.remote = remote
+        self._sync: OutputSync | None = None
+
+    def run(self, request: RunRequest, *, kernel: WarmKernel | None = None) -> ExecutionRecord:
+        if request.execution_id is not None:
+            folder = self.executions_dir / request.execution_id
+            self._sync = OutputSync(self.remote, folder, request.execution_id)
+            self._sync.start()
+        try:
+            return super().run(request, kernel=kernel)
+        finally:
+            if self._sync is not None:
+                self._sync.stop()
 
     def _finish(
         self,
@@ -56,9 +73,13 @@ class UploadingExecutor(PapermillExecutor):
         secrets: Scrubber | None = None,
     ) -> None:
         folder = self.executions_dir / record.id
+        if self._sync is not None:  # no progress copy may land after the final one
+            self._sync.stop()
         if folder.is_dir():
             try:
                 self.remote.put_folder(folder, record.id)
+                for name in self._sync.sent_partials if self._sync is not None else ():
+                    self.remote.remove(record.id, name)  # published, or never will be
                 if record.output_path:
                     name = Path(record.output_path).name
                     record.output_path = self.remote.location(record.id, name)
