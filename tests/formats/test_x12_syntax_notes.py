@@ -208,3 +208,38 @@ def test_the_notes_the_brief_named_are_as_the_standard_has_them() -> None:
         book = _book(version)["segments"]
         for segment_id, notes in segments.items():
             assert book[segment_id]["syntax"] == notes, (version, segment_id)
+
+
+def test_005010_repeat_counts_agree_with_pyx12_maps() -> None:
+    """Elements and composites that repeat (ISA11's separator) say how often: CTX01 (C998)
+    and DMG05 (C056) up to 10 times; every other shared position does not repeat."""
+    import pyx12
+
+    theirs: dict[tuple[str, int], int] = {}
+    for path in (Path(pyx12.__file__).parent / "map").glob("*.5010.*xml"):
+        for segment in ET.parse(path).getroot().iter("segment"):
+            for child in segment:
+                if child.tag in ("element", "composite") and child.findtext("seq"):
+                    key = (segment.get("xid", ""), int(child.findtext("seq") or 0))
+                    theirs[key] = max(theirs.get(key, 1), int(child.findtext("repeat") or 1))
+    segments = _book("005010")["segments"]
+    compared = 0
+    for (segment_id, position), repeat in theirs.items():
+        entries = segments.get(segment_id, {}).get("elements")
+        if not isinstance(entries, list) or position > len(entries):
+            continue
+        compared += 1
+        assert int(entries[position - 1].get("repeat", 1)) == repeat, (segment_id, position)
+    assert compared > 150
+    assert segments["CTX"]["elements"][0]["repeat"] == 10  # type: ignore[index]
+    assert segments["DMG"]["elements"][4]["repeat"] == 10  # type: ignore[index]
+
+
+def test_a_repeated_ctx01_is_allowed_ten_times_not_eleven() -> None:
+    trigger = "SITUATIONAL TRIGGER"
+    ten = [("CTX", ["^".join([trigger] * 10), "CLM", "43"])]
+    assert validate_elements("999", "005010", ten, ":", "^") == []
+    eleven = [("CTX", ["^".join([trigger] * 11), "CLM", "43"])]
+    (problem,) = validate_elements("999", "005010", eleven, ":", "^")
+    assert (problem.segment_id, problem.element_position) == ("CTX", 1)
+    assert "CTX01 repeats 11 times, more than 10" in problem.message
