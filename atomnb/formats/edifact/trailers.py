@@ -41,9 +41,10 @@ def on_trailer(state: ReadState, end: TrailerEnd) -> None:
     earlier = state.delivered_before(number, end.group)
     counted = [p for p in end.problems if state.mark_counts and p.rule in COUNT_RULES]
     if state.on_error == "warn" or len(counted) == len(end.problems):
+        warnings = [f"{p.where}: {p.message}" for p in end.problems]
         for pending in covered:
-            pending.warnings.extend(f"{p.where}: {p.message}" for p in end.problems)
-            pending.problems.extend(as_dicts(end.problems, None))
+            pending.warnings = [*pending.warnings, *warnings]
+            pending.problems = [*pending.problems, *as_dicts(end.problems, None)]
         if earlier or not covered:  # else the problem would be on no message at all
             note = f"{earlier} message(s) of it were delivered in earlier batches unmarked"
             state.rejections.append(_trailer_rejection(end, note if earlier else ""))
