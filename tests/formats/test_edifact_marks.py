@@ -73,7 +73,7 @@ def test_marks_are_not_errors_for_on_error_raise() -> None:
     assert marks(docs) == [[], [("BGM", 2, 1, "39")]]
 
 
-def test_strict_false_without_validate_marks_only_places() -> None:
+def test_strict_false_without_validate_checks_no_elements() -> None:
     data = interchange(GOOD, message("2", "BGM+22000000+PO-2+9", "UNS+S")).encode()
     docs = ab.read(data, format="edifact", strict=False)
     assert marks(docs) == [[], []]
