@@ -109,6 +109,8 @@ def problem_issues(problems: Iterable[Mapping[str, Any]], standard: str) -> list
             code = x12 if standard == "x12" else edifact
         elif segment_id in _TRAILER_LEVELS:
             level = _TRAILER_LEVELS[segment_id]
+        elif segment_id == "ST" and element is None:  # the set as a whole (AK5/IK5 code)
+            level = "set"
         elif element is not None:
             level = "element"
             if not code.isdigit():

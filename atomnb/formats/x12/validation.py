@@ -1,4 +1,5 @@
-"""Element problems of a transaction set, from helper module ``x12.elements`` when it is there.
+"""Element problems of a transaction set, from helper module ``x12.elements`` when it is there,
+and a set in the wrong functional group (GS01 against ST01, ``functional_groups``).
 
 The reader checks structure itself (loops, counts, trailers); element rules
 (mandatory elements, lengths, data types, code lists) come from the version's
@@ -16,6 +17,7 @@ from types import ModuleType
 from typing import Any
 
 from atomnb.formats.x12.envelope import TransactionSet
+from atomnb.formats.x12.functional_groups import group_problem
 from atomnb.formats.x12.loops import Problem
 
 __all__ = ["element_problems"]
@@ -32,13 +34,17 @@ def _module() -> ModuleType | None:
 
 def element_problems(ts: TransactionSet, name: str) -> list[Problem]:
     """Problems ``validate_elements`` finds in ``ts`` (ST..SE), with file positions."""
+    wrong_group = group_problem(
+        ts.id, ts.control_number, ts.envelope.gs.element(1), ts.block, ts.st, name
+    )
+    problems = [] if wrong_group is None else [wrong_group]
     module = _module()
     if module is None:
-        return []
+        return problems
     version = ts.envelope.gs.element(8)
     knows = getattr(module, "knows", None)
     if knows is not None and not knows(ts.id, version):
-        return []
+        return problems
     block = ts.block
     last = ts.last
     segments = [(block.ids[i], block.elements(i)) for i in range(ts.st, last + 1)]
@@ -46,7 +52,6 @@ def element_problems(ts: TransactionSet, name: str) -> list[Problem]:
     found: list[Any] = module.validate_elements(
         ts.id, version, segments, delimiters.component, delimiters.repetition
     )
-    problems = []
     for item in found:
         data = item.as_dict()
         position = data.get("segment_position") or 1
