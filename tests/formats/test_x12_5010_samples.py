@@ -105,3 +105,20 @@ def test_the_5010_implementation_acknowledgment_names_its_one_real_problem() -> 
         "CTX06-01 (725 Data Element Reference Number) 'C023' is not a whole number"
         in (problem["message"])
     )
+
+
+def test_a_repeated_composite_reads_as_its_repetitions_and_their_components() -> None:
+    """CTX01 (C998) repeats with ISA11 ``^``: one list entry per repetition, and component
+    columns of the same length (None where a repetition has fewer components)."""
+    (ack,) = ab.read(ACK, format="x12")
+    first, second = (entry["IK3_loop"][0]["CTX_segment"] for entry in ack["AK2_loop"][1:])
+    assert first[0]["CTX01"] == ["CLM01:123456789"]
+    assert (first[0]["CTX01_01"], first[0]["CTX01_02"]) == (["CLM01"], ["123456789"])
+    assert second[0]["CTX01"] == [
+        "SITUATIONAL TRIGGER",
+        "SITUATIONAL TRIGGER:2",
+        "SITUATIONAL TRIGGER:3",
+    ]
+    assert second[0]["CTX01_01"] == ["SITUATIONAL TRIGGER"] * 3
+    assert second[0]["CTX01_02"] == [None, "2", "3"]
+    assert ab.write(ab.read(ACK, format="x12"), None, format="x12") == ACK.read_bytes()

@@ -14,7 +14,9 @@ Columns follow the transaction set's definition (``definitions/<id>.json``): a
 segment or loop used at most once is a struct, a repeating one a list of
 structs, and loops are named ``<first segment>_loop``. Element ``n`` of segment
 ``XX`` is ``XXnn``; an element holding components becomes ``XXnn_01``,
-``XXnn_02``...; an element the definition marks repeating is a list. A
+``XXnn_02``...; an element the definition marks repeating (ISA11's separator,
+005010 on) is a list of its repetitions, and when it is a composite
+``XXnn_01``... are lists too, component ``mm`` of each repetition. A
 present-but-empty element is ``""`` and an element the segment lacks is null,
 so trailing empty elements round-trip. A set with no definition (e.g. an 837) is
 read generically: ``segments`` = ``[{"id": "NM1", "elements": ["85", "2", ...]}]``.

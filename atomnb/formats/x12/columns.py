@@ -238,8 +238,12 @@ def _segment_struct(
         if k in repeating:
             separators = _separators(batch, segments, "repetition")
             if separators is not None:
-                arrays.append(_split(batch.take(index, valid), separators))
+                repetitions = _split(batch.take(index, valid), separators)
+                arrays.append(repetitions)
                 names.append(key)
+                for sub, column in enumerate(_repeated_components(batch, repetitions), 1):
+                    arrays.append(column)
+                    names.append(f"{key}_{sub:02d}")
                 continue
         composite = composite_all[row]
         if plain_any[row]:
@@ -277,6 +281,26 @@ def _split(values: pa.Array, separator: str | list[str]) -> pa.Array:
         [None if t is None else t.split(s) for t, s in zip(texts, separator, strict=True)],
         _ELEMENTS,
     )
+
+
+def _repeated_components(batch: _Batch, repetitions: pa.ListArray) -> list[pa.Array]:
+    """A repeated composite's components: ``XXnn_mm`` holds component mm of each repetition.
+
+    ``CTX*SITUATIONAL TRIGGER^SITUATIONAL TRIGGER:2`` (``^`` repeats, ``:`` separates
+    components) gives CTX01 ``["SITUATIONAL TRIGGER", "SITUATIONAL TRIGGER:2"]``, CTX01_01
+    ``["SITUATIONAL TRIGGER", "SITUATIONAL TRIGGER"]`` and CTX01_02 ``[None, "2"]``. None
+    when no repetition holds a component separator (a simple element that repeats).
+    """
+    component = batch.blocks[0].delimiters.component if batch.uniform else None
+    values = repetitions.values
+    if not component or not pc.any(pc.match_substring(values, component)).as_py():
+        return []
+    offsets = repetitions.offsets
+    missing = repetitions.is_null()
+    return [
+        pa.ListArray.from_arrays(offsets, column, mask=missing)
+        for column in _list_columns(pc.split_pattern(values, component))
+    ]
 
 
 def _list_columns(lists: pa.Array) -> list[pa.Array]:
