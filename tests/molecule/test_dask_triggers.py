@@ -140,3 +140,31 @@ def test_a_process_call_from_a_worker_with_outputs_on_s3(
     # the documents handed over and returned lived no longer than the call, in the bucket
     ours = (f"outputs/{parent['id']}/", f"outputs/{child['id']}/")
     assert not [k for k in keys if k.startswith(ours) and k.endswith(".arrow")], keys
+
+
+def test_a_called_process_gets_its_dask_resources(
+    start_atom: Callable[..., AtomProcess],
+    atom_workspace: Workspace,
+    dask_cluster: DaskCluster,
+    tmp_path: Path,
+) -> None:
+    """The child is submitted with its own process's resources, as a queued execution is."""
+    big = dask_cluster.add_worker("big", "--resources", "BIGMEM=1")
+    nb = atom_workspace.notebooks_dir
+    make_notebook(nb / "sub" / "child.ipynb", CHILD, parameters="factor = 2")
+    make_notebook(nb / "parent.ipynb", PARENT)
+    home = tmp_path / "resourceful"
+    home.mkdir()
+    (home / "atom.toml").write_text(
+        '[atom]\nid = "resourceful"\n\n[settings.dask_resources]\nchild = { BIGMEM = 1 }\n'
+    )
+    atom = start_atom(
+        "--executor", "dask", "--dask-scheduler", dask_cluster.address,
+        "--outputs", (tmp_path / "outputs").as_uri(), "--workers", "2",
+        home=home,
+    )  # fmt: skip
+    atom.deploy(nb / "parent.ipynb")
+    parent = atom.finished(atom.client.trigger("parent")["id"], timeout_s=400)
+    assert parent["status"] == "succeeded", parent["error_summary"]
+    called = atom.client._call("GET", f"/api/executions/{parent['id']}/calls").json()
+    assert [c["host"] for c in called] == [big], called  # the one worker with BIGMEM

@@ -305,7 +305,7 @@ class Requests(AtomState):
             and not event.wait(timeout_s)
             and self.store.get(execution_id).status.finished
         ):  # ended in the store, not yet here: a Dask worker records its end before this
-            event.wait(_SETTLE_S)  # atom has taken its answer back (returned documents)
+            event.wait(min(_SETTLE_S, timeout_s))  # atom has its answer (returned documents)
         record = self.store.get(execution_id)
         while not record.status.finished and time.monotonic() < deadline:
             time.sleep(0.1)  # run by another atom, or before this atom started
