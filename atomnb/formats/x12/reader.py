@@ -199,15 +199,17 @@ def _parse_set(ts: TransactionSet, options: _Options) -> Pending:
     if options.mark_counts and problems:
         marks = [p for p in problems if p.rule in COUNT_RULES]
         problems = [p for p in problems if p.rule not in COUNT_RULES]
-    shape = options.shape(ts.id)
+    set_id = ts.st_segment.elements[0] if ts.st_segment.elements else ""
+    shapes = options.shapes
+    shape = shapes[set_id] if set_id in shapes else options.shape(set_id)
     plan = None
     block = ts.block
     if shape is not None:
         ids = tuple(block.ids[ts.st + 1 : ts.end])
         plan = plan_for(shape, options.strict, ids)
-        found = [_plan_problem(p, ts, options.name) for p in plan.problems]
+        found = [_plan_problem(p, ts, options.name) for p in plan.problems] if plan.problems else []
         if options.strict:
-            problems = found + problems
+            problems = found + problems if found else problems
         else:
             marks.extend(found)
             marks.extend(

@@ -349,28 +349,26 @@ def _tokens(
     if lead:
         bounds = bounds[bounds >= lead]
     is_term = view[bounds] == term
+    term_at = np.flatnonzero(is_term)
+    # A value starts after its separator, or (after a terminator) where the next segment
+    # starts: the k-th terminator is followed by segment k + 1.
     value_starts = np.empty(len(bounds), dtype=np.int64)
     value_starts[0] = starts[0]
-    after_sep = bounds[:-1] + 1
-    # for each bound: segments finished before it (an int8 view: a bool cumsum is 20x slower)
-    term_index = np.cumsum(is_term.view(np.int8), dtype=np.int64) - 1
-    next_start = starts[np.minimum(term_index[:-1] + 1, len(starts) - 1)]
-    value_starts[1:] = np.where(is_term[:-1], next_start, after_sep)
+    value_starts[1:] = bounds[:-1] + 1
+    inner = term_at[term_at < len(bounds) - 1]
+    value_starts[inner + 1] = starts[np.minimum(np.arange(1, len(inner) + 1), len(starts) - 1)]
     lengths = bounds - value_starts
-    keep = view != element
-    keep[:lead] = False
-    keep[gaps] = False
-    packed = view[keep]
+    packed = _packed(body, view, lead, gaps, element, term)
     offsets = np.zeros(len(bounds) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    seg_end = np.flatnonzero(is_term) + 1
+    seg_end = term_at + 1
     tok_start = np.concatenate([[0], seg_end[:-1]]).astype(np.int64)
     tok_count = (seg_end - tok_start).astype(np.int64)
     component = ord(delimiters.component)
-    comp_pos = np.flatnonzero(view == component)
+    has_component = np.zeros(len(bounds), dtype=bool)
+    comp_pos = np.flatnonzero(view == component) if component in body else _NONE
     if lead:
         comp_pos = comp_pos[comp_pos >= lead]
-    has_component = np.zeros(len(bounds), dtype=bool)
     if len(comp_pos):
         has_component[np.searchsorted(bounds, comp_pos)] = True
     if encoding.lower().replace("_", "-") in _FAST_CODECS:
@@ -386,3 +384,27 @@ def _tokens(
             pa.string(),
         )
     return tokens, tok_start, tok_count, has_component
+
+
+_NONE = np.zeros(0, dtype=np.int64)
+
+
+def _packed(
+    body: bytes, view: npt.NDArray[np.uint8], lead: int, gaps: Ints, element: int, term: int
+) -> npt.NDArray[np.uint8]:
+    """The block's value bytes end to end: without separators, terminators and the line
+    breaks after terminators (``gaps``), nor the ``lead`` bytes before the first segment.
+
+    When every line break in the block is one after a terminator (the usual layout),
+    ``bytes.translate`` deletes them all with the separators in one C pass; a line break
+    inside a value must stay, so otherwise the bytes are picked with a mask.
+    """
+    breaks = body.count(b"\r", lead) + body.count(b"\n", lead)
+    terms_and_breaks = len(gaps)
+    if breaks == terms_and_breaks - body.count(bytes([term]), lead):
+        kept = body[lead:].translate(None, bytes([element, term, _CR, _LF]))
+        return np.frombuffer(kept, dtype=np.uint8)
+    keep = view != element
+    keep[:lead] = False
+    keep[gaps] = False
+    return view[keep]
