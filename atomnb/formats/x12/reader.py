@@ -164,8 +164,21 @@ def _next_batch(
     return None
 
 
-#: ``ST*<id>*`` at a segment start (not after a letter, digit or space): the set id
-_SET_ID = re.compile(rb"(?<![A-Za-z0-9 ])ST([^A-Za-z0-9\s])([A-Za-z0-9]{3})\1")
+#: ``ST*<id>*`` anywhere; ``_at_segment_start`` then keeps ids seen at a segment start.
+#: (A lookbehind here would cost the literal-prefix search: ten times slower.)
+_SET_ID = re.compile(rb"ST([^A-Za-z0-9\s])([A-Za-z0-9]{3})\1")
+
+
+def _at_segment_start(data: bytes, separator: bytes, set_id: bytes) -> bool:
+    """Whether ``ST<sep><id><sep>`` occurs once not after a letter, digit or space."""
+    needle = b"ST" + separator + set_id + separator
+    at = data.find(needle)
+    while at >= 0:
+        before = data[at - 1 : at] if at else b""
+        if not before.isalnum() and before != b" ":
+            return True
+        at = data.find(needle, at + 1)
+    return False
 
 
 def _shared_lists(
@@ -181,7 +194,9 @@ def _shared_lists(
         tail = b""
         while chunk := handle.read(8 << 20):
             data = tail + chunk
-            found.update(match[1] for match in _SET_ID.findall(data))
+            for separator, set_id in set(_SET_ID.findall(data)):
+                if set_id not in found and _at_segment_start(data, separator, set_id):
+                    found.add(set_id)
             tail = data[-16:]
     definitions = [find_definition(i.decode("latin-1"), custom) for i in sorted(found)]
     known = [d for d in definitions if d is not None]
