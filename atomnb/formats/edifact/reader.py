@@ -23,6 +23,7 @@ from collections.abc import Iterator
 
 from atomnb.documents import Documents, Rejection
 from atomnb.errors import FormatError, ValidationErrorGroup
+from atomnb.formats._paused_gc import collection_paused
 from atomnb.formats.base import Source
 from atomnb.formats.edifact.batch import (
     COUNT_RULES,
@@ -38,7 +39,7 @@ from atomnb.formats.edifact.block import Block
 from atomnb.formats.edifact.charset import choose_codec, plain_codec
 from atomnb.formats.edifact.columns import MessageRef, list_paths, place
 from atomnb.formats.edifact.definitions import definition_for
-from atomnb.formats.edifact.envelope import Message, Problem, envelope_events
+from atomnb.formats.edifact.envelope import Message, Problem, TrailerEnd, envelope_events
 from atomnb.formats.edifact.problems import as_dicts, element_problems
 from atomnb.formats.edifact.properties import (
     PROPERTIES,
@@ -82,16 +83,15 @@ def read_messages(
     state.strict = bool(strict)
     state.lists = _shared_lists(source)
     with source.open() as handle:
+        events = envelope_events(scan(handle, source.name), source.name)
         try:
-            for event in envelope_events(scan(handle, source.name), source.name):
-                if isinstance(event, Message):
-                    _on_message(state, event)
-                else:
-                    on_trailer(state, event)
-                # One message more than a batch waits, so an interchange's last message
-                # always meets its UNE/UNZ before it is delivered (batch module doc).
-                while len(state.pending) > batch_size:
-                    yield from flush(state, batch_size)
+            while True:
+                # built with cyclic collection paused, handed on with it running again
+                with collection_paused():
+                    ready = _until_full(events, state, batch_size)
+                if ready is None:
+                    break
+                yield from ready
         except FormatError as fatal:
             if state.errors:
                 raise ValidationErrorGroup(
@@ -99,9 +99,31 @@ def read_messages(
                 ) from None
             raise
     if state.pending or state.rejections or not state.flushed:
-        yield from flush(state)
+        with collection_paused():
+            last = list(flush(state))
+        yield from last
     if state.errors:
         raise ValidationErrorGroup(f"EDIFACT problems in {source.name}", state.errors)
+
+
+def _until_full(
+    events: Iterator[Message | TrailerEnd], state: ReadState, batch_size: int
+) -> list[Documents] | None:
+    """Read events until a batch is full: its batches; None when the file ended first.
+
+    One message more than a batch waits, so an interchange's last message always
+    meets its UNE/UNZ before it is delivered (batch module doc).
+    """
+    if len(state.pending) > batch_size:  # an event can add more than one message
+        return list(flush(state, batch_size))
+    for event in events:
+        if isinstance(event, Message):
+            _on_message(state, event)
+        else:
+            on_trailer(state, event)
+        if len(state.pending) > batch_size:
+            return list(flush(state, batch_size))
+    return None
 
 
 def _on_message(state: ReadState, message: Message) -> None:
