@@ -57,7 +57,7 @@ def choose_codec(message: Message, *, charset: str, encoding: str | None, name: 
         )
         if charset == "strict":
             where = _where(message, offset, name)
-            return Decoding(declared, problem=Problem("charset", text, where))
+            return Decoding(declared, problem=Problem(rule="charset", message=text, where=where))
         codec = next(c for c in ("ascii", "utf-8", "latin-1") if _decodes(raw, c))
         return Decoding(codec, [f"{text}; read as {codec}"])
     result = _strict(message, raw, declared, f"{declared} ({syntax})", name)
@@ -101,10 +101,15 @@ def _strict(message: Message, raw: bytes, codec: str, expected: str, name: str) 
         raw.decode(codec)
     except UnicodeDecodeError as exc:
         text = f"not valid {expected} at byte offset {_file_offset(message, exc.start)}"
-        return Decoding(codec, problem=Problem("encoding", text, _where(message, exc.start, name)))
+        return Decoding(
+            codec,
+            problem=Problem(rule="encoding", message=text, where=_where(message, exc.start, name)),
+        )
     except LookupError:
         text = f"unknown encoding {codec!r}"
-        return Decoding(codec, problem=Problem("encoding", text, _where(message, 0, name)))
+        return Decoding(
+            codec, problem=Problem(rule="encoding", message=text, where=_where(message, 0, name))
+        )
     return Decoding(codec)
 
 
@@ -119,7 +124,9 @@ def _latin_warnings(
             "the data was damaged before atomnb read it"
         )
         if charset == "strict":
-            result.problem = Problem("charset", text, _where(message, damaged, name))
+            result.problem = Problem(
+                rule="charset", message=text, where=_where(message, damaged, name)
+            )
             return
         result.warnings.append(text)
     first_high = _HIGH.search(raw)

@@ -56,9 +56,9 @@ def envelope_events(items: Iterator[Una | Block], name: str) -> Iterator[Message
             if message is not None:
                 message.problems.append(
                     Problem(
-                        "unt-missing",
-                        f"message {message.ref} has no UNT before UNA",
-                        seg.where(name),
+                        rule="unt-missing",
+                        message=f"message {message.ref} has no UNT before UNA",
+                        where=seg.where(name),
                     )
                 )
                 yield message
@@ -124,9 +124,9 @@ def envelope_events(items: Iterator[Una | Block], name: str) -> Iterator[Message
             if message is not None:
                 message.problems.append(
                     Problem(
-                        "unt-missing",
-                        f"message {message.ref} has no UNT before {tag}",
-                        seg.where(name),
+                        rule="unt-missing",
+                        message=f"message {message.ref} has no UNT before {tag}",
+                        where=seg.where(name),
                     )
                 )
                 message.last = i - 1 if message.block is block else len(message.block) - 1
@@ -230,19 +230,19 @@ def _check_unt(message: Message, unt: RawSegment, name: str) -> list[Problem]:
     if _count(stated) != actual:
         problems.append(
             Problem(
-                "unt-count",
-                f"UNT says {text(stated)!r} segments, message {message.ref} has {actual} "
+                rule="unt-count",
+                message=f"UNT says {text(stated)!r} segments, message {message.ref} has {actual} "
                 "(UNH to UNT)",
-                unt.where(name),
+                where=unt.where(name),
             )
         )
     if text(unt.element(2)) != message.ref:
         problems.append(
             Problem(
-                "unt-reference",
-                f"UNT reference {text(unt.element(2))!r} does not match "
+                rule="unt-reference",
+                message=f"UNT reference {text(unt.element(2))!r} does not match "
                 f"UNH reference {message.ref!r}",
-                unt.where(name),
+                where=unt.where(name),
             )
         )
     return problems
@@ -254,18 +254,20 @@ def _check_une(interchange: Interchange, group: Group, une: RawSegment, name: st
     if _count(stated) != group.messages:
         end.problems.append(
             Problem(
-                "une-count",
-                f"UNE says {text(stated)!r} messages, group {group.ref} has {group.messages}",
-                une.where(name),
+                rule="une-count",
+                message=(
+                    f"UNE says {text(stated)!r} messages, group {group.ref} has {group.messages}"
+                ),
+                where=une.where(name),
             )
         )
     if text(une.element(2)) != group.ref:
         end.problems.append(
             Problem(
-                "une-reference",
-                f"UNE reference {text(une.element(2))!r} does not match "
+                rule="une-reference",
+                message=f"UNE reference {text(une.element(2))!r} does not match "
                 f"UNG reference {group.ref!r}",
-                une.where(name),
+                where=une.where(name),
             )
         )
     return end
@@ -279,18 +281,20 @@ def _check_unz(interchange: Interchange, unz: RawSegment, name: str) -> TrailerE
     if _count(stated) != counted:
         end.problems.append(
             Problem(
-                "unz-count",
-                f"UNZ says {text(stated)!r} {what}, interchange {interchange.ref} has {counted}",
-                unz.where(name),
+                rule="unz-count",
+                message=(
+                    f"UNZ says {text(stated)!r} {what}, interchange {interchange.ref} has {counted}"
+                ),
+                where=unz.where(name),
             )
         )
     if text(unz.element(2)) != interchange.ref:
         end.problems.append(
             Problem(
-                "unz-reference",
-                f"UNZ reference {text(unz.element(2))!r} does not match "
+                rule="unz-reference",
+                message=f"UNZ reference {text(unz.element(2))!r} does not match "
                 f"UNB reference {interchange.ref!r}",
-                unz.where(name),
+                where=unz.where(name),
             )
         )
     return end
@@ -298,7 +302,9 @@ def _check_unz(interchange: Interchange, unz: RawSegment, name: str) -> TrailerE
 
 def _une_missing(interchange: Interchange, group: Group, seg: RawSegment, name: str) -> TrailerEnd:
     problem = Problem(
-        "une-missing", f"group {group.ref} has no UNE before {seg.tag}", seg.where(name)
+        rule="une-missing",
+        message=f"group {group.ref} has no UNE before {seg.tag}",
+        where=seg.where(name),
     )
     return TrailerEnd("UNE", interchange, group, None, [problem])
 
@@ -309,6 +315,8 @@ def _unterminated(
     if group is not None:
         yield _une_missing(interchange, group, seg, name)
     problem = Problem(
-        "unz-missing", f"interchange {interchange.ref} has no UNZ before {seg.tag}", seg.where(name)
+        rule="unz-missing",
+        message=f"interchange {interchange.ref} has no UNZ before {seg.tag}",
+        where=seg.where(name),
     )
     yield TrailerEnd("UNZ", interchange, None, None, [problem])

@@ -16,24 +16,11 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-import pyarrow as pa
-
+from atomnb.formats.edi_problem import PROBLEMS_TYPE
 from atomnb.formats.edifact.envelope import Message, Problem
 
 __all__ = ["PROBLEMS_TYPE", "as_dicts", "element_problems"]
 
-PROBLEMS_TYPE = pa.list_(
-    pa.struct(
-        [
-            ("segment_position", pa.int64()),
-            ("segment_id", pa.string()),
-            ("element_position", pa.int64()),
-            ("component_position", pa.int64()),
-            ("code", pa.string()),
-            ("message", pa.string()),
-        ]
-    )
-)
 
 #: rule -> (CONTRL 0085 code, service segment, element in error)
 _CODES: dict[str, tuple[str, str, int | None]] = {
@@ -108,14 +95,16 @@ def element_problems(message: Message, message_type: str, codec: str, name: str)
         index = min(message.first + position - 1, message.last)
         problems.append(
             Problem(
-                "element",
-                str(data.get("message", "")),
-                f"{name}, segment {block.first_number + index} (line {int(block.lines[index])})",
-                str(data.get("code", "")),
-                str(data.get("segment_id", "")),
-                position,
-                data.get("element_position"),
-                data.get("component_position"),
+                rule="element",
+                message=str(data.get("message", "")),
+                where=(
+                    f"{name}, segment {block.first_number + index} (line {int(block.lines[index])})"
+                ),
+                code=str(data.get("code", "")),
+                segment_id=str(data.get("segment_id", "")),
+                segment_position=position,
+                element_position=data.get("element_position"),
+                component_position=data.get("component_position"),
             )
         )
     return problems

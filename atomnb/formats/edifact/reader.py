@@ -153,12 +153,12 @@ def _on_message(state: ReadState, message: Message) -> None:
             text = f"segment {tag} is not allowed {where} by the {message_type} definition"
             (problems if state.strict else marks).append(
                 Problem(
-                    "segment-not-allowed",
-                    text,
-                    block_where(block, index, name),
-                    "15",
-                    tag,
-                    position + 2,
+                    rule="segment-not-allowed",
+                    message=text,
+                    where=block_where(block, index, name),
+                    code="15",
+                    segment_id=tag,
+                    segment_position=position + 2,
                 )
             )
             shape, placement = None, None  # kept (on_error="warn", strict=False) as generic

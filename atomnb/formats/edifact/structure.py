@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from atomnb.formats.edi_problem import Problem
 from atomnb.formats.edifact.block import Block
 from atomnb.formats.edifact.syntax import Separators
 from atomnb.formats.edifact.tokenizer import RawSegment
@@ -20,20 +21,6 @@ __all__ = ["Group", "Interchange", "Message", "Problem", "TrailerEnd", "raw_segm
 def text(value: bytes) -> str:
     """Envelope values are ASCII in practice; latin-1 keeps any other byte without loss."""
     return value.decode("latin-1")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A control or structure problem; the optional fields are what a CONTRL needs."""
-
-    rule: str
-    message: str
-    where: str
-    code: str = ""
-    segment_id: str = ""
-    segment_position: int | None = None
-    element_position: int | None = None
-    component_position: int | None = None
 
 
 @dataclass

@@ -19,39 +19,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from atomnb.formats.edi_problem import Problem
 from atomnb.formats.x12.definitions import Definition, Item
 from atomnb.formats.x12.tokens import Segment
 
 __all__ = ["Problem", "Tree", "build_tree", "generic_segments", "segment_fields"]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong with one transaction set (or its group/interchange).
-
-    The optional fields are what an acknowledgement needs (997 AK3/AK4/AK5, 999 IK3/IK4/IK5,
-    TA1): ``code`` is the X12 code for the problem, ``segment_position`` counts from ST = 1.
-    """
-
-    message: str
-    where: str
-    rule: str
-    code: str = ""
-    segment_id: str = ""
-    segment_position: int | None = None
-    element_position: int | None = None
-    component_position: int | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        """The structured form (``x12.problems`` entries and ``Rejection.problems``)."""
-        return {
-            "segment_position": self.segment_position,
-            "segment_id": self.segment_id,
-            "element_position": self.element_position,
-            "component_position": self.component_position,
-            "code": self.code,
-            "message": self.message,
-        }
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from atomnb.documents import Rejection
+from atomnb.formats.edi_problem import PROBLEMS_TYPE
 from atomnb.formats.x12.columns import SetRef
 from atomnb.formats.x12.events import Envelope, TransactionSet
 from atomnb.formats.x12.loops import Problem
@@ -34,19 +35,6 @@ DELIMITERS_TYPE = pa.struct(
         for name in ("element", "component", "repetition", "segment", "line_ending")
     ]
     + [("after_interchange", pa.string())]
-)
-#: ``x12.problems`` (and ``Rejection.problems``): what an acknowledgement needs.
-PROBLEMS_TYPE = pa.list_(
-    pa.struct(
-        [
-            ("segment_position", pa.int64()),
-            ("segment_id", pa.string()),
-            ("element_position", pa.int64()),
-            ("component_position", pa.int64()),
-            ("code", pa.string()),
-            ("message", pa.string()),
-        ]
-    )
 )
 PROPERTY_NAMES = (
     "x12.isa",
