@@ -15,12 +15,13 @@ import re
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import nbformat
+from typing import TYPE_CHECKING, Any
 
 from atomnb._types import PathLike
 from atomnb.errors import NotebookError
+
+if TYPE_CHECKING:  # nbformat costs about a second to import: only where a notebook is read
+    import nbformat
 
 __all__ = ["Parameter", "ProcessNotebook", "load_process"]
 
@@ -73,6 +74,8 @@ def load_process(path: PathLike) -> ProcessNotebook:
         )
     if notebook_path.suffix != ".ipynb":
         raise NotebookError(f"{notebook_path} is not a notebook (.ipynb)")
+    import nbformat  # here, not at import: every kernel imports this package to finish a run
+
     try:
         node = nbformat.read(notebook_path, as_version=4)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
