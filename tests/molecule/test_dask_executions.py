@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 
@@ -88,6 +90,16 @@ def test_triggered_and_scheduled_runs_on_the_cluster_and_name_their_worker(
     assert f"cluster of {this_id(atom)}: {dask_cluster.address}, 2 worker(s)" in shown.stdout
     for address in workers:
         assert address in shown.stdout
+    # and so does the console's Overview: one row per worker, with its threads
+    page = httpx.get(atom.url + "/", timeout=60).text
+    cluster_html = page.split("<h2>Cluster</h2>")[1].split("<h2>")[0]
+    assert dask_cluster.address in cluster_html and "2 worker(s)" in cluster_html
+    rows = re.findall(r"<tr class='worker-row'>(.*?)</tr>", cluster_html)
+    assert len(rows) == 2
+    for address in workers:
+        (row,) = [r for r in rows if address in r]
+        assert "<td class=num>1</td>" in row  # one thread each
+    assert {re.findall(r"<td>(w\d)</td>", r)[0] for r in rows} == {"w0", "w1"}
 
 
 def test_a_worker_killed_mid_run_interrupts_the_execution_and_it_is_retried(

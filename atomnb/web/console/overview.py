@@ -135,6 +135,48 @@ def _atom_row(a: Mapping[str, Any]) -> str:
     )
 
 
+def _clusters(atoms: Sequence[Mapping[str, Any]]) -> str:
+    """The Dask workers of every atom whose executions run on a cluster (its heartbeat)."""
+    sections = []
+    for atom in atoms:
+        cluster = (atom.get("resources") or {}).get("cluster")
+        if not cluster:
+            continue
+        head = (
+            f"<p>Atom <code>{esc(atom.get('id'))}</code> runs its executions on "
+            f"<code>{esc(cluster.get('scheduler') or '?')}</code>"
+        )
+        if cluster.get("error"):
+            sections.append(f"{head}: <span class='muted'>{esc(cluster['error'])}</span></p>")
+            continue
+        workers = cluster.get("workers") or []
+        rows = "".join(_worker_row(w) for w in workers) or (
+            "<tr><td colspan=6 class='muted'>no worker is connected</td></tr>"
+        )
+        sections.append(
+            f"{head}, {len(workers)} worker(s):</p><table class='cluster'><tr><th>worker</th>"
+            "<th>address</th><th class=num>threads</th><th class=num>executing</th>"
+            f"<th>memory</th><th>resources</th></tr>{rows}</table>"
+        )
+    return "<h2>Cluster</h2>" + "".join(sections) if sections else ""
+
+
+def _worker_row(worker: Mapping[str, Any]) -> str:
+    resources = worker.get("resources") or {}
+    named = ", ".join(f"{esc(k)}={esc(v)}" for k, v in sorted(resources.items())) or "—"
+    used, limit = worker.get("memory"), worker.get("memory_limit")
+    memory = f"{_bytes(used)} of {_bytes(limit)}" if limit else _bytes(used)
+    executing = worker.get("executing")
+    threads = worker.get("nthreads")
+    return (
+        f"<tr class='worker-row'><td>{esc(worker.get('name') or '—')}</td>"
+        f"<td><code>{esc(worker.get('address') or '?')}</code></td>"
+        f"<td class=num>{esc(threads if threads is not None else '—')}</td>"
+        f"<td class=num>{esc(executing if executing is not None else 0)}</td>"
+        f"<td>{memory}</td><td>{named}</td></tr>"
+    )
+
+
 def _failing(rows: Sequence[FailingProcess]) -> str:
     if not rows:
         return "<p class='muted'>no failed executions in this window</p>"
@@ -206,6 +248,7 @@ def overview_page(
         "<th class=num>workers</th><th>uptime</th><th>last heartbeat</th>"
         "<th class=num>CPU</th><th>memory</th><th>disk</th></tr>"
         f"{atom_rows}</table>"
+        f"{_clusters(atoms)}"
         f"<h2>Executions</h2><div class='panel'>{executions_chart(line)}</div>{truncated}"
         f"<h2>Errors</h2><div class='panel'>{errors_chart(line)}</div>"
         f"<h2>Top failing processes</h2>{_failing(failing)}"
