@@ -16,26 +16,13 @@ from pathlib import Path
 import pytest
 
 import atomnb as ab
-from atomnb.formats.x12.definitions import find_definition
-from atomnb.formats.x12.plan import plan_for, shape_of
+from tests.formats.placement import placements as placements_in
 
 SAMPLE = Path(__file__).parents[1] / "samples" / "x12" / "node-x12_856.edi"
 
 
 def placements(ids: list[str]) -> tuple[list[str], list[tuple[str, str, int]]]:
-    """Per body segment its path in the 856 layout ('?' when it has no place), and the
-    structural problems as (rule, segment id, body position)."""
-    definition = find_definition("856")
-    assert definition is not None
-    shape = shape_of(definition)
-    plan = plan_for(shape, True, tuple(ids))
-    where = {
-        int(segment): "/".join(shape.nodes[int(node)].path)
-        for node, segment in zip(plan.node, plan.segment, strict=True)
-        if segment >= 0
-    }
-    problems = [(p.rule, p.segment_id, p.at) for p in plan.problems]
-    return [where.get(i, "?") for i in range(len(ids))], problems
+    return placements_in("856", ids)
 
 
 def body_ids(path: Path) -> list[str]:
