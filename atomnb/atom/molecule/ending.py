@@ -160,15 +160,7 @@ class RunEnds:
         kept = self._keep_partial_notebook(record)
         if kept is not None:
             values["output_path"] = kept
-        with self.store.engine.begin() as connection:
-            connection.execute(
-                executions.update()
-                .where(
-                    executions.c.id == execution_id,
-                    executions.c.status == ExecutionStatus.RUNNING.value,
-                )
-                .values(**values)
-            )
+        self._update_running(execution_id, values)
         return self.store.get(execution_id)
 
     def _keep_partial_notebook(self, record: ExecutionRecord) -> str | None:
@@ -200,17 +192,22 @@ class RunEnds:
         if status is not ExecutionStatus.CANCELLED:  # a cancel's reason is the watcher's own
             values = {"status": status.value, "error_summary": reason, "ended_at": utcnow()}
         try:
-            with self.store.engine.begin() as connection:
-                connection.execute(
-                    executions.update()
-                    .where(
-                        executions.c.id == execution_id,
-                        executions.c.status == ExecutionStatus.RUNNING.value,
-                    )
-                    .values(**values)
-                )
+            self._update_running(execution_id, values)
         except Exception:
             log.exception("execution %s: could not pass on its stop", execution_id)
+
+    def _update_running(self, execution_id: str, values: dict[str, Any]) -> None:
+        """Write ``values`` to the execution's row only while it is still running: whoever
+        ends a run first (its worker, a cancel, the atom) decides how it ended."""
+        with self.store.engine.begin() as connection:
+            connection.execute(
+                executions.update()
+                .where(
+                    executions.c.id == execution_id,
+                    executions.c.status == ExecutionStatus.RUNNING.value,
+                )
+                .values(**values)
+            )
 
 
 def _keep_remote_partial(
