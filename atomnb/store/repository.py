@@ -23,6 +23,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 
 from atomnb.errors import NotFoundError, StoreError
 from atomnb.process.trace import LogEntry, ShapeRecord, Trace
+from atomnb.store.connect import engine_options, sqlite_pragmas
 from atomnb.store.locking import write_transaction
 from atomnb.store.models import ExecutionRecord, ExecutionStatus, Trigger
 from atomnb.store.tables import (
@@ -56,14 +57,14 @@ class ExecutionStore:
         """Connect to ``url`` and bring its schema up to date; errors hide the password."""
         shown = _safe_url(url)
         try:
-            engine = sa.create_engine(url, **_engine_options(url))
+            engine = sa.create_engine(url, **engine_options(url))
         except (ArgumentError, NoSuchModuleError, ValueError) as exc:
             raise StoreError(
                 f"not a usable store URL {shown}: {exc}",
                 hint="use a SQLAlchemy URL such as sqlite:///path/store.db or postgresql+psycopg://…",
             ) from None
         if engine.dialect.name == "sqlite":
-            sa.event.listen(engine, "connect", _sqlite_pragmas)
+            sa.event.listen(engine, "connect", sqlite_pragmas)
         store = cls(engine)
         if migrate:
             try:
@@ -389,23 +390,3 @@ def _safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
         return "<unparseable URL>"
-
-
-def _engine_options(url: str) -> dict[str, Any]:
-    if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "connect_args": _connect_timeout(url)}
-
-
-def _connect_timeout(url: str) -> dict[str, Any]:
-    return {"connect_timeout": 10} if url.startswith("postgresql") else {}
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    # FULL: a committed record (an accepted trigger, a claimed fire time) survives a power
-    # failure too, not only a killed process; the store writes a few rows per execution.
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()

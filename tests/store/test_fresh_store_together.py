@@ -1,7 +1,9 @@
 """Processes that open one fresh SQLite store at the same moment all get a usable store.
 
 Each process migrates the empty file; without the write lock taken up front two of
-them created the tables and the second failed ("table executions already exists").
+them created the tables and the second failed ("table executions already exists"), and
+a process switching the new file to WAL while another held it failed at once ("database
+is locked": SQLite does not wait for that switch).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pytest
 
 from atomnb.store.repository import ExecutionStore
 
-OPENERS = 4
+OPENERS = 8
 
 
 def _open_at(url: str, start: float, answers: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
@@ -28,7 +30,7 @@ def _open_at(url: str, start: float, answers: multiprocessing.Queue) -> None:  #
         answers.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
-@pytest.mark.parametrize("attempt", range(2))
+@pytest.mark.parametrize("attempt", range(3))
 def test_processes_opening_a_fresh_store_together_all_succeed(tmp_path: Path, attempt: int) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     context = multiprocessing.get_context("spawn")
