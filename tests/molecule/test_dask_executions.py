@@ -322,6 +322,11 @@ def test_a_run_outlives_its_scheduler_and_the_store_says_how_it_ended(
     record = atom.finished(queued, timeout_s=240)
     assert record["status"] == "succeeded", record  # the worker finished it and wrote it
     assert atom.proc is not None and atom.proc.poll() is None  # the atom carries on
+    # and stops when asked, without waiting to reconnect to the lost scheduler (it was
+    # killed after 30 s before) and without the client's reconnect tracebacks in its log
+    assert atom.stop() == 0
+    said = atom.log.read_text().split("atom stopping")[-1]
+    assert "atom stopped" in said and "Traceback" not in said
 
 
 def this_id(atom: AtomProcess) -> str:

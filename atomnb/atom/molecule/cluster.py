@@ -63,6 +63,8 @@ from atomnb.store.deployments import Deployment
 __all__ = ["DaskExecutor"]
 
 log = logging.getLogger("atomnb.atom.molecule")
+#: How long an atom's stop waits for the scheduler to drop the plugin and the client.
+_CLOSE_TIMEOUT_S = 5
 
 
 class DaskExecutor(ClusterMembers, RunEnds):  # ClusterMembers first: its _alive
@@ -124,11 +126,28 @@ class DaskExecutor(ClusterMembers, RunEnds):  # ClusterMembers first: its _alive
         self._init_members()
 
     def close(self) -> None:
+        """Take the plugin off the workers and disconnect, in seconds even when the
+        scheduler is gone: the client would otherwise wait to reconnect (for minutes)."""
+        if self.client.status == "running":
+            try:
+                self.client.sync(
+                    self.client._unregister_worker_plugin,  # the public call has no timeout
+                    name=self.plugin,
+                    callback_timeout=_CLOSE_TIMEOUT_S,
+                )
+            except Exception:  # the scheduler may be gone already
+                log.debug("unregistering the worker plugin", exc_info=True)
+            self.client.close(timeout=_CLOSE_TIMEOUT_S)
+            return
+        # The scheduler is gone: closing cancels the client's reconnecting, which it would
+        # log as an error with two tracebacks; the atom's own log already said it was lost.
+        quiet = logging.getLogger("distributed.client")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)
         try:
-            self.client.unregister_worker_plugin(self.plugin)
-        except Exception:  # the scheduler may be gone already
-            log.debug("unregistering the worker plugin", exc_info=True)
-        self.client.close(timeout=10)
+            self.client.close(timeout=_CLOSE_TIMEOUT_S)
+        finally:
+            quiet.setLevel(level)
 
     # -- running ----------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ __all__ = ["ClusterMembers"]
 log = logging.getLogger("atomnb.atom.molecule")
 
 _LIVE_CACHE_S = 1.0
+#: How long a question to the scheduler may take before the answer is "cannot say".
+_ASK_TIMEOUT_S = 10
 
 
 class ClusterMembers:
@@ -47,7 +49,12 @@ class ClusterMembers:
 
     def workers_info(self) -> dict[str, dict[str, Any]]:
         """The scheduler's workers, by address: what ``atomnb atoms`` shows of them."""
-        info = self.client.scheduler_info(n_workers=-1)
+        if self.client.status != "running":  # reconnecting: the answer would wait for it
+            raise ConnectionError(f"no connection to the scheduler ({self.client.status})")
+        # bounded: scheduler_info() waits as long as the client tries to reconnect
+        info = self.client.sync(
+            self.client.scheduler.identity, n_workers=-1, callback_timeout=_ASK_TIMEOUT_S
+        )
         found = {}
         for address, worker in dict(info.get("workers", {})).items():
             metrics = dict(worker.get("metrics") or {})
