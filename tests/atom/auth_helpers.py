@@ -67,6 +67,16 @@ def make_token(home: Path, name: str, role: str) -> str:
     return token
 
 
+def wait_until_closed(url: str, seconds: float = 30) -> None:
+    """Wait until the atom asks for a token: one made in its store (``make_token``) binds
+    within a second (the atom asks the store whether it has tokens at most once a second)."""
+    deadline = time.monotonic() + seconds
+    with httpx.Client(base_url=url, timeout=60) as client:
+        while (code := client.get("/api/executions").status_code) != 401:
+            assert code == 200 and time.monotonic() < deadline, code
+            time.sleep(0.2)
+
+
 def http(url: str, token: str | None = None, **kwargs: Any) -> httpx.Client:
     headers = {"authorization": f"Bearer {token}"} if token else {}
     return httpx.Client(base_url=url, headers=headers, timeout=60, **kwargs)

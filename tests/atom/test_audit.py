@@ -12,7 +12,15 @@ import pytest
 
 from atomnb.atom.secrets import generate_key
 from atomnb.components import Workspace
-from tests.atom.auth_helpers import cli, deploy, http, make_token, start, workspace
+from tests.atom.auth_helpers import (
+    cli,
+    deploy,
+    http,
+    make_token,
+    start,
+    wait_until_closed,
+    workspace,
+)
 from tests.atom.conftest import AtomProcess
 
 pytestmark = pytest.mark.atom
@@ -39,6 +47,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     try:
         home = atom.home
         tokens = [make_token(home, n, r) for n, r in (("dora", "admin"), ("otis", "operator"))]
+        wait_until_closed(atom.url)
         yield Setup(atom, workspace(root / "ws"), *tokens, make_token(home, "vera", "viewer"))
     finally:
         atom.stop()

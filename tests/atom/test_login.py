@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.atom.auth_helpers import http, make_token, start
+from tests.atom.auth_helpers import http, make_token, start, wait_until_closed
 from tests.atom.conftest import AtomProcess
 from tests.conftest import run_async
 
@@ -28,7 +28,9 @@ def atom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AtomProcess
         with http(atom.url) as before:  # no token yet: the login page says the atom is open
             page = before.get("/login")
             assert page.status_code == 200 and "has no API tokens" in page.text
-        yield atom, make_token(atom.home, "lena", "viewer")
+        token = make_token(atom.home, "lena", "viewer")
+        wait_until_closed(atom.url)
+        yield atom, token
     finally:
         atom.stop()
 

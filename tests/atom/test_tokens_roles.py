@@ -22,6 +22,7 @@ from tests.atom.auth_helpers import (
     make_token,
     start,
     start_closed,
+    wait_until_closed,
     workspace,
 )
 from tests.atom.conftest import AtomProcess
@@ -46,6 +47,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     atom = start(root / "home", root / "atom.log")
     try:
         tokens = {"ada": make_token(atom.home, "ada", "admin")}
+        wait_until_closed(atom.url)
         with http(atom.url, tokens["ada"]) as admin:
             for name, role in (("vic", "viewer"), ("ollie", "operator")):
                 answer = admin.post("/api/tokens", json={"name": name, "role": role})
