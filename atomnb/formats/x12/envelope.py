@@ -105,15 +105,6 @@ def read_envelope(blocks: Iterable[Block], name: str) -> Iterator[Event]:
                 yield current
                 current, state = None, "se"
                 continue
-            if sid == "ST" and state in ("gs", "se") and envelope is not None:  # the usual ST
-                first = Segment(
-                    sid, values, block.first_number + index, lines[index], b"", block.delimiters
-                )
-                current = TransactionSet(ordinal, envelope, block, index, index, False, first)
-                ordinal += 1
-                sets_in_group += 1
-                state = "st"
-                continue
             fine_ge = sid == "GE" and state in ("gs", "se") and gs is not None
             if fine_ge and trailer_fine(values, sets_in_group, gs.element(6)):  # type: ignore[union-attr]
                 yield GroupClosed(interchange, group, [])

@@ -358,7 +358,7 @@ def _tokens(
     inner = term_at[term_at < len(bounds) - 1]
     value_starts[inner + 1] = starts[np.minimum(np.arange(1, len(inner) + 1), len(starts) - 1)]
     lengths = bounds - value_starts
-    packed = _packed(body, view, lead, gaps, element, term)
+    packed = _packed(body, view, lead, gaps, element, term, len(term_at))
     offsets = np.zeros(len(bounds) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     seg_end = term_at + 1
@@ -390,7 +390,13 @@ _NONE = np.zeros(0, dtype=np.int64)
 
 
 def _packed(
-    body: bytes, view: npt.NDArray[np.uint8], lead: int, gaps: Ints, element: int, term: int
+    body: bytes,
+    view: npt.NDArray[np.uint8],
+    lead: int,
+    gaps: Ints,
+    element: int,
+    term: int,
+    terminators: int,
 ) -> npt.NDArray[np.uint8]:
     """The block's value bytes end to end: without separators, terminators and the line
     breaks after terminators (``gaps``), nor the ``lead`` bytes before the first segment.
@@ -400,8 +406,7 @@ def _packed(
     inside a value must stay, so otherwise the bytes are picked with a mask.
     """
     breaks = body.count(b"\r", lead) + body.count(b"\n", lead)
-    terms_and_breaks = len(gaps)
-    if breaks == terms_and_breaks - body.count(bytes([term]), lead):
+    if breaks == len(gaps) - terminators:  # gaps: each terminator and the breaks after it
         kept = body[lead:].translate(None, bytes([element, term, _CR, _LF]))
         return np.frombuffer(kept, dtype=np.uint8)
     keep = view != element
