@@ -166,6 +166,20 @@ def run_cli(
     )
 
 
+@pytest.fixture(autouse=True)
+def _no_process_run_outlives_its_test() -> Iterator[None]:
+    """Forget the kernel's current run after each test.
+
+    The run is a module global made from the context on first use; a test that set one
+    for environment ``test`` would otherwise hand it to the next test in the same xdist
+    worker, which then looks for ``extensions/test.toml`` in its own workspace.
+    """
+    yield
+    run_module = sys.modules.get("atomnb.process.run")
+    if run_module is not None:
+        run_module._CURRENT = None  # type: ignore[attr-defined]
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _browser_closed_after_each_module() -> Iterator[None]:
     """Stop the shared Playwright when a module that used it ends (see shared_browser)."""
