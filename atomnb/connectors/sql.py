@@ -14,6 +14,11 @@ write raises ``RetriableConnectorError``. Permanent errors are never retried.
 Table and column names come from the reflected schema only: a document field that
 is not a column of the table is refused, never spliced into SQL; values are
 always bound.
+
+This module is the connection and its operations (settings, the engine pool,
+reading, the write loop with its retries and recording); how one batch is
+written lives in ``sql_writes`` and which errors are transient in
+``sql_faults``. ``WriteResult`` and ``transient_fault`` are re-exported here.
 """
 
 from __future__ import annotations
@@ -21,40 +26,34 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError, NoSuchTableError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import NoSuchTableError, OperationalError, SQLAlchemyError
 
 from atomnb.components.environments import is_secret_reference, resolve_secret
 from atomnb.connectors import recording
 from atomnb.connectors.backoff import Backoff, retrying
 from atomnb.connectors.base import ConnectionTest, refuse_unknown_settings, timed_test
-from atomnb.documents import Documents, DocumentStream, Rejection
+from atomnb.connectors.sql_faults import transient_fault
+from atomnb.connectors.sql_writes import (
+    OnError,
+    Outcome,
+    WriteResult,
+    check_columns,
+    statement_for,
+    write_batch,
+)
+from atomnb.documents import Documents, DocumentStream
 from atomnb.errors import ConfigError, FatalConnectorError, RetriableConnectorError
 from atomnb.formats.database import database_message, read_query
 from atomnb.profiles import Profile
 
 __all__ = ["SqlConnection", "WriteResult", "transient_fault"]
 
-OnError = Literal["reject", "rollback"]
-_Outcome = tuple[int, list[Rejection]]
 _ENGINES: dict[tuple[str, str | None, str], Engine] = {}
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    """What a write did: rows written, and the documents refused (with the database's reason)."""
-
-    written: int
-    rejected: tuple[Rejection, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not self.rejected
 
 
 @dataclass(frozen=True)
@@ -232,14 +231,14 @@ class SqlConnection:
     ) -> WriteResult:
         table = self._table(table_name)
         records = documents.to_pylist()
-        self._check_columns(table, records, key)
-        statement = self._statement(action, table, key, records)
+        check_columns(table, records, key)
+        statement = statement_for(action, table, key, records, self.engine)
         written, rejected = 0, []
         for start in range(0, len(records), batch_size):
             batch = records[start : start + batch_size]
 
-            def attempt(batch: list[dict[str, Any]] = batch, start: int = start) -> _Outcome:
-                return self._batch(statement, batch, start, table_name, on_error)
+            def attempt(batch: list[dict[str, Any]] = batch, start: int = start) -> Outcome:
+                return write_batch(self.engine, statement, batch, start, table_name, on_error)
 
             done, refused = retrying(
                 attempt,
@@ -261,84 +260,6 @@ class SqlConnection:
                 f"cannot reach the database: {database_message(exc)}"
             ) from None
 
-    @staticmethod
-    def _check_columns(
-        table: sa.Table, records: Sequence[Mapping[str, Any]], key: tuple[str, ...]
-    ) -> None:
-        """Only names the reflected table has; hostile field names never reach SQL."""
-        known = set(table.columns.keys())
-        used = {name for record in records for name in record} | set(key)
-        unknown = sorted(used - known)
-        if unknown:
-            raise FatalConnectorError(
-                f"table {table.name!r} has no column(s) {', '.join(map(repr, unknown))}",
-                hint=f"its columns: {', '.join(sorted(known))}; map the documents to them first",
-            )
-
-    def _statement(
-        self,
-        action: str,
-        table: sa.Table,
-        key: tuple[str, ...],
-        records: Sequence[Mapping[str, Any]],
-    ) -> sa.Executable:
-        columns = sorted({name for record in records for name in record})
-        if action == "insert":
-            return table.insert()
-        if not key:
-            raise FatalConnectorError(f"{action} needs the key column(s) that identify a row")
-        match = sa.and_(*(table.c[k] == sa.bindparam(f"key_{k}") for k in key))
-        if action == "update":
-            return (
-                table.update()
-                .where(match)
-                .values({c: sa.bindparam(c) for c in columns if c not in key})
-            )
-        if action == "delete":
-            return table.delete().where(match)
-        dialect = self.engine.dialect.name
-        if dialect not in ("sqlite", "postgresql"):
-            raise FatalConnectorError(
-                f"upsert is not supported on {dialect} yet (SQLite, PostgreSQL)"
-            )
-        module = sqlite if dialect == "sqlite" else postgresql
-        insert = module.insert(table)
-        changes = {c: insert.excluded[c] for c in columns if c not in key}
-        return insert.on_conflict_do_update(index_elements=list(key), set_=changes)
-
-    def _batch(
-        self,
-        statement: sa.Executable,
-        batch: list[dict[str, Any]],
-        offset: int,
-        table: str,
-        on_error: OnError,
-    ) -> _Outcome:
-        """One batch in one transaction; a transient fault propagates (whole batch retried)."""
-        params = [_bind(record, statement) for record in batch]
-        try:
-            with self.engine.begin() as connection:
-                connection.execute(statement, params)
-            return len(batch), []
-        except DBAPIError as exc:
-            if transient_fault(exc) is not None:
-                raise
-            failure: SQLAlchemyError = exc
-        if on_error == "rollback":
-            return 0, [_rejection(r, offset + i, table, failure) for i, r in enumerate(batch)]
-        written, rejected = 0, []
-        with self.engine.begin() as connection:  # one transaction, one savepoint per row
-            for index, (record, param) in enumerate(zip(batch, params, strict=True)):
-                try:
-                    with connection.begin_nested():
-                        connection.execute(statement, [param])
-                    written += 1
-                except DBAPIError as exc:
-                    if transient_fault(exc) is not None:
-                        raise  # the whole transaction is lost: the batch is run again
-                    rejected.append(_rejection(record, offset + index, table, exc))
-        return written, rejected
-
     def _engine_key(self) -> tuple[str, str | None, str]:
         """Connections that differ in options (isolation level, pool size) get their own engine."""
         return (self.url, self.password, json.dumps(self.options, sort_keys=True, default=repr))
@@ -347,68 +268,3 @@ class SqlConnection:
         engine = _ENGINES.pop(self._engine_key(), None)
         if engine is not None:
             engine.dispose()
-
-
-def _bind(record: Mapping[str, Any], statement: sa.Executable) -> dict[str, Any]:
-    """Values for the statement: keys of updates and deletes are bound as ``key_<name>``."""
-    if isinstance(statement, (sa.Update, sa.Delete)):
-        return {**record, **{f"key_{k}": v for k, v in record.items()}}
-    return dict(record)
-
-
-def _rejection(
-    record: Mapping[str, Any], index: int, table: str, exc: SQLAlchemyError
-) -> Rejection:
-    return Rejection(
-        message=database_message(exc),
-        where=f"table {table}",
-        rule="database",
-        index=index,
-        raw=json.dumps(record, default=str, ensure_ascii=False).encode("utf-8"),
-    )
-
-
-#: SQLSTATEs after which the same statement may well succeed (PostgreSQL and the standard).
-_TRANSIENT_SQLSTATES = {
-    "40001": "serialization failure",
-    "40P01": "deadlock detected",
-    "55P03": "lock not available",
-    "57P01": "the server terminated the connection",
-    "57P02": "the server is shutting down",
-    "57P03": "the server is not accepting connections yet",
-    "53300": "too many connections",
-}
-_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
-_MYSQL_TRANSIENT = {1205: "lock wait timeout", 1213: "deadlock", 2006: "server gone", 2013: "lost"}
-
-
-def transient_fault(exc: Exception) -> str | None:
-    """What transient fault ``exc`` is (worth running the batch again), or None if permanent.
-
-    Decided by the driver's error code where it gives one — SQLSTATE (psycopg),
-    the SQLite result code, the MySQL error number — and by SQLAlchemy's own
-    disconnect detection; message words only for drivers that give no code.
-    """
-    if not isinstance(exc, DBAPIError):
-        return None
-    message = database_message(exc)
-    if exc.connection_invalidated:
-        return f"connection lost: {message}"
-    orig = exc.orig
-    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if isinstance(state, str) and state:
-        if state in _TRANSIENT_SQLSTATES:
-            return f"{_TRANSIENT_SQLSTATES[state]} (SQLSTATE {state}): {message}"
-        if state.startswith("08"):
-            return f"connection failure (SQLSTATE {state}): {message}"
-        return None
-    code = getattr(orig, "sqlite_errorcode", None)
-    if isinstance(code, int):
-        return message if code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED) else None
-    number = orig.args[0] if orig is not None and orig.args else None
-    if isinstance(number, int) and number in _MYSQL_TRANSIENT:
-        return f"{_MYSQL_TRANSIENT[number]}: {message}"
-    if not isinstance(exc, OperationalError):
-        return None
-    words = ("deadlock", "could not serialize", "database is locked", "connection")
-    return message if any(word in message.lower() for word in words) else None
