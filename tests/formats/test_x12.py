@@ -364,6 +364,33 @@ def test_custom_definition_with_a_repeating_element() -> None:
     assert ab.write(docs, format="x12", definitions={"850": definition}) == data
 
 
+def test_an_alphanumeric_isa11_is_kept_as_written_and_splits_nothing() -> None:
+    """A 4010 header moved to 00501 often keeps ISA11 ``U``: no separator (``UPS`` is one
+    value, not two repeats), and the ISA round-trips."""
+    definition = {
+        "transaction_set": "850",
+        "segments": [
+            {"segment": "BEG", "required": True},
+            {"segment": "REF", "max": ">1", "repeating": [2]},
+            {"loop": "PO1_loop", "max": ">1", "segments": [{"segment": "PO1"}]},
+        ],
+    }
+    isa = ISA.replace("*U*00401*", "*U*00501*")
+    data = interchange(["ST*850*0001", "BEG*00*SA*PO-9", "REF*ZZ*UPS", "PO1*1", "SE*5*0001"])
+    data = data.replace(ISA.encode(), isa.encode())
+    docs = ab.read(data, format="x12", definitions={"850": definition})
+    assert docs.rejections == ()
+    assert docs[0]["REF"] == [{"REF01": "ZZ", "REF02": "UPS"}]
+    assert docs.properties_of(0)["x12.delimiters"]["repetition"] == "U"
+    assert ab.write(docs, format="x12", definitions={"850": definition}) == data
+    repeated = Documents.from_records(
+        [{**docs.to_pylist()[0], "REF": [{"REF01": "ZZ", "REF02": ["A", "B"]}]}],
+        properties={name: [value] for name, value in docs.properties_of(0).items()},
+    )
+    with pytest.raises(FormatError, match=r"REF02.*holds repeats.*letter, digit or space"):
+        ab.write(repeated, format="x12", definitions={"850": definition})
+
+
 def test_stream_20000_sets_in_batches_of_1000(tmp_path: Path) -> None:
     count = 20_000
     sets = [

@@ -86,7 +86,7 @@ class _Batch:
         # per segment: which block's delimiters apply (only consulted when they differ)
         self.block_of = np.repeat(np.arange(len(self.blocks)), [len(b) for b in self.blocks])
         self.uniform = all(
-            (b.delimiters.component, b.delimiters.repetition) == (first.component, first.repetition)
+            (b.delimiters.component, b.delimiters.repeats) == (first.component, first.repeats)
             for b in self.blocks
         )
 
@@ -236,7 +236,7 @@ def _segment_struct(
         valid = valid_all[row]
         index = index_all[row]
         if k in repeating:
-            separators = _separators(batch, segments, "repetition")
+            separators = _separators(batch, segments, "repeats")
             if separators is not None:
                 repetitions = _split(batch.take(index, valid), separators)
                 arrays.append(repetitions)

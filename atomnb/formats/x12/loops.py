@@ -43,8 +43,8 @@ def segment_fields(
     fields: dict[str, str | list[str]] = {}
     for index, value in enumerate(segment.elements, 1):
         key = _element_key(segment.id, index)
-        if index in repeating and delimiters.repetition:
-            fields[key] = value.split(delimiters.repetition)
+        if index in repeating and delimiters.repeats:
+            fields[key] = value.split(delimiters.repeats)
         elif delimiters.component in value:
             for sub, component in enumerate(value.split(delimiters.component), 1):
                 fields[f"{key}_{sub:02d}"] = component

@@ -41,6 +41,20 @@ class Delimiters:
     repetition: str | None = None
     line_ending: str = "\n"
 
+    @property
+    def repeats(self) -> str | None:
+        """The separator repeats are split and joined on, or None.
+
+        ISA11 is the repetition separator from 00402 on, but senders who moved a 4010
+        header to 00501 often leave its old code ``U`` there. A letter, digit or space
+        cannot separate anything without cutting data (``UPS`` would be two repeats), so
+        it is kept as written (ISA11 round-trips) and nothing is split on it.
+        """
+        char = self.repetition
+        if not char or char.isalnum() or char.isspace():
+            return None
+        return char
+
     def as_property(self, after_interchange: str) -> dict[str, str | None]:
         """The ``x12.delimiters`` document property (what the writer needs to reproduce)."""
         return {

@@ -50,7 +50,7 @@ def element_problems(ts: TransactionSet, name: str) -> list[Problem]:
     segments = [(block.ids[i], block.elements(i)) for i in range(ts.st, last + 1)]
     delimiters = block.delimiters
     found: list[Any] = module.validate_elements(
-        ts.id, version, segments, delimiters.component, delimiters.repetition
+        ts.id, version, segments, delimiters.component, delimiters.repeats
     )
     for item in found:
         data = item.as_dict()

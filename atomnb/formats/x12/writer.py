@@ -278,13 +278,14 @@ class _Writer:
             if sub:
                 composite.setdefault(int(position), {})[int(sub)] = str(value)
             elif isinstance(value, list):
-                if not self.d.repetition:
+                if len(value) > 1 and not self.d.repeats:
                     raise FormatError(
                         f"field {key!r} holds repeats, but this interchange has no "
-                        "repetition separator (ISA11 is one only from version 00402 on)",
+                        "repetition separator (ISA11 is one only from version 00402 on, "
+                        "and only when it is not a letter, digit or space)",
                         hint="write with version 00402 or later, or join the values first",
                     )
-                simple[int(position)] = self.d.repetition.join(str(v) for v in value)
+                simple[int(position)] = (self.d.repeats or "").join(str(v) for v in value)
             else:
                 simple[int(position)] = str(value)
         count = max([*simple, *composite, 0])
