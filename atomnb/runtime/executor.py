@@ -13,59 +13,40 @@ the workspace's connections and environments: ``atomnb.runtime.secrets``) is
 scrubbed as it is written: from the kernel's log (``KernelLog``), every save of
 the notebook (``atomnb.runtime.engine``), the trace and persisted values (in the
 kernel, then again here) and every store row.
+
+This module is the public face and the template method; its steps live beside it:
+``request`` (``RunRequest``), ``prepare`` (parameters and secrets resolved),
+``notebook_run`` (papermill on a kernel, failures translated) and ``output``.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import os
 import platform
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import nbformat
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from papermill.exceptions import PapermillExecutionError
 
 from atomnb._files import storage_failure, write_text_atomically
-from atomnb.components import Environment, Workspace, load_environment, resolve_secret
-from atomnb.connectors.files.pending import PENDING_ENV, PENDING_FILE, read_journal
+from atomnb.components import Workspace
+from atomnb.connectors.files.pending import PENDING_FILE, read_journal
 from atomnb.errors import AtomnbError
-from atomnb.process import (
-    REDACTED,
-    ProcessNotebook,
-    filter_declared,
-    load_process,
-    resolve_parameters,
-)
-from atomnb.process.context import (
-    CAPTURE_ENV,
-    INCOMING_ENV,
-    RETURN_DIR_ENV,
-    ExecutionContext,
-    secret_env_name,
-)
-from atomnb.process.drift import DRIFT_ENV, drift_policy
-from atomnb.process.finalize import FINALIZE_SOURCE, FINALIZE_TAG
+from atomnb.process import REDACTED
+from atomnb.process.context import ExecutionContext
+from atomnb.process.drift import drift_policy
 from atomnb.process.run import PERSISTED_IN
 from atomnb.process.scrubber import Scrubber
 from atomnb.process.secrets import scrub_value
-from atomnb.process.shapes.call import CALL_STORE_ENV, CALLER_ENV
-from atomnb.runtime.control import RunControl
-from atomnb.runtime.injection import injected_notebook, source_cell_index
-from atomnb.runtime.kernels import kernel_manager_with_env, killer, timeout_timer
+from atomnb.runtime.injection import injected_notebook
 from atomnb.runtime.lowlatency.modes import forget_documents, keeps_documents, process_settings
-from atomnb.runtime.output import (
-    collect_trace,
-    dying_shape,
-    keep_output,
-    output_stamp,
-    partial_notebook,
+from atomnb.runtime.notebook_run import (
+    STOP_SIGNAL,
+    kernel_environment,
+    run_notebook,
+    with_finalize,
 )
+from atomnb.runtime.output import collect_trace, keep_output, output_stamp, partial_notebook
+from atomnb.runtime.prepare import Prepared, prepare
+from atomnb.runtime.request import RunRequest
 from atomnb.runtime.scrub import scrub_text, scrubber_for
-from atomnb.runtime.secrets import run_secrets
 from atomnb.runtime.warm import WarmKernel
 from atomnb.store import (
     ExecutionRecord,
@@ -77,54 +58,7 @@ from atomnb.store import (
 )
 from atomnb.store.inputs import record_inputs
 
-__all__ = ["PapermillExecutor", "RunRequest", "partial_notebook"]
-
-log = logging.getLogger(__name__)
-
-#: The exception name the stop shape raises; a run that ends with it succeeded.
-STOP_SIGNAL = "StopProcess"
-
-
-@dataclass
-class RunRequest:
-    """What to run: a notebook, runtime parameter values, secrets, environment and trigger."""
-
-    notebook: Path
-    parameters: dict[str, Any] = field(default_factory=dict)
-    secrets: dict[str, str] = field(default_factory=dict)
-    environment: str | None = None
-    trigger: Trigger = Trigger.MANUAL
-    cell_timeout_s: float | None = None
-    capture: bool = False  # debugging run: keep the first documents of every shape's paths
-    #: A record already queued for this run (the atom's queue); None records a new one.
-    execution_id: str | None = None
-    #: The whole execution's time limit; past it the kernel is killed and the run fails.
-    timeout_s: float | None = None
-    #: Lets another thread cancel the run (or time it out) while it executes.
-    control: RunControl = field(default_factory=RunControl)
-    #: Documents handed to the process (an Arrow IPC file ``ab.start()`` reads): a listener's.
-    incoming: Path | None = None
-    #: Where the process leaves what ``ab.return_documents`` returns, one file per label.
-    return_dir: Path | None = None
-    #: The execution that called this one (``ab.process_call``), recorded as its parent. A
-    #: called ``atomnb run`` finds it in $ATOMNB_CALLER_ID, set by the caller's process_call.
-    parent_id: str | None = field(default_factory=lambda: os.environ.get(CALLER_ENV) or None)
-    #: More variables for the kernel (the atom's: how ``ab.process_call`` reaches it) ...
-    kernel_env: dict[str, str] = field(default_factory=dict)
-    #: ... and secret ones (its API token), scrubbed like secret parameters.
-    kernel_secret_env: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class _Prepared:
-    process: ProcessNotebook
-    environment: Environment
-    public: dict[str, Any]
-    secrets: dict[str, str]
-    #: Every secret the run could see (its own and its connections'), in every encoded form.
-    scrubber: Scrubber = field(default_factory=Scrubber)
-    #: What the kernel needs to scrub and resolve: references, atom secrets' values.
-    kernel_env: dict[str, str] = field(default_factory=dict)
+__all__ = ["STOP_SIGNAL", "PapermillExecutor", "RunRequest", "partial_notebook"]
 
 
 class PapermillExecutor:
@@ -205,46 +139,17 @@ class PapermillExecutor:
         )
         return self.store.insert(record)
 
-    def _prepare(self, request: RunRequest) -> _Prepared:
-        process = load_process(request.notebook)
-        environment = load_environment(self.workspace.extensions_dir, request.environment)
-        env_values = filter_declared(process, environment.parameters_for(process.name))
-        secret_values = {
-            name: resolve_secret(ref, name=name)
-            for name, ref in environment.secrets.items()
-            if name in process.parameters
-        }
-        runtime = dict(request.parameters)
-        for name in list(runtime):
-            if name in process.secret_names:
-                secret_values[name] = str(runtime.pop(name))
-        secret_values.update(request.secrets)
-        public = resolve_parameters(process, env_values, runtime)
-        unknown = sorted(set(request.secrets) - set(process.parameters))
-        if unknown:
-            resolve_parameters(process, dict.fromkeys(unknown, ""))  # raises, naming them
-        for name in secret_values:
-            public.pop(name, None)
-        found = run_secrets(self.workspace, process.path, environment.name)
-        scrubber = scrubber_for(
-            [
-                *secret_values.values(),
-                *found.values,
-                *request.kernel_secret_env.values(),
-                self.store.engine.url.password or "",  # the store URL goes to the kernel
-            ]
-        )
-        return _Prepared(process, environment, public, secret_values, scrubber, found.kernel_env)
+    def _prepare(self, request: RunRequest) -> Prepared:
+        # kept as a method: the low-latency loader resolves its worker's values through it
+        return prepare(self.workspace, self.store, request)
 
     def _execute(
         self,
-        prepared: _Prepared,
+        prepared: Prepared,
         request: RunRequest,
         record: ExecutionRecord,
         kernel: WarmKernel | None,
     ) -> None:
-        import papermill  # heavy; imported only when a run actually happens
-
         # general keeps the documents; bridge (and low_latency run by papermill) does not:
         # no output notebook, no capture, the documents removed at the end.
         keep = keeps_documents(process_settings(prepared.process.node, record.process).mode)
@@ -260,7 +165,7 @@ class PapermillExecutor:
         out_dir.mkdir(parents=True, exist_ok=True)
         output_path = out_dir / f"{prepared.process.name}.ipynb"
         # papermill saves after every cell, before secrets are scrubbed: into a hidden file
-        # that becomes the output notebook only once scrubbed (see _keep_output). A run
+        # that becomes the output notebook only once scrubbed (see keep_output). A run
         # that keeps no documents saves no notebook at all.
         partial = partial_notebook(output_path)
         record.output_path = self.workspace.relative(output_path) if keep else None
@@ -273,23 +178,16 @@ class PapermillExecutor:
             workspace=self.workspace.root,
             root_execution_id=self._root_of(record),
         )
-        kernel_env = (
-            context.as_env()
-            | prepared.kernel_env
-            | {CAPTURE_ENV: "1" if request.capture and keep else "0", DRIFT_ENV: policy}
-            | {secret_env_name(n): v for n, v in prepared.secrets.items()}
-            # a called process (ab.process_call) is recorded in this store, as its child
-            | {CALL_STORE_ENV: self.store.engine.url.render_as_string(hide_password=False)}
-            | request.kernel_env
-            | request.kernel_secret_env
+        kernel_env = kernel_environment(
+            prepared,
+            request,
+            context,
+            out_dir=out_dir,
+            drift=policy,
+            keep=keep,
+            store_url=self.store.engine.url.render_as_string(hide_password=False),
         )
-        if request.incoming is not None:
-            kernel_env[INCOMING_ENV] = str(request.incoming)
-        if request.return_dir is not None:
-            kernel_env[RETURN_DIR_ENV] = str(request.return_dir)
-        # file_get's archive/delete waits for success: journalled here, done by the final cell.
-        kernel_env[PENDING_ENV] = str(out_dir / PENDING_FILE)
-        node = _with_finalize(
+        node = with_finalize(
             injected_notebook(
                 prepared.process.path,
                 prepared.public,
@@ -299,66 +197,23 @@ class PapermillExecutor:
         )
         persisted = self.store.persisted(prepared.process.name, prepared.environment.name)
         write_text_atomically(out_dir / PERSISTED_IN, json.dumps(persisted, default=str))
-        status, error, error_cell = ExecutionStatus.SUCCEEDED, None, None
-        cwd = prepared.process.path.parent.resolve()
-        engine: dict[str, Any]
-        if (
-            kernel is not None
-            and kernel.kernel_name == prepared.process.kernel_name
-            and kernel.alive()  # a warm kernel that died while waiting is no use
-        ):
-            kernel.prepare(kernel_env, cwd, out_dir / "kernel.log", prepared.scrubber)
-            request.control.attach(kernel.kill)
-            engine = {"warm_kernel": kernel}
-        else:
-            manager = kernel_manager_with_env(
-                kernel_env,
-                out_dir / "kernel.log",
-                cwd,
-                on_started=killer(request.control),
-                scrubber=prepared.scrubber,
-            )
-            engine = {"kernel_manager_class": manager}
-        timer = timeout_timer(request.timeout_s, request.control)
         try:
-            papermill.execute_notebook(
+            outcome = run_notebook(
                 node,
-                None,  # papermill saves nothing itself: the engine saves, scrubbed
-                engine_name=_engine(),
+                prepared,
+                request,
+                kernel_env,
+                out_dir=out_dir,
                 save_to=partial if keep else None,
-                scrubber=prepared.scrubber,
-                kernel_name=prepared.process.kernel_name,
-                progress_bar=False,
-                log_output=False,
-                start_timeout=int(self.start_timeout_s),
-                execution_timeout=request.cell_timeout_s,
-                **engine,
+                start_timeout_s=self.start_timeout_s,
+                kernel=kernel,
+                execution_id=record.id,
             )
-        except PapermillExecutionError as exc:
-            if exc.ename != STOP_SIGNAL:  # the stop shape ends a process successfully
-                status = ExecutionStatus.FAILED
-                error_cell = source_cell_index(node, exc.cell_index)
-                error = f"{exc.ename}: {exc.evalue} (in cell {error_cell + 1})"
-        except DeadKernelError as exc:
-            status, shape = ExecutionStatus.FAILED, dying_shape(out_dir)
-            error = (
-                f"the kernel died during shape {shape}"
-                if shape
-                else f"the kernel died during the run: {exc}"
-            )
-        except CellTimeoutError:
-            status = ExecutionStatus.FAILED
-            error = f"a cell ran longer than the {request.cell_timeout_s} s cell timeout"
-        except Exception as exc:
-            status, error = ExecutionStatus.FAILED, f"{type(exc).__name__}: {exc}"
-            log.debug("execution %s failed in the engine", record.id, exc_info=True)
         finally:
-            if timer is not None:
-                timer.cancel()
-            request.control.detach()
             stamp = output_stamp(record, prepared.environment.name, sorted(prepared.secrets))
             if keep and not keep_output(partial, output_path, prepared.scrubber, stamp):
                 record.output_path = None
+        status, error, error_cell = outcome.status, outcome.error, outcome.error_cell
         if request.control.outcome is not None:  # cancelled or timed out: that is the reason
             status, error = request.control.outcome
             error_cell = None
@@ -408,18 +263,3 @@ class PapermillExecutor:
         started = record.started_at or record.ended_at
         record.duration_s = round((record.ended_at - started).total_seconds(), 3)
         self.store.update(record)
-
-
-def _engine() -> str:
-    from atomnb.runtime.engine import ENGINE  # registers the engine with papermill
-
-    return ENGINE
-
-
-def _with_finalize(node: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The notebook with a last cell that performs what waits for success (not published)."""
-    cell = nbformat.v4.new_code_cell(FINALIZE_SOURCE)
-    cell.metadata["tags"] = [FINALIZE_TAG]
-    cell.metadata["papermill"] = {}
-    node.cells.append(cell)
-    return node
