@@ -109,7 +109,9 @@ def test_catch_up_after_downtime(
     def late_fire():
         fires = again.client.schedules()[0]["fires"]
         late = [f for f in fires if f["outcome"] in ("catch_up", "skipped")]
-        return late[0] if late else None
+        # the downtime's decision: on a loaded machine a fire run more than the 1 s grace
+        # late is also caught up or skipped (missed 1), and fires come newest first
+        return max(late, key=lambda f: f["missed"]) if late else None
 
     late = again.wait_for(late_fire, what="the catch-up decision")
     assert late["missed"] >= 2
