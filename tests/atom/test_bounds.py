@@ -277,3 +277,38 @@ def test_old_package_versions_are_removed_but_not_one_in_use(
     assert kept() == {"v5", "v6"}
     history = atom.client._call("GET", "/api/deployments/sleeper").json()
     assert sorted(d["version"] for d in history) == [1, 2, 3, 4, 5, 6]  # the records stay
+
+
+def test_a_process_with_a_full_queue_refuses_the_next_trigger_with_503(
+    atom: AtomProcess,
+) -> None:
+    """At most MAX_QUEUED_PER_PROCESS executions of one process wait; the next trigger is
+    answered 503 with Retry-After (and a message naming the process) instead of queueing
+    without end, and a cancelled one makes room again. The atom is paused, so nothing
+    it queues starts and the queue only grows."""
+    from atomnb.atom.service import MAX_QUEUED_PER_PROCESS
+
+    this = next(a for a in atom.client.atoms() if a["this"])
+    atom.client.pause_atom(this["id"])
+    queued = [
+        atom.client.trigger("echo", {"greeting": f"n{i}"}) for i in range(MAX_QUEUED_PER_PROCESS)
+    ]
+    assert {record["status"] for record in queued} == {"queued"}
+
+    def trigger() -> httpx.Response:
+        return httpx.post(
+            f"{atom.url}/api/processes/echo/executions",
+            json={"parameters": {"greeting": "one too many"}},
+            timeout=60,
+        )
+
+    refused = trigger()
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["retry-after"] == "5"
+    assert f"echo already has {MAX_QUEUED_PER_PROCESS} executions queued" in refused.json()["error"]
+    assert len(atom.client.executions(process="echo", limit=500)) == MAX_QUEUED_PER_PROCESS
+
+    atom.client.cancel(queued[0]["id"])
+    accepted = trigger()
+    assert accepted.status_code in (200, 201, 202), accepted.text
+    assert accepted.json()["status"] == "queued"
