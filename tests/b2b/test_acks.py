@@ -211,3 +211,18 @@ def test_contrl_for_a_too_long_element_found_by_the_reader(url: str) -> None:
         ["UCS", "2"],
         ["UCD", "39", "1:1"],  # 39: data element too long; element 1, component 1
     ]
+
+
+def test_contrl_names_the_segment_with_a_character_outside_the_syntax(url: str) -> None:
+    """A UNOA interchange whose 6th message segment (the second NAD) holds 'Ü' in UTF-8:
+    the message is rejected with UCS 6 and syntax error 21 (invalid character)."""
+    invoic = Path(__file__).parents[1] / "samples" / "edifact" / "staedi_invoic_d97b.edi"
+    docs = ab.read(invoic, format="edifact", charset="strict")
+    assert len(docs) == 0 and [r.rule for r in docs.rejections] == ["charset"]
+    (ack,) = ab.acknowledge(docs, store=url)
+    assert (ack.kind, ack.status) == ("CONTRL", "4")
+    assert blank(ack)[2:-2] == [
+        ["UCI", "00000000000778", "005435656:1", "006415160:1", "4"],
+        ["UCM", "00000000000117", "INVOIC:D:97B:UN", "4"],
+        ["UCS", "6", "21"],
+    ]

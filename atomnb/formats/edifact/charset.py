@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from atomnb.formats.edifact.envelope import Message, Problem
 from atomnb.formats.edifact.syntax import LINE_BREAKS, UNOA_BYTES, encoding_for
+from atomnb.formats.edifact.tokenizer import RawSegment
 
 __all__ = ["Decoding", "choose_codec", "plain_codec"]
 
@@ -56,8 +57,8 @@ def choose_codec(message: Message, *, charset: str, encoding: str | None, name: 
             f"is not in the {syntax} character set"
         )
         if charset == "strict":
-            where = _where(message, offset, name)
-            return Decoding(declared, problem=Problem(rule="charset", message=text, where=where))
+            problem = _character_problem("charset", text, message, offset, name)
+            return Decoding(declared, problem=problem)
         codec = next(c for c in ("ascii", "utf-8", "latin-1") if _decodes(raw, c))
         return Decoding(codec, [f"{text}; read as {codec}"])
     result = _strict(message, raw, declared, f"{declared} ({syntax})", name)
@@ -103,7 +104,7 @@ def _strict(message: Message, raw: bytes, codec: str, expected: str, name: str) 
         text = f"not valid {expected} at byte offset {_file_offset(message, exc.start)}"
         return Decoding(
             codec,
-            problem=Problem(rule="encoding", message=text, where=_where(message, exc.start, name)),
+            problem=_character_problem("encoding", text, message, exc.start, name),
         )
     except LookupError:
         text = f"unknown encoding {codec!r}"
@@ -124,9 +125,7 @@ def _latin_warnings(
             "the data was damaged before atomnb read it"
         )
         if charset == "strict":
-            result.problem = Problem(
-                rule="charset", message=text, where=_where(message, damaged, name)
-            )
+            result.problem = _character_problem("charset", text, message, damaged, name)
             return
         result.warnings.append(text)
     first_high = _HIGH.search(raw)
@@ -158,10 +157,30 @@ def _file_offset(message: Message, offset: int) -> int:
 
 
 def _where(message: Message, offset: int, name: str) -> str:
+    _, segment = _segment_at(message, offset)
+    return f"{segment.where(name)}, byte {_file_offset(message, offset)}"
+
+
+def _segment_at(message: Message, offset: int) -> tuple[int, RawSegment]:
+    """The segment holding byte ``offset`` of the message, and its position (UNH = 1)."""
     absolute = _file_offset(message, offset)
-    segment = message.segments[0]
-    for seg in message.segments:
+    position, segment = 1, message.segments[0]
+    for number, seg in enumerate(message.segments, 1):
         if seg.offset > absolute:
             break
-        segment = seg
-    return f"{segment.where(name)}, byte {absolute}"
+        position, segment = number, seg
+    return position, segment
+
+
+def _character_problem(rule: str, text: str, message: Message, offset: int, name: str) -> Problem:
+    """A charset or encoding problem placed where a CONTRL can name it: UCS with the
+    segment's position and syntax error 21 (invalid character)."""
+    position, segment = _segment_at(message, offset)
+    return Problem(
+        rule=rule,
+        message=text,
+        where=f"{segment.where(name)}, byte {_file_offset(message, offset)}",
+        code="21",
+        segment_id=segment.tag,
+        segment_position=position,
+    )
