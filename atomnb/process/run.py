@@ -27,9 +27,10 @@ from typing import Any
 
 from atomnb._files import write_text_atomically
 from atomnb.connectors.observe import ConnectorCall, install_observer
-from atomnb.documents import Documents
+from atomnb.documents import Documents, Rejection
 from atomnb.process.case_outputs import recording_listeners
 from atomnb.process.context import CAPTURE_ENV, ExecutionContext, context
+from atomnb.process.rejections import RejectionLog, new_rejections
 from atomnb.process.secrets import scrub_text, scrub_value
 from atomnb.process.trace import ShapeRecord, Trace
 from atomnb.profiles.drift_collect import run_collector
@@ -62,6 +63,9 @@ class ShapeCall:
     outputs: dict[str, Documents] = field(default_factory=dict)
     errors: int = 0
     calls: list[ConnectorCall] = field(default_factory=list)  # made while it ran
+    #: Rejections the shape reports apart from its outputs (a database write's refused
+    #: rows); those on its outputs are found by the run itself.
+    rejected: list[Rejection] = field(default_factory=list)
 
     def out(self, label: str, documents: Documents) -> Documents:
         self.outputs[label] = documents
@@ -83,6 +87,7 @@ class ProcessRun:
         self._persist_changes: dict[str, Any] = {}
         self._running: list[str] = []  # shapes started and not yet ended, outermost first
         self._open: list[ShapeCall] = []  # the same shapes' calls: connector calls go innermost
+        self.rejections = RejectionLog(ctx)  # rejected documents, kept beside the trace
         install_observer(self._connector_call)
         # Called after every shape with its record and outputs; the notebook front end
         # registers one to show each shape's summary (test mode). Never called with data
@@ -138,9 +143,28 @@ class ProcessRun:
             for made in call.calls:
                 made.shape = record.index
                 self.trace.add_call(made)
+            self._keep_rejections(call, record, documents_in)
             self.flush()
             for listener in list(self.listeners):
                 listener(record, call.outputs)
+
+    def _keep_rejections(
+        self, call: ShapeCall, record: ShapeRecord, documents_in: Documents | None
+    ) -> None:
+        """Append the shape's new rejections to the execution's file (``process.rejections``)."""
+        found = new_rejections(documents_in, call.outputs.values())
+        seen = {id(r) for r in found}
+        found += [r for r in call.rejected if id(r) not in seen]
+        try:
+            self.rejections.write(
+                found,
+                shape=record.index,
+                name=record.name,
+                kind=record.kind,
+                documents_in=documents_in,
+            )
+        except OSError as exc:  # never silently: the trace says the rejections were not kept
+            self.trace.log("error", scrub_text(f"rejected documents not kept: {exc}"), record.name)
 
     def _capture(self, record: ShapeRecord, outputs: Mapping[str, Documents]) -> None:
         """Document capture for a debugging run: kept next to the output notebook, never

@@ -88,6 +88,7 @@ def database_write(
         refused = {r.index for r in result.rejected}
         call.out("written", documents.filter([i not in refused for i in range(len(documents))]))
         call.errors = len(result.rejected)
+        call.rejected.extend(result.rejected)  # kept after the run (atomnb.process.rejections)
         for rejection in result.rejected[:20]:
             run.trace.log(
                 "warning", f"document {rejection.index} refused: {rejection.message}", label
