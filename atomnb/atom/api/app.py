@@ -52,6 +52,7 @@ from atomnb.atom.api.metrics import add_metrics_routes
 from atomnb.atom.api.pages import add_pages
 from atomnb.atom.api.partners import add_partners_routes
 from atomnb.atom.api.records import add_records_routes
+from atomnb.atom.api.rejections import add_rejection_routes
 from atomnb.atom.api.runtime import add_runtime_routes
 from atomnb.atom.api.secrets import add_secret_routes
 from atomnb.atom.api.tracked import add_tracked_routes
@@ -113,6 +114,7 @@ def create_app(atom: Atom) -> FastAPI:
         )
 
     add_execution_routes(app, atom)
+    add_rejection_routes(app, atom)
     add_call_routes(app, atom)
     add_deployment_routes(app, atom)
     add_listener_routes(app, atom)
