@@ -395,3 +395,7 @@ def executions_find(
         for r, shape, doc in found
     ]
     show_grid(("ID", "PROCESS", "STATUS", "STARTED", "SHAPE", "DOCUMENT"), rows, status_column=2)
+
+
+# `executions rejections` lives in its own module; importing it registers it on this group.
+from atomnb.cli import execution_rejections as _execution_rejections  # noqa: E402, F401
