@@ -204,3 +204,20 @@ def test_past_the_byte_cap_rejections_are_kept_without_bytes(atom: AtomProcess) 
     assert [base64.b64decode(k["bytes"]) for k in kept[:2]] == BIG[:2]
     assert all(k["bytes"] is None and k["dropped"] == "cap" for k in kept[2:])
     assert [k["size"] for k in kept] == [150] * 5
+
+
+def test_the_console_execution_page_lists_the_kept_rejections_with_their_bytes(
+    atom: AtomProcess,
+) -> None:
+    execution_id = _run(atom, "orders")
+    page = httpx.get(f"{atom.url}/console/executions/{execution_id}", timeout=60)
+    assert page.status_code == 200, page.text[:500]
+    assert "rejections kept" in page.text
+    links = [f"/api/executions/{execution_id}/rejections/{n}/bytes" for n in range(3)]
+    assert all(link in page.text for link in links)
+    assert "/rejections/3/bytes" not in page.text
+    assert "3 rejected document(s) kept" in page.text
+    assert "SO-5" not in page.text  # the page links to the documents, never shows them
+    bridged = _run(atom, "bridged")
+    page = httpx.get(f"{atom.url}/console/executions/{bridged}", timeout=60)
+    assert page.text.count("not kept (the mode keeps none)") == 3

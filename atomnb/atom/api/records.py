@@ -24,6 +24,7 @@ from atomnb.atom.serialize import children_of
 from atomnb.atom.service import Atom
 from atomnb.b2b.as2.records import As2Records
 from atomnb.errors import AtomError, AtomnbError, NotFoundError
+from atomnb.process.rejections import REJECTIONS_FILE, read_rejections
 from atomnb.store import ExecutionRecord, ExecutionStatus
 from atomnb.store.browse import (
     MAX_PAGE_SIZE,
@@ -204,6 +205,7 @@ def add_records_routes(app: FastAPI, atom: Atom) -> None:
             calls=children_of(store, record.id),
             parent=parent,
             as2=[m.as_dict() for m in As2Records(store).for_execution(record.id)],
+            kept=_kept_rejections(atom, record.id),
             has_notebook=atom.home.has_output(record.id, f"{record.process}.ipynb"),
             retry_note=_retry_note(atom, record),
             csrf_field=csrf_input(request),
@@ -297,3 +299,9 @@ def add_records_routes(app: FastAPI, atom: Atom) -> None:
         now = outcome[0]
         notice = urlencode({"notice": f"version {now.version} is active"})
         return RedirectResponse(f"/console/deployments/{quote(process)}?{notice}", status_code=303)
+
+
+def _kept_rejections(atom: Atom, execution_id: str) -> list[dict[str, Any]]:
+    """The execution's kept rejections without their bytes (the page links to them)."""
+    kept = read_rejections(atom.home.read_output(execution_id, REJECTIONS_FILE))
+    return [{k: v for k, v in r.items() if k != "bytes"} for r in kept]

@@ -21,6 +21,7 @@ from atomnb.web.console.layout import (
     fmt_time,
     status_badge,
 )
+from atomnb.web.records.kept import kept_rejections
 from atomnb.web.records.rejected import rejected_documents
 
 __all__ = ["ExecutionView", "execution_detail_page", "log_time"]
@@ -62,6 +63,9 @@ class ExecutionView:
     drift: Sequence[Mapping[str, Any]] = ()
     #: AS2 messages the execution sent or was run for (``As2Message.as_dict()``), with MDNs.
     as2: Sequence[Mapping[str, Any]] = ()
+    #: Rejections kept after the run (``rejections.jsonl``, bytes left out); when there
+    #: are none, the page lists the rejections its log lines name.
+    kept: Sequence[Mapping[str, Any]] = ()
 
 
 def log_time(at: str) -> str:
@@ -279,8 +283,9 @@ def execution_detail_page(
         f"<h1>Execution <code>{esc(r.id)}</code> {status_badge(r.status)}</h1>{notice}"
         f"{_reason(r)}{_actions(view)}{_facts(view)}"
         f"<h2>Shapes</h2>{_flow(view.shapes)}"
-        f"<h2>Rejected documents</h2>{_rejections(view.logs, view.shapes)}"
-        f"<h2>Profile drift</h2>{_drift(view.drift)}"
+        f"<h2>Rejected documents</h2>"
+        + (kept_rejections(r.id, view.kept) if view.kept else _rejections(view.logs, view.shapes))
+        + f"<h2>Profile drift</h2>{_drift(view.drift)}"
         f"{_as2(view.as2)}"
         f"<h2>Log</h2>{_logs(view.logs)}"
         f"<h2>Process calls</h2>{_calls(view.calls)}"
