@@ -78,6 +78,7 @@ class RejectionLog:
     def __init__(self, ctx: ExecutionContext) -> None:
         self.folder = None if ctx.interactive else ctx.output_dir.parent
         self.process = ctx.process
+        self.started_in = _cwd()  # the notebook's folder: read before a cell may chdir
         self.limit = _limit()
         self.kept_bytes = 0
         self._mode: str | None = None
@@ -89,7 +90,8 @@ class RejectionLog:
     def mode(self) -> str:
         """The process mode (read once, on the first rejection)."""
         if self._mode is None:
-            self._mode = os.environ.get(MODE_ENV) or _notebook_mode(self.process) or "unknown"
+            found = os.environ.get(MODE_ENV) or _notebook_mode(self.started_in, self.process)
+            self._mode = found or "unknown"
         return self._mode
 
     def write(
@@ -204,12 +206,19 @@ def _limit() -> int:
         return MAX_REJECTED_BYTES
 
 
-def _notebook_mode(process: str | None) -> str | None:
+def _cwd() -> Path | None:
+    try:
+        return Path.cwd()
+    except OSError:  # the folder was removed under the kernel
+        return None
+
+
+def _notebook_mode(folder: Path | None, process: str | None) -> str | None:
     """``atomnb.mode`` of the process notebook in the kernel's folder (general when unset)."""
-    if not process:
+    if not process or folder is None:
         return None
     try:
-        node = json.loads((Path.cwd() / f"{process}.ipynb").read_text(encoding="utf-8"))
+        node = json.loads((folder / f"{process}.ipynb").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     meta = node.get("metadata", {}).get("atomnb") if isinstance(node, dict) else None

@@ -147,8 +147,10 @@ def test_the_mode_is_read_from_the_process_notebook(
     nb = {"cells": [], "metadata": {"atomnb": {"mode": "bridge"}}, "nbformat": 4}
     (tmp_path / "proc.ipynb").write_text(json.dumps(nb))
     folder = _execution(tmp_path)
+    monkeypatch.chdir("/")  # a cell that changes folder does not lose the notebook
     parse_documents(raw_documents([BAD_JSON]), "json")
     assert _kept(folder)[0]["dropped"] == "mode"
+    monkeypatch.chdir(tmp_path)
     nb["metadata"] = {}
     (tmp_path / "proc.ipynb").write_text(json.dumps(nb))
     folder = _execution(tmp_path / "again")
