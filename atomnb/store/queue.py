@@ -50,7 +50,9 @@ class ExecutionQueue:
 
         Its own, and those queued on paused atoms that any atom can run (not a
         listener's, whose documents are in that atom's home; none given secret
-        values, which live in that atom's memory only). ``exclude`` names
+        values, which live in that atom's memory only). Never a called execution
+        waiting for a slot: its own call thread claims it, outside the worker pool
+        (``atomnb.atom.service.call_slots``). ``exclude`` names
         processes already at their concurrency limit, so a long queue of one
         process never hides the others' executions behind it.
         """
@@ -61,6 +63,7 @@ class ExecutionQueue:
             sa.select(executions)
             .where(
                 executions.c.status == _QUEUED,
+                executions.c.trigger != Trigger.PROCESS_CALL.value,
                 sa.or_(
                     executions.c.atom == self.atom,
                     sa.and_(
@@ -162,7 +165,8 @@ class ExecutionQueue:
 
         Queued executions stay queued — moved to this atom when taken over from
         another — except those given secret values at trigger time: those values
-        lived only in the dead atom's memory.
+        lived only in the dead atom's memory; and called executions waiting for a
+        slot: their caller died with the atom.
         """
         now = utcnow()
         dead = atom or self.atom
@@ -173,7 +177,10 @@ class ExecutionQueue:
         with self.engine.begin() as connection:
             for row in connection.execute(query).mappings().all():
                 record = record_from_row(row)
-                if record.status is ExecutionStatus.QUEUED and not record.secret_parameters:
+                called = record.trigger is Trigger.PROCESS_CALL
+                if record.status is ExecutionStatus.QUEUED and not (
+                    record.secret_parameters or called
+                ):
                     if dead != self.atom:
                         connection.execute(
                             executions.update()
@@ -182,7 +189,9 @@ class ExecutionQueue:
                         )
                     continue
                 why = reason
-                if record.status is ExecutionStatus.QUEUED:
+                if record.status is ExecutionStatus.QUEUED and called:
+                    why = f"{reason}; it was waiting for a slot, its caller ended with the atom"
+                elif record.status is ExecutionStatus.QUEUED:
                     why = f"{reason}; it was queued with secret values held only in memory"
                 started = record.started_at or record.created_at or now
                 connection.execute(

@@ -312,7 +312,9 @@ def test_a_process_that_calls_itself_stops_at_the_depth_limit(
         ws.notebooks_dir / "loop.ipynb", "import atomnb as ab\nab.process_call('loop.ipynb')"
     )
     atom = start_atom()
-    atom.deploy(ws.notebooks_dir / "loop.ipynb")
+    # slots for the whole chain: with fewer, its own callers would hold them all (refused
+    # at once: tests/atom/test_call_limits.py)
+    atom.deploy(ws.notebooks_dir / "loop.ipynb", max_concurrent=10)
     root = atom.finished(atom.client.trigger("loop")["id"], timeout_s=600)
     assert root["status"] == "failed"
     chain = [root]

@@ -83,6 +83,8 @@ class Atom(Management):
         self._running = {}
         self._secrets = {}  # runtime secret values: memory only
         self._finished = {}
+        self._slots_lock = threading.Lock()
+        self._call_waiting = {}
         self._threads = []
         self._control_thread = None
         self._lock_file = None

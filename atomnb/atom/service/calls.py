@@ -8,8 +8,11 @@ recorded in the atom's store like any other.
 
 **No deadlock.** A caller holds a worker while it waits for its child; if the
 child queued for a worker, a busy atom (every worker a waiting caller) would
-never run it. So a child does not queue: it runs at once on a thread of its own,
-outside the worker pool, with a cold kernel. What bounds that instead:
+never run it. So a child does not queue for a worker: it runs on a thread of its
+own, outside the worker pool, with a cold kernel. It does count against its
+process's ``max_concurrent`` (when that process is deployed here): with the
+limit full it waits for a slot, or is refused when its own callers hold every
+slot (``atomnb.atom.service.call_slots``). What bounds the threads:
 
 - the depth of a call chain (``MAX_CALL_DEPTH``: a process calling itself stops
   there, with a clear error, instead of filling the machine);
@@ -39,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from atomnb.atom.deployer import check_notebook_path
 from atomnb.atom.observe import observability
 from atomnb.atom.serialize import children_of
-from atomnb.atom.service.requests import Requests
+from atomnb.atom.service.call_slots import CallSlots
 from atomnb.components import resolve_secret
 from atomnb.errors import AtomError, AtomUnavailableError, NotFoundError
 from atomnb.process import REDACTED, load_process, resolve_parameters
@@ -70,7 +73,7 @@ MAX_RUNNING_CALLS = 16
 _THREAD = "atomnb-call"
 
 
-class Calls(Requests):
+class Calls(CallSlots):
     """Running the notebooks that running executions call."""
 
     #: Set by an atom whose executor is ``dask``: its executions run on the cluster's workers.
@@ -89,7 +92,8 @@ class Calls(Requests):
 
         ``incoming`` is an Arrow IPC file in the caller's own execution folder
         (relative to it): the documents handed over. The child's record is
-        returned at once, running; ``wait`` for it.
+        returned at once, running (or queued while its process has no free slot:
+        ``atomnb.atom.service.call_slots``); ``wait`` for it.
         """
         if self._stopping.is_set():
             raise AtomUnavailableError("the atom is stopping and takes no new executions")
@@ -118,6 +122,7 @@ class Calls(Requests):
         public = dict(parameters or {})
         secrets = {n: str(public.pop(n)) for n in list(public) if n in process.secret_names}
         resolve_parameters(process, public)  # unknown names and wrong types fail here
+        limit = self._call_limit(process.name, chain)  # refuses a call that waits for itself
         handed = self._handed(parent, incoming)
         now = utcnow()
         record = ExecutionRecord(
@@ -126,7 +131,7 @@ class Calls(Requests):
             notebook=PurePosixPath(notebook).as_posix(),
             environment=environment or parent.environment,
             trigger=Trigger.PROCESS_CALL,
-            status=ExecutionStatus.RUNNING,  # never queued: it needs no worker
+            status=ExecutionStatus.RUNNING,  # needs no worker; queued only for its limit
             parameters=public | dict.fromkeys(secrets, REDACTED),
             secret_parameters=sorted(secrets),
             created_at=now,
@@ -136,7 +141,7 @@ class Calls(Requests):
             parent_id=parent.id,
         )
         control = RunControl()
-        with self._lock:
+        with self._slots_lock, self._lock:
             busy = sum(t.name.startswith(f"{_THREAD}-{self.id}-") for t in threading.enumerate())
             if busy >= MAX_RUNNING_CALLS:
                 raise AtomUnavailableError(
@@ -148,12 +153,18 @@ class Calls(Requests):
                 target = self._incoming(record.id)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 handed = handed.rename(target)
-            self.store.insert(record)
+            if not self._admit_now(record, limit):
+                log.info("%s waits for a slot: %s", record.id, record.error_summary)
+            try:
+                self.store.insert(record)
+            except BaseException:
+                self._unwait(record)
+                raise
             self._running[record.id] = control
             self._finished[record.id] = threading.Event()
             thread = threading.Thread(
                 target=self._run_call,
-                args=(record, deployment, path, control, secrets, handed),
+                args=(record, deployment, path, control, secrets, handed, limit),
                 name=f"{_THREAD}-{self.id}-{record.id}",
                 daemon=True,
             )
@@ -230,35 +241,19 @@ class Calls(Requests):
         control: RunControl,
         secrets: dict[str, str],
         incoming: Path | None,
+        limit: Deployment | None,
     ) -> None:
         """Run one called execution on this thread, with a kernel of its own."""
         try:
-            kernel_env, kernel_secret_env = self.call_env()
-            executor = PapermillExecutor(
-                self.deployer.workspace_of(deployment),
-                self.store,
-                executions_dir=self.home.executions_dir,
-                host=self.id,
-            )
-            request = RunRequest(
-                notebook=path,
-                parameters={k: v for k, v in record.parameters.items() if v != REDACTED},
-                secrets=secrets,
-                environment=record.environment,
-                trigger=Trigger.PROCESS_CALL,
-                execution_id=record.id,
-                timeout_s=deployment.timeout_s,
-                control=control,
-                incoming=incoming,
-                return_dir=self._return_dir(record.id),
-                parent_id=record.parent_id,
-                kernel_env=kernel_env,
-                kernel_secret_env=kernel_secret_env,
-            )
-            if self.cluster is not None:  # submitted like any execution, its resources too
-                final = self.cluster.run(record, request, deployment, executor.workspace.root)
+            admitted = record.status is not ExecutionStatus.QUEUED or (
+                limit is not None and self._await_slot(record, limit, control)
+            )  # queued: its process's slots were all taken when it was called
+            if admitted:
+                final = self._run_admitted(
+                    self.store.get(record.id), deployment, path, control, secrets, incoming
+                )
             else:
-                final = executor.run(request)
+                final = self.store.get(record.id)  # ended while it waited
         except Exception as exc:
             log.exception("called execution %s could not run", record.id)
             final = self._fail_unrun(record.id, exc, secrets)
@@ -269,6 +264,42 @@ class Calls(Requests):
             self._forget(record.id)
             self._wake.set()
         observability(self).execution_ended(final)  # its trace, when exported (never raises)
+
+    def _run_admitted(
+        self,
+        record: ExecutionRecord,
+        deployment: Deployment,
+        path: Path,
+        control: RunControl,
+        secrets: dict[str, str],
+        incoming: Path | None,
+    ) -> ExecutionRecord:
+        """Run a running child here or on the cluster; its finished record."""
+        kernel_env, kernel_secret_env = self.call_env()
+        executor = PapermillExecutor(
+            self.deployer.workspace_of(deployment),
+            self.store,
+            executions_dir=self.home.executions_dir,
+            host=self.id,
+        )
+        request = RunRequest(
+            notebook=path,
+            parameters={k: v for k, v in record.parameters.items() if v != REDACTED},
+            secrets=secrets,
+            environment=record.environment,
+            trigger=Trigger.PROCESS_CALL,
+            execution_id=record.id,
+            timeout_s=deployment.timeout_s,
+            control=control,
+            incoming=incoming,
+            return_dir=self._return_dir(record.id),
+            parent_id=record.parent_id,
+            kernel_env=kernel_env,
+            kernel_secret_env=kernel_secret_env,
+        )
+        if self.cluster is not None:  # submitted like any execution, its resources too
+            return self.cluster.run(record, request, deployment, executor.workspace.root)
+        return executor.run(request)
 
     def _fail_unrun(
         self, execution_id: str, exc: Exception, secrets: dict[str, str]

@@ -118,7 +118,18 @@ class Control(Recovery):
             idle = self._idle
         if idle == 0 or self.paused:
             return
+        with self._slots_lock:  # a called execution takes a slot under the same lock
+            self._dispatch_ready(idle)
+
+    def _dispatch_ready(self, idle: int) -> None:
+        """Claim what may start, each process under its ``max_concurrent``.
+
+        Running executions count on every atom of the store; the slots that called
+        executions wait for on this atom (``call_slots``) are theirs first.
+        """
         running = self.queue.running_counts()
+        for process, waiting in self._call_waiting.items():
+            running[process] = running.get(process, 0) + len(waiting)
         limits: dict[str, int] = {}
         full: set[str] = set()
         for active in self.deployer.deployments.all_active():

@@ -71,6 +71,8 @@ class AtomState:
     _running: dict[str, RunControl]
     _secrets: dict[str, dict[str, str]]  # runtime secret values: memory only
     _finished: dict[str, threading.Event]
+    _slots_lock: threading.Lock  # max_concurrent: dispatch and called executions count alike
+    _call_waiting: dict[str, list[str]]  # called executions waiting for a slot, oldest first
     _threads: list[threading.Thread]
     _control_thread: threading.Thread | None
     _lock_file: IO[str] | None

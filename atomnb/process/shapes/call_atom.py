@@ -8,6 +8,10 @@ execution of its own (trigger ``process_call``, ``parent_id`` the caller), on a
 kernel of its own, outside the atom's worker pool — a caller holding a worker
 while its child waits for one would otherwise deadlock a busy atom.
 
+A called process deployed on the atom counts against its ``max_concurrent``: with
+its slots full the child waits, queued, and a ``timeout_s`` that passes first
+fails the call naming the process and the limit (``atomnb.atom.service.call_slots``).
+
 The kernel is always a local process of the atom, so the documents handed over
 never cross HTTP as a request body: they are an Arrow IPC file left in the
 caller's own execution folder, named in the (small, JSON) request; what the child
@@ -126,6 +130,14 @@ def _wait(
             return record
         if deadline is not None and time.monotonic() >= deadline:
             http.post(f"/api/executions/{child}/cancel")
+            if record["status"] == "queued":  # never started: its process's slots stayed full
+                raise ProcessError(
+                    f"process call: {path.stem} did not start within {timeout_s} s, "
+                    f"{record.get('error_summary') or 'waiting for a slot'} (execution "
+                    f"{child}, cancelled)",
+                    hint=f"raise the max_concurrent of {path.stem}'s deployment, or give "
+                    "the call a longer timeout_s",
+                )
             raise ProcessError(
                 f"process call: {path.stem} ran longer than {timeout_s} s (execution {child}, "
                 "cancelled)"
