@@ -32,6 +32,7 @@ from atomnb.errors import AtomnbError
 from atomnb.process import REDACTED
 from atomnb.process.context import ExecutionContext
 from atomnb.process.drift import drift_policy
+from atomnb.process.rejections import MODE_ENV
 from atomnb.process.run import PERSISTED_IN
 from atomnb.process.scrubber import Scrubber
 from atomnb.process.secrets import scrub_value
@@ -152,7 +153,8 @@ class PapermillExecutor:
     ) -> None:
         # general keeps the documents; bridge (and low_latency run by papermill) does not:
         # no output notebook, no capture, the documents removed at the end.
-        keep = keeps_documents(process_settings(prepared.process.node, record.process).mode)
+        mode = process_settings(prepared.process.node, record.process).mode
+        keep = keeps_documents(mode)
         if not keep and request.trigger is Trigger.LISTENER and request.incoming is None:
             raise AtomnbError(
                 f"{record.process} keeps no documents (atomnb.mode bridge), so this listener "
@@ -187,6 +189,7 @@ class PapermillExecutor:
             keep=keep,
             store_url=self.store.engine.url.render_as_string(hide_password=False),
         )
+        kernel_env[MODE_ENV] = mode  # which rejected documents the kernel may keep
         node = with_finalize(
             injected_notebook(
                 prepared.process.path,
