@@ -19,9 +19,9 @@ are marked ``scrubbed``. What is kept is bounded:
   with ``dropped: "cap"`` — never silently;
 * a process in mode ``bridge`` or ``low_latency`` keeps no documents: its lines
   have no bytes (``bytes_dropped``, ``dropped: "mode"``). The kernel learns the
-  mode from ``ATOMNB_MODE`` when the executor sets it, else from the process
-  notebook's ``atomnb.mode`` metadata (the kernel runs in the notebook's folder);
-  a mode it cannot find keeps no bytes either (``dropped: "mode unknown"``);
+  mode from ``ATOMNB_MODE``, which the executor sets from the notebook's
+  ``atomnb.mode`` (one reading of it, the one that decides the output notebook);
+  a kernel without it keeps no bytes (``dropped: "mode unknown"``);
 * an interactive session (no execution folder) writes nothing.
 """
 
@@ -33,7 +33,6 @@ import os
 import weakref
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from atomnb.documents import Documents, Rejection
@@ -55,7 +54,7 @@ REJECTIONS_FILE = "rejections.jsonl"
 MAX_REJECTED_BYTES = 64 * 1024 * 1024
 #: The atom's environment may set another cap (in bytes; 0 keeps no bytes at all).
 MAX_BYTES_ENV = "ATOMNB_REJECTED_MAX_BYTES"
-#: The process's mode, when the executor hands it to the kernel (else read from the notebook).
+#: The process's mode, as the executor hands it to the kernel.
 MODE_ENV = "ATOMNB_MODE"
 _KEEPING_MODE = "general"
 
@@ -77,22 +76,12 @@ class RejectionLog:
 
     def __init__(self, ctx: ExecutionContext) -> None:
         self.folder = None if ctx.interactive else ctx.output_dir.parent
-        self.process = ctx.process
-        self.started_in = _cwd()  # the notebook's folder: read before a cell may chdir
         self.limit = _limit()
+        self.mode = os.environ.get(MODE_ENV) or "unknown"  # set by the executor
         self.kept_bytes = 0
-        self._mode: str | None = None
         # Written already (an inner shape's rejections come out of the outer shape too);
         # weak, so a rejection's id is forgotten with it and never mistaken for another's.
         self._written: weakref.WeakValueDictionary[int, Rejection] = weakref.WeakValueDictionary()
-
-    @property
-    def mode(self) -> str:
-        """The process mode (read once, on the first rejection)."""
-        if self._mode is None:
-            found = os.environ.get(MODE_ENV) or _notebook_mode(self.started_in, self.process)
-            self._mode = found or "unknown"
-        return self._mode
 
     def write(
         self,
@@ -204,23 +193,3 @@ def _limit() -> int:
         return max(int(text), 0) if text else MAX_REJECTED_BYTES
     except ValueError:
         return MAX_REJECTED_BYTES
-
-
-def _cwd() -> Path | None:
-    try:
-        return Path.cwd()
-    except OSError:  # the folder was removed under the kernel
-        return None
-
-
-def _notebook_mode(folder: Path | None, process: str | None) -> str | None:
-    """``atomnb.mode`` of the process notebook in the kernel's folder (general when unset)."""
-    if not process or folder is None:
-        return None
-    try:
-        node = json.loads((folder / f"{process}.ipynb").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    meta = node.get("metadata", {}).get("atomnb") if isinstance(node, dict) else None
-    mode = meta.get("mode") if isinstance(meta, dict) else None
-    return mode if isinstance(mode, str) else _KEEPING_MODE

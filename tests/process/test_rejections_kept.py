@@ -139,23 +139,16 @@ def test_modes_that_keep_no_documents_keep_metadata_only(
     assert b'"cut' not in (folder / REJECTIONS_FILE).read_bytes()
 
 
-def test_the_mode_is_read_from_the_process_notebook(
+def test_a_kernel_not_told_its_mode_keeps_no_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The executor hands every kernel its mode; without it nothing is kept (fail closed)."""
     monkeypatch.delenv(MODE_ENV)
-    monkeypatch.chdir(tmp_path)
-    nb = {"cells": [], "metadata": {"atomnb": {"mode": "bridge"}}, "nbformat": 4}
-    (tmp_path / "proc.ipynb").write_text(json.dumps(nb))
     folder = _execution(tmp_path)
-    monkeypatch.chdir("/")  # a cell that changes folder does not lose the notebook
     parse_documents(raw_documents([BAD_JSON]), "json")
-    assert _kept(folder)[0]["dropped"] == "mode"
-    monkeypatch.chdir(tmp_path)
-    nb["metadata"] = {}
-    (tmp_path / "proc.ipynb").write_text(json.dumps(nb))
-    folder = _execution(tmp_path / "again")
-    parse_documents(raw_documents([BAD_JSON]), "json")
-    assert base64.b64decode(_kept(folder)[0]["bytes"]) == BAD_JSON
+    (line,) = _kept(folder)
+    assert line["bytes"] is None and line["dropped"] == "mode unknown"
+    assert line["rule"] == "format" and line["size"] == len(BAD_JSON)
 
 
 def test_an_interactive_session_keeps_nothing(tmp_path: Path) -> None:
