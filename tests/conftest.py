@@ -26,14 +26,19 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "tests" / "samples"
 
 
-def make_notebook(path: Path, *cells: str, parameters: str | None = None) -> Path:
-    """Write a process notebook: an optional tagged parameters cell, then code cells."""
+def make_notebook(
+    path: Path, *cells: str, parameters: str | None = None, mode: str | None = None
+) -> Path:
+    """Write a process notebook: an optional tagged parameters cell, then code cells;
+    ``mode`` sets its ``atomnb.mode``."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
         "language": "python",
     }
+    if mode is not None:
+        nb.metadata["atomnb"] = {"mode": mode}
     if parameters is not None:
         nb.cells.append(nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}))
     nb.cells.extend(nbformat.v4.new_code_cell(src) for src in cells)

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import nbformat
 import pytest
 
 from atomnb.components import Workspace
 from atomnb.process.rejections import MAX_BYTES_ENV, REJECTIONS_FILE
 from tests.atom.conftest import AtomProcess
-from tests.conftest import _free_port, run_cli
+from tests.atom.test_modes import SETUP
+from tests.conftest import _free_port, make_notebook, run_cli
 
 pytestmark = pytest.mark.atom
 
@@ -30,16 +30,8 @@ CAP = 400
 BAD = (2, 5, 7)
 ORDERS = [{"orderId": f"SO-{i}", "qty": "x" if i in BAD else str(i)} for i in range(10)]
 MAPPING = (
-    "import atomnb as ab\n"
-    "from atomnb.maps import Map, Rule, Step\n"
-    "from atomnb.profiles import Element, ElementType as T, Profile\n"
-    'SRC = Profile("order", (Element("orderId", T.STRING), Element("qty", T.STRING)))\n'
-    'OUT = Profile("out", (Element("id", T.STRING, mandatory=True), Element("q", T.INTEGER)))\n'
-    'MAP = Map("order_flat", SRC, OUT, (\n'
-    '    Rule("id", ("orderId",), (Step("replace", {"old": "SO-", "new": "INV-"}),)),\n'
-    '    Rule("q", ("qty",), (Step("to_integer"),)),\n'
-    "))\n"
-    f"orders = ab.start(ab.Documents.from_records({ORDERS!r}))\n"
+    SETUP  # the order map of the modes tests
+    + f"orders = ab.start(ab.Documents.from_records({ORDERS!r}))\n"
     'mapped = ab.map(orders, MAP, name="flatten")\n'
     "assert len(mapped) == 7\n"
 )
@@ -57,23 +49,6 @@ CAPPED = (
 CLEAN = "import atomnb as ab\nab.start(ab.Documents.from_records([{'a': 1}]))\n"
 
 
-def _notebook(path: Path, source: str, *, mode: str | None = None, parameters: str = "") -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    if mode is not None:
-        nb.metadata["atomnb"] = {"mode": mode}
-    if parameters:
-        nb.cells.append(nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}))
-    nb.cells.append(nbformat.v4.new_code_cell(source))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def atom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AtomProcess]:
     root = tmp_path_factory.mktemp("rejections")
@@ -84,12 +59,12 @@ def atom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AtomProcess]:
         with pytest.MonkeyPatch.context() as patch:  # the atom, and so its kernels, inherit it
             patch.setenv(MAX_BYTES_ENV, str(CAP))
             started.start()
-        started.deploy(_notebook(nbs / "orders.ipynb", MAPPING))
-        started.deploy(_notebook(nbs / "bridged.ipynb", MAPPING, mode="bridge"))
-        leaky = _notebook(nbs / "leaky.ipynb", LEAKY, parameters='api_token = ""  # secret')
+        started.deploy(make_notebook(nbs / "orders.ipynb", MAPPING))
+        started.deploy(make_notebook(nbs / "bridged.ipynb", MAPPING, mode="bridge"))
+        leaky = make_notebook(nbs / "leaky.ipynb", LEAKY, parameters='api_token = ""  # secret')
         started.deploy(leaky)
-        started.deploy(_notebook(nbs / "capped.ipynb", CAPPED))
-        started.deploy(_notebook(nbs / "clean.ipynb", CLEAN))
+        started.deploy(make_notebook(nbs / "capped.ipynb", CAPPED))
+        started.deploy(make_notebook(nbs / "clean.ipynb", CLEAN))
         yield started
     finally:
         if started.proc is not None:

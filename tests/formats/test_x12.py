@@ -346,15 +346,19 @@ def test_transaction_set_without_definition_reads_generically() -> None:
     assert ab.write(docs, format="x12") == data
 
 
+#: An 850 whose REF02 repeats (the separator is ISA11's from 00402 on).
+REF02_REPEATS = {
+    "transaction_set": "850",
+    "segments": [
+        {"segment": "BEG", "required": True},
+        {"segment": "REF", "max": ">1", "repeating": [2]},
+        {"loop": "PO1_loop", "max": ">1", "segments": [{"segment": "PO1"}]},
+    ],
+}
+
+
 def test_custom_definition_with_a_repeating_element() -> None:
-    definition = {
-        "transaction_set": "850",
-        "segments": [
-            {"segment": "BEG", "required": True},
-            {"segment": "REF", "max": ">1", "repeating": [2]},
-            {"loop": "PO1_loop", "max": ">1", "segments": [{"segment": "PO1"}]},
-        ],
-    }
+    definition = REF02_REPEATS
     isa = ISA.replace("*U*00401*", "*^*00501*")
     data = interchange(["ST*850*0001", "BEG*00*SA*PO-9", "REF*ZZ*A^B^C", "PO1*1", "SE*5*0001"])
     data = data.replace(ISA.encode(), isa.encode())
@@ -367,14 +371,7 @@ def test_custom_definition_with_a_repeating_element() -> None:
 def test_an_alphanumeric_isa11_is_kept_as_written_and_splits_nothing() -> None:
     """A 4010 header moved to 00501 often keeps ISA11 ``U``: no separator (``UPS`` is one
     value, not two repeats), and the ISA round-trips."""
-    definition = {
-        "transaction_set": "850",
-        "segments": [
-            {"segment": "BEG", "required": True},
-            {"segment": "REF", "max": ">1", "repeating": [2]},
-            {"loop": "PO1_loop", "max": ">1", "segments": [{"segment": "PO1"}]},
-        ],
-    }
+    definition = REF02_REPEATS
     isa = ISA.replace("*U*00401*", "*U*00501*")
     data = interchange(["ST*850*0001", "BEG*00*SA*PO-9", "REF*ZZ*UPS", "PO1*1", "SE*5*0001"])
     data = data.replace(ISA.encode(), isa.encode())
